@@ -1,0 +1,33 @@
+from flask import g, jsonify
+
+from .. import auth as staff_auth
+from ..errors import unauthorized
+from . import api
+from .common import field, json_body, runtime
+
+
+@api.post("/auth/login")
+def login():
+    body = json_body()
+    username = field(body, "username", str, required=True, max_len=64)
+    password = field(body, "password", str, required=True, max_len=200)
+    hall = field(body, "hall", str, max_len=32)
+    return jsonify(staff_auth.login(runtime(), username, password, hall))
+
+
+@api.post("/auth/logout")
+@staff_auth.require()
+def logout():
+    token = staff_auth.bearer_token()
+    if g.principal.kind != "staff":
+        raise unauthorized("设备令牌不能注销")
+    staff_auth.logout(runtime(), token)
+    return jsonify({"ok": True})
+
+
+@api.get("/me")
+@staff_auth.require()
+def me():
+    p = g.principal
+    return jsonify({"kind": p.kind, "role": p.role, "name": p.name, "hall_id": p.hall_id,
+                    "staff_id": p.staff_id, "device_id": p.device_id, "window_ids": sorted(p.window_ids)})

@@ -1,0 +1,92 @@
+from flask import g, jsonify
+from sqlalchemy import select
+
+from .. import auth, windows as ops
+from ..models import Window
+from ..views import waiting_counts, window_dict
+from . import api
+from .common import field, json_body, runtime
+
+CLERKS = ("clerk", "admin")
+
+
+def _window_op(window_id: int):
+    auth.check_window(g.principal, window_id)
+    return runtime(), g.principal.hall_id, g.principal.actor
+
+
+@api.get("/windows")
+@auth.require()
+def list_windows():
+    rt = runtime()
+    h = g.principal.hall_id
+    with rt.read() as s:
+        counts = waiting_counts(s, h, rt.clock.now().date())["by_window"]
+        rows = s.scalars(select(Window).where(Window.hall_id == h, Window.active.is_(True)).order_by(Window.number))
+        return jsonify({"windows": [window_dict(s, w, counts.get(str(w.id), 0)) for w in rows]})
+
+
+@api.post("/windows/<int:window_id>/call-next")
+@auth.require(*CLERKS)
+def call_next(window_id):
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"ticket": ops.call_next(rt, h, window_id, actor, staff_id=g.principal.staff_id)})
+
+
+@api.post("/windows/<int:window_id>/recall")
+@auth.require(*CLERKS)
+def recall(window_id):
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"ticket": ops.recall(rt, h, window_id, actor)})
+
+
+@api.post("/windows/<int:window_id>/skip")
+@auth.require(*CLERKS)
+def skip(window_id):
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"ticket": ops.skip(rt, h, window_id, actor)})
+
+
+@api.post("/windows/<int:window_id>/requeue")
+@auth.require(*CLERKS)
+def requeue(window_id):
+    rt, h, actor = _window_op(window_id)
+    ticket_id = field(json_body(), "ticket_id", int, required=True)
+    return jsonify({"ticket": ops.requeue(rt, h, window_id, ticket_id, actor)})
+
+
+@api.post("/windows/<int:window_id>/transfer")
+@auth.require(*CLERKS)
+def transfer(window_id):
+    rt, h, actor = _window_op(window_id)
+    body = json_body()
+    return jsonify({"ticket": ops.transfer(rt, h, window_id, to_window=field(body, "to_window", int),
+                                           to_matter=field(body, "to_matter", int), actor=actor)})
+
+
+@api.post("/windows/<int:window_id>/pause")
+@auth.require(*CLERKS)
+def pause(window_id):
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"window": ops.set_paused(rt, h, window_id, True, actor)})
+
+
+@api.post("/windows/<int:window_id>/resume")
+@auth.require(*CLERKS)
+def resume(window_id):
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"window": ops.set_paused(rt, h, window_id, False, actor)})
+
+
+@api.post("/windows/<int:window_id>/accept")
+@auth.require(*CLERKS)
+def accept(window_id):
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"case": ops.accept(rt, h, window_id, actor, staff_id=g.principal.staff_id)})
+
+
+@api.post("/windows/<int:window_id>/finish")
+@auth.require(*CLERKS)
+def finish(window_id):
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"case": ops.finish(rt, h, window_id, actor)})

@@ -1,0 +1,102 @@
+"""The app factory: one Flask app, its Socket.IO server and the hall runtime."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, jsonify, request
+from flask_socketio import SocketIO
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .catalog import sync_hall
+from .clock import Clock
+from .config import HallConfig, load_hall_config
+from .db import make_engine, session_factories
+from .errors import HallError
+from .runtime import Runtime
+from .schema import upgrade
+from .stream import HallStream, make_publisher
+from .workdays import WorkCalendar
+
+log = logging.getLogger("hall")
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+               429: "too_many_requests"}
+_HTTP_WORDS = {400: "请求格式不正确", 401: "请先登录", 403: "无权访问", 404: "没有这个地址",
+               405: "不支持这种请求方法", 413: "请求内容太大", 415: "不支持的内容类型", 429: "请求太频繁，请稍后再试"}
+
+
+def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secret: bytes,
+               clock: Clock | None = None, message_queue: str | None = None,
+               async_mode: str = "threading") -> Flask:
+    configs = [h if isinstance(h, HallConfig) else load_hall_config(h) for h in halls]
+    if not configs:
+        raise ValueError("至少需要一个大厅配置")
+    calendar = WorkCalendar.load(configs[0].calendar)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    write, read = session_factories(engine)
+    rt = Runtime(engine=engine, write=write, read=read, clock=clock or Clock(), calendar=calendar,
+                 secret=secret)
+    with write() as s, s.begin():
+        for cfg in configs:
+            hall_id = sync_hall(s, cfg)
+            rt.halls[hall_id] = cfg
+            rt.hall_codes[cfg.code] = hall_id
+
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, SECRET_KEY=secret)
+    app.json.ensure_ascii = False
+    app.extensions["hall"] = rt
+
+    from .api import api
+    from .pages import pages
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+    _register_errors(app)
+
+    socketio = SocketIO(app, async_mode=async_mode, message_queue=message_queue,
+                        cors_allowed_origins=[], json=None, logger=False, engineio_logger=False)
+    socketio.on_namespace(HallStream(rt))
+    rt.publish = make_publisher(socketio)
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(HallError)
+    def hall_error(exc: HallError):
+        return jsonify(exc.to_dict()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = exc.code or 500
+        if not request.path.startswith("/api/") and code == 404:
+            return exc
+        return jsonify({"error": {"code": _HTTP_CODES.get(code, "http_error"),
+                                  "message": _HTTP_WORDS.get(code, exc.description or "")}}), code
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc: OperationalError):
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        return jsonify({"error": {"code": "database_unavailable", "message": "系统繁忙（数据库暂时不可用），请稍后再试"}}), 503
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return jsonify({"error": {"code": "internal_error", "message": "系统内部错误，已记录，请联系管理员"}}), 500
+
+
+def secret_from_dir(data_dir: Path) -> bytes:
+    """The server's secret (ID hashing, signed links): HALL_SECRET, or a key file made once."""
+    env = os.environ.get("HALL_SECRET")
+    if env:
+        return env.encode()
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(32).hex().encode())
+        path.chmod(0o600)
+    return path.read_bytes().strip()

@@ -1,0 +1,129 @@
+"""Who is asking: staff (clerk, supervisor, admin) by login token, devices by their configured token.
+
+Tokens are random and only their SHA-256 is stored. Passwords are scrypt hashes (werkzeug).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, g, request
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from .errors import forbidden, unauthorized, HallError
+from .models import AuthToken, Device, Hall, Staff, StaffWindow, Window
+from .runtime import Runtime
+
+SESSION_HOURS = 12
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str            # "staff" | "device"
+    role: str            # clerk | supervisor | admin | kiosk | display | led | rater
+    hall_id: int
+    name: str
+    staff_id: int | None = None
+    device_id: int | None = None
+    window_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+def authenticate(rt: Runtime, token: str | None) -> Principal | None:
+    if not token:
+        return None
+    digest = token_hash(token)
+    with rt.read() as s:
+        device = s.scalar(select(Device).where(Device.token_sha256 == digest))
+        if device is not None:
+            if device.revoked:
+                return None
+            windows = frozenset([device.window_id]) if device.window_id else frozenset()
+            return Principal("device", device.kind, device.hall_id, device.name,
+                             device_id=device.id, window_ids=windows)
+        login = s.get(AuthToken, digest)
+        if login is None or login.revoked or login.expires_at <= rt.clock.now():
+            return None
+        staff = s.get(Staff, login.staff_id)
+        if staff is None or not staff.active:
+            return None
+        return Principal("staff", staff.role, staff.hall_id, staff.username, staff_id=staff.id,
+                         window_ids=frozenset(s.scalars(select(StaffWindow.window_id).where(
+                             StaffWindow.staff_id == staff.id))))
+
+
+def login(rt: Runtime, username: str, password: str, hall_code: str | None = None) -> dict:
+    with rt.read() as s:
+        query = select(Staff).where(Staff.username == username, Staff.active.is_(True))
+        if hall_code:
+            query = query.join(Hall, Hall.id == Staff.hall_id).where(Hall.code == hall_code)
+        people = s.scalars(query).all()
+        if len(people) > 1:
+            raise HallError("hall_required", "多个大厅有同名账号，请同时提供大厅编码 hall", 400)
+        person = people[0] if people else None
+        # The slow hash check runs outside any write transaction.
+        if person is None or not check_password_hash(person.password_hash, password):
+            raise unauthorized("用户名或密码不正确")
+        token = secrets.token_urlsafe(32)
+        now = rt.clock.now()
+        windows = s.execute(select(Window.id, Window.number, Window.name)
+                            .join(StaffWindow, StaffWindow.window_id == Window.id)
+                            .where(StaffWindow.staff_id == person.id).order_by(Window.number)).all()
+    with rt.writing() as s:
+        s.add(AuthToken(token_sha256=token_hash(token), staff_id=person.id, hall_id=person.hall_id,
+                        created_at=now, expires_at=now + timedelta(hours=SESSION_HOURS)))
+        s.commit()
+    return {"token": token, "expires_in": SESSION_HOURS * 3600,
+            "staff": {"id": person.id, "username": person.username, "name": person.name,
+                      "staff_no": person.staff_no, "role": person.role,
+                      "windows": [{"id": i, "number": n, "name": nm} for i, n, nm in windows]}}
+
+
+def logout(rt: Runtime, token: str) -> None:
+    with rt.writing() as s:
+        login_row = s.get(AuthToken, token_hash(token))
+        if login_row is not None:
+            login_row.revoked = True
+        s.commit()
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+def require(*roles: str):
+    """Allow only these roles (staff roles or device kinds); the principal lands in `g.principal`."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = authenticate(current_app.extensions["hall"], bearer_token())
+            if principal is None:
+                raise unauthorized()
+            if roles and principal.role not in roles:
+                raise forbidden("forbidden_role", "当前账号或设备无权进行此操作")
+            g.principal = principal
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def check_window(principal: Principal, window_id: int) -> None:
+    """A clerk operates only the windows assigned to them; admins may cover any window."""
+    if principal.role == "admin":
+        return
+    if principal.role != "clerk" or window_id not in principal.window_ids:
+        raise forbidden("not_your_window", "您不能操作这个窗口（只能操作分配给您的窗口）")

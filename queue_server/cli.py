@@ -1,0 +1,151 @@
+"""`hall`: run the demo hall, serve a real hall, and the admin chores."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import getpass
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from .config import ConfigError, load_hall_config
+from .workdays import CalendarError, WorkCalendar
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = ROOT / "config" / "demo" / "hall.toml"
+
+
+def _sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'hall.db').resolve()}"
+
+
+def _serve(app, host: str, port: int) -> None:
+    socketio = app.extensions["socketio"]
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                 log_output=False)
+
+
+def cmd_demo(args) -> int:
+    from .app import create_app, secret_from_dir
+    data_dir = Path(args.data_dir)
+    app = create_app([DEMO_CONFIG], _sqlite_url(data_dir), secret=secret_from_dir(data_dir))
+    cfg = load_hall_config(DEMO_CONFIG)
+    base = f"http://127.0.0.1:{args.port}"
+    clerks = [p.username for p in cfg.staff if p.role == "clerk"]
+    print(f"""
+{cfg.name} — 演示大厅 / demo hall（数据保存在 {data_dir.resolve()}）
+
+  首页 / start page        {base}/
+  窗口叫号 / window caller {base}/caller
+  接口 / API               {base}/api/v1/matters
+
+演示账号 / demo accounts（密码 password: demo1234）
+  窗口人员 clerks: {clerks[0]} … {clerks[-1]}（编号即窗口号 / number = window）
+  supervisor, admin
+设备令牌 / device tokens: demo-kiosk, demo-display
+
+按 Ctrl+C 停止 / Ctrl+C to stop.
+""", flush=True)
+    _serve(app, args.host, args.port)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .app import create_app, secret_from_dir
+    data_dir = Path(args.data_dir)
+    url = args.database_url or _sqlite_url(data_dir)
+    app = create_app(args.config, url, secret=secret_from_dir(data_dir), message_queue=args.message_queue)
+    print(f"serving {', '.join(args.config)} on http://{args.host}:{args.port}", flush=True)
+    _serve(app, args.host, args.port)
+    return 0
+
+
+def cmd_check_config(args) -> int:
+    for path in args.config:
+        cfg = load_hall_config(path)
+        WorkCalendar.load(cfg.calendar)
+        print(f"{path}: 正确 — {len(cfg.departments)} 个部门, {len(cfg.matters)} 个事项, "
+              f"{len(cfg.windows)} 个窗口, {len(cfg.staff)} 名人员, {len(cfg.devices)} 台设备")
+    return 0
+
+
+def cmd_due_date(args) -> int:
+    start = datetime.fromisoformat(args.start).replace(tzinfo=None)
+    cfg = load_hall_config(args.config)
+    calendar = WorkCalendar.load(cfg.calendar)
+    print(calendar.due_at(start, args.working_days, cfg.deadline_time).isoformat(timespec="minutes"))
+    return 0
+
+
+def cmd_hash_password(args) -> int:
+    from werkzeug.security import generate_password_hash
+    password = args.password or getpass.getpass("密码 password: ")
+    if len(password) < 8:
+        print("密码至少 8 位", file=sys.stderr)
+        return 2
+    print(generate_password_hash(password, method="scrypt"))
+    return 0
+
+
+def cmd_hash_token(args) -> int:
+    print(hashlib.sha256(args.token.encode()).hexdigest())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hall", description="政务服务大厅 排队叫号与好差评系统")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="run the demo hall on SQLite / 运行演示大厅")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--data-dir", default="var")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve a real hall / 运行大厅服务")
+    p.add_argument("--config", action="append", required=True, help="hall TOML (repeat for several halls)")
+    p.add_argument("--database-url", help="sqlite:///… or postgresql+psycopg://…")
+    p.add_argument("--message-queue", help="redis://… to share events between server processes")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--data-dir", default="var")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("check-config", help="check hall config files / 检查配置文件")
+    p.add_argument("config", nargs="+")
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("due-date", help="print the due time for a limit in working days / 计算承诺办结时间")
+    p.add_argument("--start", required=True, help="ISO time the case is accepted, e.g. 2026-02-12T10:00")
+    p.add_argument("--working-days", type=int, required=True)
+    p.add_argument("--config", default=str(DEMO_CONFIG))
+    p.set_defaults(func=cmd_due_date)
+
+    p = sub.add_parser("hash-password", help="hash a staff password for the config")
+    p.add_argument("--password")
+    p.set_defaults(func=cmd_hash_password)
+
+    p = sub.add_parser("hash-token", help="hash a device token for the config")
+    p.add_argument("token")
+    p.set_defaults(func=cmd_hash_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per request is noise at a hall's volume; errors and our own log lines stay.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, CalendarError) as exc:
+        print(f"配置错误 / config error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

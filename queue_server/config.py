@@ -1,0 +1,330 @@
+"""The hall description (TOML) and its checks.
+
+A hall's config is written by hand by the hall's IT staff. A mistake must stop the server at
+start with the file, the line and what is wrong, in Chinese, rather than surface later as a
+window that calls nobody. The schema is documented in `config/README.md`.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+
+KINDS = ("即办件", "承诺件", "联办件", "上报件")
+ROLES = ("clerk", "supervisor", "admin")
+DEVICE_KINDS = ("kiosk", "display", "led", "rater")
+WINDOW_ORDERS = ("ranked", "fifo")
+
+
+class ConfigError(ValueError):
+    def __init__(self, file: str, line: int, where: str, message: str):
+        self.file, self.line, self.where, self.message = file, line, where, message
+        super().__init__(f"{file}:{line}: {where}: {message}" if where else f"{file}:{line}: {message}")
+
+
+@dataclass
+class Department:
+    code: str
+    name: str
+
+
+@dataclass
+class Matter:
+    code: str
+    name: str
+    department: str
+    prefix: str
+    kind: str
+    promised_days: int = 0
+    legal_days: int = 0
+    materials: list[str] = field(default_factory=list)
+    fees: str = "不收费"
+    description: str = ""
+    pinyin: str = ""
+    daily_quota: int = 0
+    last_ticket_time: time | None = None
+
+
+@dataclass
+class Window:
+    number: int
+    name: str
+    matters: list[str]
+    department: str | None = None
+    order: str = "ranked"
+
+
+@dataclass
+class Staff:
+    username: str
+    name: str
+    role: str
+    password_hash: str
+    staff_no: str = ""
+    windows: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Device:
+    name: str
+    kind: str
+    token_sha256: str
+    window: int | None = None
+    printer: str = ""
+
+
+@dataclass
+class HallConfig:
+    code: str
+    name: str
+    source: str
+    complaint_phone: str = "12345"
+    base_url: str = "http://127.0.0.1:8000"
+    deadline_time: time = time(17, 30)
+    open_time: time = time(8, 30)
+    close_time: time = time(17, 30)
+    requeue_behind: int = 3
+    notice: str = ""
+    calendar: Path | None = None
+    departments: list[Department] = field(default_factory=list)
+    matters: list[Matter] = field(default_factory=list)
+    windows: list[Window] = field(default_factory=list)
+    staff: list[Staff] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class _Locator:
+    """Maps a path such as ("matters", 3, "department") to its line in the TOML text."""
+
+    _header = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+    _key = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+    def __init__(self, text: str):
+        self.blocks: list[tuple[str, int, int, dict[str, int]]] = []  # (table, index, line, keys)
+        counts: dict[str, int] = {}
+        current = ("", 0, 1, {})
+        self.blocks.append(current)
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._header.match(line)
+            if header:
+                name = header.group(2)
+                if header.group(1) == "[[":
+                    index = counts.get(name, 0)
+                    counts[name] = index + 1
+                else:
+                    index = 0
+                current = (name, index, number, {})
+                self.blocks.append(current)
+                continue
+            key = self._key.match(line)
+            if key:
+                current[3].setdefault(key.group(1), number)
+
+    def line(self, table: str, index: int = 0, key: str | None = None) -> int:
+        for name, idx, line, keys in self.blocks:
+            if name == table and idx == index:
+                return keys.get(key, line) if key else line
+        return 1
+
+
+class _Reader:
+    def __init__(self, path: Path, text: str):
+        self.path, self.loc = path, _Locator(text)
+
+    def fail(self, table: str, index: int | None, key: str | None, message: str):
+        where = table if index is None else f"{table}[{index}]"
+        if key:
+            where = f"{where}.{key}"
+        raise ConfigError(str(self.path), self.loc.line(table, index or 0, key), where, message)
+
+    def take(self, table: str, index: int | None, item: dict, spec: dict, required: set[str]):
+        """Check one table against {key: type} and return its values."""
+        for key in item:
+            if key not in spec:
+                self.fail(table, index, key, f"未知的配置项 “{key}”，可用的有：{', '.join(spec)}")
+        for key in required:
+            if key not in item:
+                self.fail(table, index, None, f"缺少必填项 “{key}”")
+        out = {}
+        for key, kind in spec.items():
+            if key not in item:
+                continue
+            value = item[key]
+            out[key] = self.convert(table, index, key, value, kind)
+        return out
+
+    def convert(self, table, index, key, value, kind):
+        if kind == "str":
+            if not isinstance(value, str):
+                self.fail(table, index, key, f"应为文字（带引号的字符串），实际是 {value!r}")
+            if key in ("code", "name", "username", "prefix") and not value.strip():
+                self.fail(table, index, key, "不能为空")
+            return value.strip() if key != "notice" else value
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(table, index, key, f"应为整数，实际是 {value!r}")
+            if value < 0:
+                self.fail(table, index, key, f"不能为负数：{value}")
+            return value
+        if kind == "time":
+            if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value):
+                self.fail(table, index, key, f"应为 \"HH:MM\" 格式的时间，实际是 {value!r}")
+            hours, minutes = map(int, value.split(":"))
+            if hours > 23 or minutes > 59:
+                self.fail(table, index, key, f"不是有效的时间：{value}")
+            return time(hours, minutes)
+        if kind in ("list[str]", "list[int]"):
+            inner = kind[5:-1]
+            if not isinstance(value, list):
+                self.fail(table, index, key, f"应为列表 [...]，实际是 {value!r}")
+            for element in value:
+                ok = isinstance(element, str) if inner == "str" else (
+                    isinstance(element, int) and not isinstance(element, bool))
+                if not ok:
+                    self.fail(table, index, key, f"列表中的 {element!r} 应为{'文字' if inner == 'str' else '整数'}")
+            return list(value)
+        raise AssertionError(kind)
+
+    def tables(self, data: dict, name: str) -> list[dict]:
+        items = data.get(name, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            self.fail(name, None, None, f"应写成 [[{name}]] 表数组")
+        return items
+
+
+_HALL = {"code": "str", "name": "str", "complaint_phone": "str", "base_url": "str",
+         "deadline_time": "time", "open_time": "time", "close_time": "time",
+         "requeue_behind": "int", "notice": "str", "calendar": "str"}
+_DEPARTMENT = {"code": "str", "name": "str"}
+_MATTER = {"code": "str", "name": "str", "department": "str", "prefix": "str", "kind": "str",
+           "promised_days": "int", "legal_days": "int", "materials": "list[str]", "fees": "str",
+           "description": "str", "pinyin": "str", "daily_quota": "int", "last_ticket_time": "time"}
+_WINDOW = {"number": "int", "name": "str", "department": "str", "matters": "list[str]", "order": "str"}
+_STAFF = {"username": "str", "name": "str", "staff_no": "str", "role": "str", "windows": "list[int]",
+          "password_hash": "str"}
+_DEVICE = {"name": "str", "kind": "str", "token_sha256": "str", "window": "int", "printer": "str"}
+
+DEFAULT_CALENDAR = Path(__file__).resolve().parent.parent / "config" / "calendar" / "cn.toml"
+
+
+def load_hall_config(path: str | Path) -> HallConfig:
+    """Read and check a hall file; raise ConfigError naming the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), 0, "", "找不到配置文件") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), 1, "", f"配置文件不是 UTF-8 编码：{exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(str(path), int(match.group(1)) if match else 1, "",
+                          f"TOML 语法错误：{exc}") from None
+    return _check(_Reader(path, text), data, path)
+
+
+def _unique(r: _Reader, table: str, items: list, key: str, message: str):
+    seen = set()
+    for index, item in enumerate(items):
+        value = getattr(item, key)
+        if value in seen:
+            r.fail(table, index, key, f"{message}重复：{value}")
+        seen.add(value)
+
+
+def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
+    known = {"hall", "departments", "matters", "windows", "staff", "devices"}
+    for key in data:
+        if key not in known:
+            r.fail(key, None, None, f"未知的配置段 [{key}]，可用的有：{', '.join(sorted(known))}")
+    if not isinstance(data.get("hall"), dict):
+        r.fail("hall", None, None, "缺少 [hall] 段（大厅编码和名称）")
+    hall = r.take("hall", None, data["hall"], _HALL, {"code", "name"})
+    calendar = hall.pop("calendar", None)
+    cfg = HallConfig(source=str(path), **hall)
+    cfg.calendar = (path.parent / calendar).resolve() if calendar else DEFAULT_CALENDAR
+    if cfg.open_time >= cfg.close_time:
+        r.fail("hall", None, "close_time", "下班时间应晚于上班时间")
+
+    for i, item in enumerate(r.tables(data, "departments")):
+        cfg.departments.append(Department(**r.take("departments", i, item, _DEPARTMENT, {"code", "name"})))
+    _unique(r, "departments", cfg.departments, "code", "部门编码")
+    if not cfg.departments:
+        r.fail("departments", None, None, "至少需要一个 [[departments]]")
+    departments = {d.code for d in cfg.departments}
+
+    for i, item in enumerate(r.tables(data, "matters")):
+        values = r.take("matters", i, item, _MATTER, {"code", "name", "department", "prefix", "kind"})
+        matter = Matter(**values)
+        if matter.department not in departments:
+            r.fail("matters", i, "department", f"未知部门 “{matter.department}”")
+        if not re.fullmatch(r"[A-Z]", matter.prefix):
+            r.fail("matters", i, "prefix", f"号段应为一个大写字母 A–Z，实际是 “{matter.prefix}”")
+        if matter.kind not in KINDS:
+            r.fail("matters", i, "kind", f"办件类型应为 {' / '.join(KINDS)} 之一，实际是 “{matter.kind}”")
+        if matter.kind != "即办件" and "promised_days" not in values:
+            r.fail("matters", i, None, f"{matter.kind}必须写承诺时限 promised_days（工作日）")
+        if matter.legal_days and matter.promised_days > matter.legal_days:
+            r.fail("matters", i, "promised_days", "承诺时限不能长于法定时限")
+        cfg.matters.append(matter)
+    _unique(r, "matters", cfg.matters, "code", "事项编码")
+    if not cfg.matters:
+        r.fail("matters", None, None, "至少需要一个 [[matters]]")
+    matters = {m.code for m in cfg.matters}
+
+    for i, item in enumerate(r.tables(data, "windows")):
+        window = Window(**r.take("windows", i, item, _WINDOW, {"number", "name", "matters"}))
+        if window.number < 1:
+            r.fail("windows", i, "number", "窗口号应从 1 开始")
+        if window.department is not None and window.department not in departments:
+            r.fail("windows", i, "department", f"未知部门 “{window.department}”")
+        if window.order not in WINDOW_ORDERS:
+            r.fail("windows", i, "order", f"叫号顺序应为 {' / '.join(WINDOW_ORDERS)}，实际是 “{window.order}”")
+        if not window.matters:
+            r.fail("windows", i, "matters", "窗口至少要办理一个事项")
+        for code in window.matters:
+            if code not in matters:
+                r.fail("windows", i, "matters", f"未知事项编码 “{code}”")
+        if len(set(window.matters)) != len(window.matters):
+            r.fail("windows", i, "matters", "事项编码重复")
+        cfg.windows.append(window)
+    _unique(r, "windows", cfg.windows, "number", "窗口号")
+    served = {code for w in cfg.windows for code in w.matters}
+    for i, matter in enumerate(cfg.matters):
+        if matter.code not in served:
+            r.fail("matters", i, "code", f"事项 “{matter.name}” 没有任何窗口办理，请在某个 [[windows]] 的 matters 中加入 “{matter.code}”")
+    numbers = {w.number for w in cfg.windows}
+
+    for i, item in enumerate(r.tables(data, "staff")):
+        staff = Staff(**r.take("staff", i, item, _STAFF, {"username", "name", "role", "password_hash"}))
+        if staff.role not in ROLES:
+            r.fail("staff", i, "role", f"角色应为 {' / '.join(ROLES)}，实际是 “{staff.role}”")
+        if not re.match(r"^(scrypt|pbkdf2):", staff.password_hash):
+            r.fail("staff", i, "password_hash", "应为 hall hash-password 生成的哈希，不能写明文密码")
+        for number in staff.windows:
+            if number not in numbers:
+                r.fail("staff", i, "windows", f"没有 {number} 号窗口")
+        cfg.staff.append(staff)
+    _unique(r, "staff", cfg.staff, "username", "用户名")
+
+    for i, item in enumerate(r.tables(data, "devices")):
+        device = Device(**r.take("devices", i, item, _DEVICE, {"name", "kind", "token_sha256"}))
+        if device.kind not in DEVICE_KINDS:
+            r.fail("devices", i, "kind", f"设备类型应为 {' / '.join(DEVICE_KINDS)}，实际是 “{device.kind}”")
+        if not re.fullmatch(r"[0-9a-f]{64}", device.token_sha256):
+            r.fail("devices", i, "token_sha256", "应为 64 位十六进制 SHA-256（hall hash-token 生成）")
+        if device.kind in ("led", "rater") and device.window is None:
+            r.fail("devices", i, None, f"{device.kind} 设备必须写所属窗口 window")
+        if device.window is not None and device.window not in numbers:
+            r.fail("devices", i, "window", f"没有 {device.window} 号窗口")
+        cfg.devices.append(device)
+    _unique(r, "devices", cfg.devices, "name", "设备名称")
+    _unique(r, "devices", cfg.devices, "token_sha256", "设备令牌")
+    return cfg

@@ -1,0 +1,59 @@
+"""Engines and transactions.
+
+SQLite in one process (the demo and small halls) and PostgreSQL (a city) behind the same code.
+pysqlite does not BEGIN before a SELECT, so on SQLite the driver's own transaction handling is
+switched off and every write transaction starts with BEGIN IMMEDIATE: the read that picks the
+next ticket and the write that claims it then happen under one write lock, which is what makes
+call-next exactly-once. Read-only work starts a plain deferred BEGIN and never blocks writers
+(WAL).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+READONLY = {"hall_readonly": True}
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=20, max_overflow=40)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            readonly = conn.get_execution_options().get("hall_readonly")
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True,
+                             pool_timeout=10)
+    raise ValueError(f"不支持的数据库地址：{parsed.render_as_string(hide_password=True)}（支持 sqlite 与 postgresql）")
+
+
+def session_factories(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """(write, read) session factories; objects stay readable after commit for serialising."""
+    write = sessionmaker(engine, expire_on_commit=False)
+    read = sessionmaker(engine.execution_options(**READONLY), expire_on_commit=False)
+    return write, read
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"

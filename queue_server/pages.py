@@ -1,0 +1,16 @@
+"""Staff pages (window caller) and the demo's front page."""
+from flask import Blueprint, current_app, render_template
+
+pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
+                  static_url_path="/static/hall")
+
+
+@pages.get("/")
+def index():
+    rt = current_app.extensions["hall"]
+    return render_template("index.html", halls=list(rt.halls.values()))
+
+
+@pages.get("/caller")
+def caller():
+    return render_template("caller.html")

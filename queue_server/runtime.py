@@ -1,0 +1,56 @@
+"""What the running server holds: engine, sessions, clock, calendar, the halls, the publisher.
+
+One object, created by the app factory and kept in `app.extensions["hall"]`, so that the
+service functions get everything explicitly and tests can build one without Flask.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .clock import Clock
+from .config import HallConfig
+from .workdays import WorkCalendar
+
+Publisher = Callable[[int, dict], None]
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    write: sessionmaker[Session]
+    read: sessionmaker[Session]
+    clock: Clock
+    calendar: WorkCalendar
+    secret: bytes
+    halls: dict[int, HallConfig] = field(default_factory=dict)
+    hall_codes: dict[str, int] = field(default_factory=dict)
+    publish: Publisher = lambda hall_id, event: None
+    _emit_locks: dict[int, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    _sqlite_writer: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A write transaction. SQLite has one writer: threads queue here, in order, instead of
+        in SQLite's busy handler, which sleeps and retries and gives long tail latencies."""
+        gate = self._sqlite_writer if self.engine.dialect.name == "sqlite" else nullcontext()
+        with gate, self.write() as session:
+            session.begin()
+            yield session
+
+    def emit_lock(self, hall_id: int) -> threading.Lock:
+        """Held from the event's numbering to its broadcast, so one process sends in `seq` order."""
+        with self._locks_guard:
+            lock = self._emit_locks.get(hall_id)
+            if lock is None:
+                lock = self._emit_locks[hall_id] = threading.Lock()
+            return lock
+
+    def hall_config(self, hall_id: int) -> HallConfig:
+        return self.halls[hall_id]

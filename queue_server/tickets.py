@@ -1,0 +1,95 @@
+"""Issuing a ticket: the one place that numbers tickets and puts them in a queue."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .changes import change
+from .clock import iso
+from .errors import bad_request, not_found
+from .identity import clean_id_number, clean_phone, id_hash, mask_id
+from .models import Event, Hall, Matter, Ticket
+from .numbering import next_number, ticket_number
+from .runtime import Runtime
+from .views import ticket_dict, waiting_ahead, waiting_counts
+
+PRIORITIES = ("elderly", "disabled", "military", "pregnant", "appointment")
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed by citizens
+
+
+def new_query_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | None = None,
+                 phone: str | None = None, id_number: str | None = None,
+                 request_id: str | None = None, device_id: int | None = None,
+                 appointment_code: str | None = None, actor: str = "") -> tuple[dict[str, Any], bool]:
+    """Return (ticket, created). The same request_id again returns the first ticket, unchanged."""
+    if priority is not None and priority not in PRIORITIES:
+        raise bad_request("invalid_priority", f"优先类别应为 {', '.join(PRIORITIES)} 之一")
+    phone = clean_phone(phone) if phone else None
+    id_clean = clean_id_number(id_number) if id_number else None
+    if request_id is not None:
+        existing = _by_request(rt, hall_id, request_id)
+        if existing is not None:
+            return existing, False
+    try:
+        with change(rt, hall_id, actor) as ch:
+            s = ch.session
+            matter = s.get(Matter, matter_id)
+            if matter is None or matter.hall_id != hall_id or not matter.active:
+                raise not_found("unknown_matter", "没有这个事项，请重新选择")
+            day = ch.now.date()
+            n = next_number(s, hall_id, day, matter.prefix)
+            ticket = Ticket(
+                hall_id=hall_id, day=day, number=ticket_number(matter.prefix, n), matter_id=matter.id,
+                priority=priority, is_priority=priority is not None, status="waiting",
+                issued_at=ch.now, queue_since=ch.now, query_code=new_query_code(),
+                request_id=request_id, device_id=device_id, appointment_code=appointment_code,
+                phone=phone, id_hash=id_hash(rt.secret, id_clean) if id_clean else None,
+                id_masked=mask_id(id_clean) if id_clean else None)
+            s.add(ticket)
+            s.flush()
+            body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket))
+            ch.emit("ticket.issued", ticket_id=ticket.id, ticket=body,
+                    waiting=waiting_counts(s, hall_id, day))
+        return body, True
+    except IntegrityError:
+        # The same request_id committed by a concurrent retry: answer with that ticket.
+        if request_id is not None:
+            existing = _by_request(rt, hall_id, request_id)
+            if existing is not None:
+                return existing, False
+        raise
+
+
+def _by_request(rt: Runtime, hall_id: int, request_id: str) -> dict[str, Any] | None:
+    with rt.read() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.hall_id == hall_id, Ticket.request_id == request_id))
+        if ticket is None:
+            return None
+        return ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+
+
+def find_ticket(rt: Runtime, ref: str, hall_id: int | None) -> tuple[Ticket, dict[str, Any], list[dict]]:
+    """A ticket by id (staff and devices of its hall) or by query code (anyone holding the slip)."""
+    with rt.read() as s:
+        if ref.isdigit() and hall_id is not None:
+            ticket = s.get(Ticket, int(ref))
+            if ticket is not None and ticket.hall_id != hall_id:
+                ticket = None
+        else:
+            ticket = s.scalar(select(Ticket).where(Ticket.query_code == ref.upper()))
+        if ticket is None:
+            raise not_found("unknown_ticket", "没有找到这张号票")
+        body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+        hall = s.get(Hall, ticket.hall_id)
+        body["hall"] = {"code": hall.code, "name": hall.name}
+        history = [{"seq": e.seq, "type": e.type, "at": iso(e.at), "window_id": e.window_id,
+                    "case_id": e.case_id}
+                   for e in s.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.seq))]
+        return ticket, body, history

@@ -1,0 +1,228 @@
+"""What a window does: call-next, recall, skip, requeue, transfer, pause, resume, accept, finish.
+
+This module owns the ticket's life at the window. Each operation is one `change()`: it locks the
+window row, checks the state, writes, and announces one event. Call-next is exactly-once because
+the candidate ticket is read and claimed inside one write transaction: BEGIN IMMEDIATE on
+SQLite, `FOR UPDATE SKIP LOCKED` on PostgreSQL (a second window skips a ticket being claimed
+and takes the next one instead of waiting or taking the same).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, literal, or_, select
+from sqlalchemy.orm import Session
+
+from .changes import Change, change
+from .errors import bad_request, conflict, not_found
+from .models import Case, Hall, Matter, Ticket, Window, WindowMatter
+from .numbering import case_number, next_number
+from .runtime import Runtime
+from .views import case_dict, ticket_dict, waiting_counts, window_brief
+
+STATE_WORDS = {"waiting": "等候中", "called": "已叫号", "serving": "办理中", "done": "已办结",
+               "skipped": "已过号"}
+
+
+def _lock_window(s: Session, hall_id: int, window_id: int) -> Window:
+    window = s.scalar(select(Window).where(Window.id == window_id).with_for_update())
+    if window is None or window.hall_id != hall_id or not window.active:
+        raise not_found("unknown_window", "没有这个窗口")
+    return window
+
+
+def _current(s: Session, window: Window, wanted: str, hint: str = "") -> Ticket:
+    ticket = s.get(Ticket, window.current_ticket_id) if window.current_ticket_id else None
+    if ticket is None:
+        raise conflict("no_current_ticket", f"{window.number}号窗口当前没有号，请先叫号")
+    if ticket.status != wanted:
+        state = STATE_WORDS.get(ticket.status, ticket.status)
+        raise conflict("wrong_state", f"{ticket.number}号当前{state}，{hint or '不能进行此操作'}",
+                       ticket_status=ticket.status)
+    return ticket
+
+
+def _announce(ch: Change, type: str, window: Window, ticket: Ticket | None, **extra: Any) -> None:
+    s = ch.session
+    ch.emit(type, ticket_id=ticket.id if ticket else None, window_id=window.id,
+            case_id=extra.get("case", {}).get("id") if "case" in extra else None,
+            window=window_brief(window) | {"state": window.state},
+            ticket=ticket_dict(s, ticket) if ticket else None,
+            waiting=waiting_counts(s, window.hall_id, ch.now.date()), **extra)
+
+
+def _next_candidate(s: Session, window: Window, day) -> int | None:
+    rank = (case((Ticket.target_window_id == window.id, -1), else_=WindowMatter.rank)
+            if window.order == "ranked" else literal(0))
+    stmt = (select(Ticket.id)
+            .outerjoin(WindowMatter, and_(WindowMatter.matter_id == Ticket.matter_id,
+                                          WindowMatter.window_id == window.id))
+            .where(Ticket.hall_id == window.hall_id, Ticket.day == day, Ticket.status == "waiting",
+                   or_(Ticket.target_window_id == window.id,
+                       and_(Ticket.target_window_id.is_(None), WindowMatter.window_id.is_not(None))))
+            .order_by(Ticket.is_priority.desc(), rank, Ticket.queue_since, Ticket.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Ticket))
+    return s.scalar(stmt)
+
+
+def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id: int | None = None) -> dict:
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(s, hall_id, window_id)
+        if window.state == "paused":
+            raise conflict("window_paused", f"{window.number}号窗口已暂停服务，请先恢复")
+        current = s.get(Ticket, window.current_ticket_id) if window.current_ticket_id else None
+        if current is not None and current.status in ("called", "serving"):
+            raise conflict("window_busy", f"{current.number}号尚未处理完：请先受理并办结、过号或转移",
+                           ticket_number=current.number)
+        ticket_id = _next_candidate(s, window, ch.now.date())
+        if ticket_id is None:
+            raise not_found("queue_empty", "当前没有等候的号")
+        ticket = s.get(Ticket, ticket_id)
+        ticket.status, ticket.window_id, ticket.called_at = "called", window.id, ch.now
+        ticket.call_count += 1
+        window.current_ticket_id = ticket.id
+        if staff_id is not None:
+            window.staff_id = staff_id
+        s.flush()
+        _announce(ch, "ticket.called", window, ticket)
+        return ticket_dict(s, ticket)
+
+
+def recall(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(s, hall_id, window_id)
+        ticket = _current(s, window, "called")
+        ticket.call_count += 1
+        s.flush()
+        _announce(ch, "ticket.recalled", window, ticket)
+        return ticket_dict(s, ticket)
+
+
+def skip(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(s, hall_id, window_id)
+        ticket = _current(s, window, "called")
+        ticket.status, ticket.closed_at = "skipped", ch.now
+        window.current_ticket_id = None
+        s.flush()
+        _announce(ch, "ticket.skipped", window, ticket)
+        return ticket_dict(s, ticket)
+
+
+def requeue(rt: Runtime, hall_id: int, window_id: int, ticket_id: int, actor: str = "") -> dict:
+    """A skipped citizen came back: once, the clerk puts the ticket back a few places behind."""
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(s, hall_id, window_id)
+        ticket = s.get(Ticket, ticket_id)
+        if ticket is None or ticket.hall_id != hall_id:
+            raise not_found("unknown_ticket", "没有找到这张号票")
+        if ticket.status != "skipped":
+            raise conflict("wrong_state", f"{ticket.number}号{STATE_WORDS.get(ticket.status, ticket.status)}，只有已过号的号可以重新排队")
+        if ticket.requeued:
+            raise conflict("already_requeued", f"{ticket.number}号已经重新排队过一次，请重新取号")
+        if ticket.day != ch.now.date():
+            raise conflict("ticket_expired", f"{ticket.number}号不是今天的号，请重新取号")
+        serves = s.scalar(select(WindowMatter.window_id).where(
+            WindowMatter.window_id == window.id, WindowMatter.matter_id == ticket.matter_id))
+        if serves is None and ticket.window_id != window.id and ticket.target_window_id != window.id:
+            raise conflict("not_this_window", f"{window.number}号窗口不办理{ticket.number}号的事项")
+        behind = rt.hall_config(hall_id).requeue_behind
+        ahead = s.scalars(select(Ticket.queue_since).where(
+            Ticket.hall_id == hall_id, Ticket.day == ticket.day, Ticket.status == "waiting",
+            Ticket.matter_id == ticket.matter_id, Ticket.is_priority == ticket.is_priority)
+            .order_by(Ticket.queue_since, Ticket.id).offset(behind - 1).limit(1)).first() if behind else None
+        ticket.queue_since = ahead + timedelta(microseconds=1) if ahead is not None else ch.now
+        ticket.status, ticket.requeued, ticket.closed_at, ticket.window_id = "waiting", True, None, None
+        s.flush()
+        _announce(ch, "ticket.requeued", window, ticket)
+        return ticket_dict(s, ticket)
+
+
+def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None = None,
+             to_matter: int | None = None, actor: str = "") -> dict:
+    """Send the citizen to another window or matter; the ticket keeps its place (issue time)."""
+    if (to_window is None) == (to_matter is None):
+        raise bad_request("invalid_transfer", "请指定 to_window（转到窗口）或 to_matter（转到事项）其中之一")
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(s, hall_id, window_id)
+        ticket = _current(s, window, "called")
+        if to_window is not None:
+            target = s.get(Window, to_window)
+            if target is None or target.hall_id != hall_id or not target.active:
+                raise not_found("unknown_window", "要转到的窗口不存在")
+            if target.id == window.id:
+                raise bad_request("invalid_transfer", "不能转到本窗口")
+            ticket.target_window_id = target.id
+            to = {"to_window": window_brief(target)}
+        else:
+            matter = s.get(Matter, to_matter)
+            if matter is None or matter.hall_id != hall_id or not matter.active:
+                raise not_found("unknown_matter", "要转到的事项不存在")
+            ticket.matter_id, ticket.target_window_id = matter.id, None
+            s.flush()
+            s.refresh(ticket, ["matter"])
+            to = {"to_matter": {"id": matter.id, "name": matter.name}}
+        ticket.status, ticket.window_id = "waiting", None
+        window.current_ticket_id = None
+        s.flush()
+        _announce(ch, "ticket.transferred", window, ticket, **to)
+        return ticket_dict(s, ticket)
+
+
+def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: str = "") -> dict:
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(s, hall_id, window_id)
+        want = "paused" if paused else "open"
+        if window.state == want:
+            raise conflict("wrong_state", f"{window.number}号窗口已经{'暂停' if paused else '在服务'}")
+        window.state = want
+        s.flush()
+        _announce(ch, "window.paused" if paused else "window.resumed", window, None)
+        return window_brief(window) | {"state": window.state}
+
+
+def accept(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id: int | None = None) -> dict:
+    """受理: the case is born and its time limit starts now (电子监察 starts here)."""
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(s, hall_id, window_id)
+        ticket = _current(s, window, "called", "不能再次受理")
+        matter = ticket.matter
+        hall = s.get(Hall, hall_id)
+        cfg = rt.hall_config(hall_id)
+        n = next_number(s, hall_id, ch.now.date(), "#case")
+        days = 0 if matter.kind == "即办件" else matter.promised_days
+        new_case = Case(hall_id=hall_id, number=case_number(hall.code, ch.now.date(), n), ticket_id=ticket.id,
+                        matter_id=matter.id, window_id=window.id, staff_id=staff_id or window.staff_id,
+                        department_id=matter.department_id, kind=matter.kind, status="accepted",
+                        accepted_at=ch.now, due_at=rt.calendar.due_at(ch.now, days, cfg.deadline_time))
+        s.add(new_case)
+        ticket.status = "serving"
+        s.flush()
+        body = case_dict(s, new_case)
+        _announce(ch, "case.accepted", window, ticket, case=body)
+        return body
+
+
+def finish(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
+    """办结: the case is done; the citizen can now rate it."""
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(s, hall_id, window_id)
+        ticket = _current(s, window, "serving", "尚未受理的号不能办结：请先受理")
+        the_case = s.scalar(select(Case).where(Case.ticket_id == ticket.id))
+        the_case.status, the_case.finished_at = "finished", ch.now
+        ticket.status, ticket.closed_at = "done", ch.now
+        window.current_ticket_id = None
+        s.flush()
+        body = case_dict(s, the_case)
+        _announce(ch, "case.finished", window, ticket, case=body)
+        return body

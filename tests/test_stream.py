@@ -1,0 +1,145 @@
+"""The /hall event stream over a real socket with a real Socket.IO client."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import socketio
+
+from conftest import DISPLAY, HallDriver
+from live import LiveServer, wait_for
+
+EVENTS = ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.skipped", "ticket.transferred",
+          "ticket.requeued", "window.paused", "window.resumed", "case.accepted", "case.finished"]
+
+
+class Screen:
+    """What a hall display does: keeps the snapshot, applies events in seq order."""
+
+    def __init__(self, url: str, token: str = DISPLAY):
+        self.sio = socketio.Client(reconnection=False)
+        self.snapshots: list[dict] = []
+        self.events: list[dict] = []
+        self.lock = threading.Lock()
+        self.sio.on("snapshot", self._snapshot, namespace="/hall")
+        for name in EVENTS:
+            self.sio.on(name, self._event, namespace="/hall")
+        self.url, self.token = url, token
+
+    def _snapshot(self, data):
+        with self.lock:
+            self.snapshots.append(data)
+
+    def _event(self, data):
+        with self.lock:
+            self.events.append(data)
+
+    def connect(self):
+        self.sio.connect(self.url, namespaces=["/hall"], auth={"token": self.token},
+                         transports=["websocket"], wait_timeout=5)
+        wait_for(lambda: self.snapshots)
+        return self
+
+    def close(self):
+        self.sio.disconnect()
+
+
+@pytest.fixture
+def live(app):
+    with LiveServer(app) as server:
+        yield server
+
+
+def test_events_arrive_in_order_with_contiguous_seq(live, app, clock):
+    hall = HallDriver(app.test_client())
+    screen = Screen(live.url).connect()
+    start = screen.snapshots[0]["seq"]
+    hall.issue("QR00201001")
+    hall.issue("QR00201001", priority="elderly")
+    hall.issue("GG00301001")
+    hall.op(3, "call-next")
+    hall.op(3, "recall")
+    hall.op(3, "accept")
+    hall.op(3, "finish")
+    hall.op(3, "call-next")
+    skipped = hall.op(3, "skip").get_json()["ticket"]
+    hall.op(3, "requeue", {"ticket_id": skipped["id"]})
+    hall.op(5, "pause")
+    hall.op(5, "resume")
+    hall.op(5, "call-next")
+    hall.op(5, "transfer", {"to_window": hall.windows[8]["id"]})
+    wait_for(lambda: len(screen.events) >= 14)
+    screen.close()
+    seqs = [e["seq"] for e in screen.events]
+    assert seqs == list(range(start + 1, start + 15))
+    assert [e["type"] for e in screen.events] == [
+        "ticket.issued", "ticket.issued", "ticket.issued", "ticket.called", "ticket.recalled",
+        "case.accepted", "case.finished", "ticket.called", "ticket.skipped", "ticket.requeued",
+        "window.paused", "window.resumed", "ticket.called", "ticket.transferred"]
+    called = screen.events[3]
+    assert called["ticket"]["number"] == "B002" and called["window"]["number"] == 3
+    assert called["waiting"]["by_prefix"] == {"B": 1, "C": 1}
+    assert screen.events[5]["case"]["kind"] == "即办件"
+
+
+def test_concurrent_changes_still_arrive_in_seq_order(live, app):
+    hall = HallDriver(app.test_client())
+    screen = Screen(live.url).connect()
+    start = screen.snapshots[0]["seq"]
+
+    def kiosk():
+        client = app.test_client()
+        for _ in range(15):
+            assert client.post("/api/v1/tickets", json={"matter_id": hall.matters["GG00301001"]["id"]},
+                               headers={"Authorization": "Bearer test-kiosk"}).status_code == 201
+
+    threads = [threading.Thread(target=kiosk) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait_for(lambda: len(screen.events) >= 60)
+    screen.close()
+    assert [e["seq"] for e in screen.events] == list(range(start + 1, start + 61))
+
+
+def test_reconnect_gets_a_snapshot_matching_the_queue(live, app, clock):
+    hall = HallDriver(app.test_client())
+    screen = Screen(live.url).connect()
+    hall.issue("QR00201001")
+    screen.close()
+    # While the screen is away the hall moves on.
+    for code in ("QR00201001", "XK00101001", "GG00301001"):
+        hall.issue(code)
+    hall.op(3, "call-next")
+    hall.op(1, "call-next")
+    hall.op(1, "accept")
+    hall.op(7, "pause")
+    again = Screen(live.url).connect()
+    snap = again.snapshots[-1]
+    api = hall.queue()
+    again.close()
+    assert snap["seq"] == api["seq"] == 8
+    snap.pop("at"), api.pop("at")
+    assert snap == api
+    assert next(w for w in snap["windows"] if w["number"] == 7)["state"] == "paused"
+
+
+def test_asking_for_a_snapshot_after_a_gap(live, app):
+    hall = HallDriver(app.test_client())
+    screen = Screen(live.url).connect()
+    hall.issue("QR00201001")
+    wait_for(lambda: screen.events)
+    reply = screen.sio.call("snapshot", namespace="/hall", timeout=5)
+    wait_for(lambda: len(screen.snapshots) == 2)
+    screen.close()
+    assert reply == {"seq": screen.events[-1]["seq"]} and screen.snapshots[-1]["seq"] == reply["seq"]
+
+
+def test_connect_without_a_valid_token_is_refused(live):
+    for token in (None, "wrong"):
+        client = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(live.url, namespaces=["/hall"], auth={"token": token} if token else None,
+                           transports=["websocket"], wait_timeout=3)
+        client.disconnect()
