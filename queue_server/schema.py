@@ -1,7 +1,9 @@
 """The schema is owned by Alembic migrations; the server brings its database to `head` at start.
 
 On PostgreSQL several server processes may start at once, so the upgrade runs under an advisory
-lock; on SQLite the write lock of the migration's own transaction does the same.
+lock; on SQLite the write lock of the migration's own transaction does the same. Each area
+(kiosk, devices, ratings, supervision) may start its own branch from the core revision; the
+server upgrades to all heads.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":

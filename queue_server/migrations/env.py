@@ -1,6 +1,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import queue_server.tables  # noqa: F401  (all tables on the metadata)
 from queue_server.models import Base
 
 target_metadata = Base.metadata
