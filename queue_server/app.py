@@ -18,6 +18,7 @@ from .errors import HallError
 from .runtime import Runtime
 from .schema import upgrade
 from .stream import HallStream, make_publisher
+from .views import load_routes
 from .workdays import WorkCalendar
 
 log = logging.getLogger("hall")
@@ -38,7 +39,8 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     calendar = WorkCalendar.load(configs[0].calendar)
     engine = make_engine(database_url)
     upgrade(engine)
-    write, read = session_factories(engine)
+    routes: dict[int, dict[int, list[int]]] = {}
+    write, read = session_factories(engine, {"routes": routes})
     rt = Runtime(engine=engine, write=write, read=read, clock=clock or Clock(), calendar=calendar,
                  secret=secret)
     with write() as s, s.begin():
@@ -46,6 +48,8 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
             hall_id = sync_hall(s, cfg)
             rt.halls[hall_id] = cfg
             rt.hall_codes[cfg.code] = hall_id
+        for hall_id in rt.halls:
+            routes[hall_id] = load_routes(s, hall_id)
 
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, SECRET_KEY=secret)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import wraps
@@ -19,6 +20,9 @@ from .models import AuthToken, Device, Hall, Staff, StaffWindow, Window
 from .runtime import Runtime
 
 SESSION_HOURS = 12
+# Who a token is, remembered this long: saves a query on every request; a revoked device or a
+# logged-out session elsewhere stops working within this time (at once in this process).
+PRINCIPAL_TTL = 2.0
 
 
 def token_hash(token: str) -> str:
@@ -41,26 +45,40 @@ class Principal:
 
 
 def authenticate(rt: Runtime, token: str | None) -> Principal | None:
-    if not token:
+    if not token or len(token) > 512:
         return None
     digest = token_hash(token)
+    now = time.monotonic()
+    cached = rt.principals.get(digest)
+    if cached is not None and cached[1] > now and (cached[2] is None or cached[2] > rt.clock.now()):
+        return cached[0]
+    principal, expires = _lookup(rt, digest)
+    if principal is not None:
+        if len(rt.principals) > 10_000:
+            rt.principals.clear()
+        rt.principals[digest] = (principal, now + PRINCIPAL_TTL, expires)
+    return principal
+
+
+def _lookup(rt: Runtime, digest: str) -> tuple[Principal | None, object]:
+    """(principal, login expiry or None for devices)."""
     with rt.read() as s:
         device = s.scalar(select(Device).where(Device.token_sha256 == digest))
         if device is not None:
             if device.revoked:
-                return None
+                return None, None
             windows = frozenset([device.window_id]) if device.window_id else frozenset()
             return Principal("device", device.kind, device.hall_id, device.name,
-                             device_id=device.id, window_ids=windows)
+                             device_id=device.id, window_ids=windows), None
         login = s.get(AuthToken, digest)
         if login is None or login.revoked or login.expires_at <= rt.clock.now():
-            return None
+            return None, None
         staff = s.get(Staff, login.staff_id)
         if staff is None or not staff.active:
-            return None
+            return None, None
         return Principal("staff", staff.role, staff.hall_id, staff.username, staff_id=staff.id,
                          window_ids=frozenset(s.scalars(select(StaffWindow.window_id).where(
-                             StaffWindow.staff_id == staff.id))))
+                             StaffWindow.staff_id == staff.id)))), login.expires_at
 
 
 def login(rt: Runtime, username: str, password: str, hall_code: str | None = None) -> dict:
@@ -91,6 +109,7 @@ def login(rt: Runtime, username: str, password: str, hall_code: str | None = Non
 
 
 def logout(rt: Runtime, token: str) -> None:
+    rt.principals.pop(token_hash(token), None)
     with rt.writing() as s:
         login_row = s.get(AuthToken, token_hash(token))
         if login_row is not None:

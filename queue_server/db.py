@@ -48,10 +48,18 @@ def make_engine(url: str) -> Engine:
     raise ValueError(f"不支持的数据库地址：{parsed.render_as_string(hide_password=True)}（支持 sqlite 与 postgresql）")
 
 
-def session_factories(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
-    """(write, read) session factories; objects stay readable after commit for serialising."""
-    write = sessionmaker(engine, expire_on_commit=False)
-    read = sessionmaker(engine.execution_options(**READONLY), expire_on_commit=False)
+def session_factories(engine: Engine, info: dict | None = None) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """(write, read) session factories; objects stay readable after commit for serialising.
+
+    `info` is shared by every session (the server's cached catalogue routes live there).
+    On PostgreSQL reads run REPEATABLE READ, so a snapshot and its `seq` are one consistent view.
+    """
+    info = info if info is not None else {}
+    write = sessionmaker(engine, expire_on_commit=False, info=info)
+    options = dict(READONLY)
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    read = sessionmaker(engine.execution_options(**options), expire_on_commit=False, info=info)
     return write, read
 
 

@@ -31,6 +31,8 @@ class Runtime:
     halls: dict[int, HallConfig] = field(default_factory=dict)
     hall_codes: dict[str, int] = field(default_factory=dict)
     publish: Publisher = lambda hall_id, event: None
+    # token digest -> (principal, cached until (monotonic), login expiry); see auth.authenticate
+    principals: dict = field(default_factory=dict)
     _emit_locks: dict[int, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _sqlite_writer: threading.Lock = field(default_factory=threading.Lock)

@@ -77,10 +77,7 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
 def serving_window_ids(session: Session, ticket: Ticket) -> list[int]:
     if ticket.target_window_id is not None:
         return [ticket.target_window_id]
-    return list(session.scalars(
-        select(WindowMatter.window_id).join(Window, Window.id == WindowMatter.window_id)
-        .where(WindowMatter.matter_id == ticket.matter_id, Window.active.is_(True))
-        .order_by(WindowMatter.window_id)))
+    return list(windows_by_matter(session, ticket.hall_id).get(ticket.matter_id, []))
 
 
 def waiting_ahead(session: Session, ticket: Ticket) -> int:
@@ -102,7 +99,7 @@ def waiting_counts(session: Session, hall_id: int, day: date) -> dict[str, Any]:
         .join(Matter, Matter.id == Ticket.matter_id)
         .where(Ticket.hall_id == hall_id, Ticket.day == day, Ticket.status == "waiting")
         .group_by(Ticket.matter_id, Ticket.target_window_id, Matter.prefix, Matter.department_id)).all()
-    windows_of = _windows_by_matter(session, hall_id)
+    windows_of = windows_by_matter(session, hall_id)
     by_prefix, by_matter, by_department, by_window = Tally(), Tally(), Tally(), Tally()
     total = 0
     for matter_id, target, prefix, department_id, n in rows:
@@ -116,12 +113,22 @@ def waiting_counts(session: Session, hall_id: int, day: date) -> dict[str, Any]:
             "by_department": dict(by_department), "by_window": dict(by_window)}
 
 
-def _windows_by_matter(session: Session, hall_id: int) -> dict[int, list[int]]:
+def windows_by_matter(session: Session, hall_id: int) -> dict[int, list[int]]:
+    """Which active windows serve each matter. The catalogue changes only when the config is
+    synced at start, so the server keeps this map in the sessions' `info["routes"]`."""
+    cached = session.info.get("routes", {}).get(hall_id)
+    if cached is not None:
+        return cached
+    return load_routes(session, hall_id)
+
+
+def load_routes(session: Session, hall_id: int) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {}
     for window_id, matter_id in session.execute(
             select(WindowMatter.window_id, WindowMatter.matter_id)
             .join(Window, Window.id == WindowMatter.window_id)
-            .where(Window.hall_id == hall_id, Window.active.is_(True))):
+            .where(Window.hall_id == hall_id, Window.active.is_(True))
+            .order_by(WindowMatter.window_id)):
         out.setdefault(matter_id, []).append(window_id)
     return out
 

@@ -1,0 +1,82 @@
+"""`hall demo` as a person runs it: starts on a port, prints the URLs and accounts, keeps data across restarts."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(port, method, path, body=None, token=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"} |
+                                             ({"Authorization": f"Bearer {token}"} if token else {}))
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def start(port, data_dir):
+    process = subprocess.Popen([sys.executable, "-m", "queue_server.cli", "demo", "--port", str(port),
+                                "--data-dir", str(data_dir)], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            call(port, "GET", "/api/v1/matters")
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise AssertionError(process.stdout.read())
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError("hall demo did not answer within 60 s")
+
+
+def stop(process) -> str:
+    process.terminate()
+    out, _ = process.communicate(timeout=20)
+    return out
+
+
+def test_demo_starts_prints_accounts_and_survives_restart(tmp_path):
+    port = free_port()
+    demo = start(port, tmp_path)
+    try:
+        catalogue = call(port, "GET", "/api/v1/matters")
+        assert len(catalogue["departments"]) >= 8 and len(catalogue["matters"]) >= 25
+        assert len(catalogue["windows"]) >= 12
+        matter = next(m for m in catalogue["matters"] if m["name"].startswith("社会保障卡"))
+        ticket = call(port, "POST", "/api/v1/tickets", {"matter_id": matter["id"]}, token="demo-kiosk")["ticket"]
+        window = ticket["window_ids"][0]
+        number = next(w["number"] for w in catalogue["windows"] if w["id"] == window)
+        token = call(port, "POST", "/api/v1/auth/login", {"username": f"clerk{number:02d}", "password": "demo1234"})["token"]
+        assert call(port, "POST", f"/api/v1/windows/{window}/call-next", {}, token)["ticket"]["id"] == ticket["id"]
+        case = call(port, "POST", f"/api/v1/windows/{window}/accept", {}, token)["case"]
+    finally:
+        output = stop(demo)
+    assert f"http://127.0.0.1:{port}/" in output
+    assert "clerk01" in output and "demo1234" in output and "demo-kiosk" in output and "demo-display" in output
+
+    demo = start(port, tmp_path)
+    try:
+        # The login token, the ticket and the case all survived the restart.
+        assert call(port, "GET", f"/api/v1/tickets/{ticket['id']}", token="demo-display")["ticket"]["status"] == "serving"
+        finished = call(port, "POST", f"/api/v1/windows/{window}/finish", {}, token)["case"]
+        assert finished["id"] == case["id"] and finished["status"] == "finished"
+        again = call(port, "POST", "/api/v1/tickets", {"matter_id": matter["id"]}, token="demo-kiosk")["ticket"]
+        assert again["number"] == ticket["number"][0] + "002"
+    finally:
+        stop(demo)
