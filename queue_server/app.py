@@ -16,7 +16,7 @@ from .config import HallConfig, load_hall_config
 from .db import make_engine, session_factories
 from .errors import HallError
 from .runtime import Runtime
-from .schema import upgrade
+from .schema import startup_lock, upgrade
 from .stream import HallStream, make_publisher
 from .views import load_routes
 from .workdays import WorkCalendar
@@ -32,7 +32,7 @@ _HTTP_WORDS = {400: "请求格式不正确", 401: "请先登录", 403: "无权�
 
 def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secret: bytes,
                clock: Clock | None = None, message_queue: str | None = None,
-               async_mode: str = "threading") -> Flask:
+               channel: str = "hall", async_mode: str = "threading") -> Flask:
     configs = [h if isinstance(h, HallConfig) else load_hall_config(h) for h in halls]
     if not configs:
         raise ValueError("至少需要一个大厅配置")
@@ -44,6 +44,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     rt = Runtime(engine=engine, write=write, read=read, clock=clock or Clock(), calendar=calendar,
                  secret=secret)
     with write() as s, s.begin():
+        startup_lock(s.connection())  # several server processes may start at once
         for cfg in configs:
             hall_id = sync_hall(s, cfg)
             rt.halls[hall_id] = cfg
@@ -59,7 +60,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     _register_parts(app)
     _register_errors(app)
 
-    socketio = SocketIO(app, async_mode=async_mode, message_queue=message_queue,
+    socketio = SocketIO(app, async_mode=async_mode, message_queue=message_queue, channel=channel,
                         cors_allowed_origins=[], json=None, logger=False, engineio_logger=False)
     socketio.on_namespace(HallStream(rt))
     rt.publish = make_publisher(socketio)

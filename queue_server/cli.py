@@ -55,7 +55,8 @@ def cmd_serve(args) -> int:
     from .app import create_app, secret_from_dir
     data_dir = Path(args.data_dir)
     url = args.database_url or _sqlite_url(data_dir)
-    app = create_app(args.config, url, secret=secret_from_dir(data_dir), message_queue=args.message_queue)
+    app = create_app(args.config, url, secret=secret_from_dir(data_dir), message_queue=args.message_queue,
+                     channel=args.channel)
     print(f"serving {', '.join(args.config)} on http://{args.host}:{args.port}", flush=True)
     _serve(app, args.host, args.port)
     return 0
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", action="append", required=True, help="hall TOML (repeat for several halls)")
     p.add_argument("--database-url", help="sqlite:///… or postgresql+psycopg://…")
     p.add_argument("--message-queue", help="redis://… to share events between server processes")
+    p.add_argument("--channel", default="hall", help="the message queue channel (one per deployment)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--data-dir", default="var")

@@ -24,10 +24,15 @@ def alembic_config() -> Config:
     return cfg
 
 
+def startup_lock(conn) -> None:
+    """Serialise start-up work (migrations, config sync) between processes on PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        startup_lock(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
