@@ -10,6 +10,7 @@ from flask_socketio import SocketIO
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .auth import LoginGuard
 from .catalog import sync_hall
 from .clock import Clock
 from .config import HallConfig, load_hall_config
@@ -42,7 +43,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     routes: dict[int, dict[int, list[int]]] = {}
     write, read = session_factories(engine, {"routes": routes})
     rt = Runtime(engine=engine, write=write, read=read, clock=clock or Clock(), calendar=calendar,
-                 secret=secret)
+                 secret=secret, login_guard=LoginGuard())
     with write() as s, s.begin():
         startup_lock(s.connection())  # several server processes may start at once
         for cfg in configs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -81,7 +82,52 @@ def _lookup(rt: Runtime, digest: str) -> tuple[Principal | None, object]:
                              StaffWindow.staff_id == staff.id)))), login.expires_at
 
 
-def login(rt: Runtime, username: str, password: str, hall_code: str | None = None) -> dict:
+class LoginGuard:
+    """Slows password guessing: after `limit` failures for one username or one client address
+    within `window` seconds, further attempts are refused until the window passes.
+
+    Kept in memory per process: a restart forgets, and N processes allow N× the attempts, which
+    still turns an online guess of a scrypt-hashed password from minutes into years."""
+
+    def __init__(self, limit: int = 5, window: float = 900.0):
+        self.limit, self.window = limit, window
+        self.failures: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        times = [t for t in self.failures.get(key, []) if now - t < self.window]
+        if times:
+            self.failures[key] = times
+        else:
+            self.failures.pop(key, None)
+        return times
+
+    def check(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self.lock:
+            for key in keys:
+                times = self._recent(key, now)
+                if len(times) >= self.limit:
+                    wait = int(self.window - (now - times[0])) // 60 + 1
+                    raise HallError("login_locked", f"登录失败次数过多，请 {wait} 分钟后再试，或联系管理员", 429)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if len(self.failures) > 50_000:
+                self.failures.clear()
+            for key in keys:
+                self.failures.setdefault(key, []).append(now)
+
+    def succeeded(self, username_key: str) -> None:
+        with self.lock:
+            self.failures.pop(username_key, None)
+
+
+def login(rt: Runtime, username: str, password: str, hall_code: str | None = None,
+          client: str = "") -> dict:
+    keys = (f"user:{hall_code or ''}:{username}", f"addr:{client}")
+    rt.login_guard.check(*keys)
     with rt.read() as s:
         query = select(Staff).where(Staff.username == username, Staff.active.is_(True))
         if hall_code:
@@ -92,7 +138,9 @@ def login(rt: Runtime, username: str, password: str, hall_code: str | None = Non
         person = people[0] if people else None
         # The slow hash check runs outside any write transaction.
         if person is None or not check_password_hash(person.password_hash, password):
+            rt.login_guard.failed(*keys)
             raise unauthorized("用户名或密码不正确")
+        rt.login_guard.succeeded(keys[0])
         token = secrets.token_urlsafe(32)
         now = rt.clock.now()
         windows = s.execute(select(Window.id, Window.number, Window.name)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +34,7 @@ class Runtime:
     publish: Publisher = lambda hall_id, event: None
     # token digest -> (principal, cached until (monotonic), login expiry); see auth.authenticate
     principals: dict = field(default_factory=dict)
+    login_guard: Any = None  # auth.LoginGuard, set by the app factory
     _emit_locks: dict[int, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _sqlite_writer: threading.Lock = field(default_factory=threading.Lock)

@@ -152,3 +152,26 @@ def test_login_failures(client):
     assert_error(client.post("/api/v1/auth/login", json={"username": 5, "password": "x"}), 400, "invalid_field")
     assert_error(client.post("/api/v1/auth/login", json={"username": "clerk01"}), 400, "missing_field")
     assert_error(client.post("/api/v1/auth/login", json={"username": "a" * 1000, "password": "x"}), 400, "field_too_long")
+
+
+def test_repeated_login_failures_are_refused_for_a_while(client):
+    for _ in range(5):
+        assert_error(client.post("/api/v1/auth/login", json={"username": "clerk02", "password": "guess"}), 401)
+    # Even the right password is refused now: the guesser cannot tell.
+    locked = client.post("/api/v1/auth/login", json={"username": "clerk02", "password": "test1234"})
+    assert_error(locked, 429, "login_locked")
+    assert "分钟后再试" in locked.get_json()["error"]["message"]
+
+
+def test_a_success_clears_the_username_count(client):
+    for _ in range(4):
+        client.post("/api/v1/auth/login", json={"username": "clerk03", "password": "guess"},
+                    environ_base={"REMOTE_ADDR": "10.0.0.3"})
+    ok = client.post("/api/v1/auth/login", json={"username": "clerk03", "password": "test1234"},
+                     environ_base={"REMOTE_ADDR": "10.0.0.4"})
+    assert ok.status_code == 200
+    for _ in range(4):
+        client.post("/api/v1/auth/login", json={"username": "clerk03", "password": "guess"},
+                    environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    assert client.post("/api/v1/auth/login", json={"username": "clerk03", "password": "test1234"},
+                       environ_base={"REMOTE_ADDR": "10.0.0.6"}).status_code == 200

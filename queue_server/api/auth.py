@@ -1,4 +1,4 @@
-from flask import g, jsonify
+from flask import g, jsonify, request
 
 from .. import auth as staff_auth
 from ..errors import unauthorized
@@ -12,7 +12,7 @@ def login():
     username = field(body, "username", str, required=True, max_len=64)
     password = field(body, "password", str, required=True, max_len=200)
     hall = field(body, "hall", str, max_len=32)
-    return jsonify(staff_auth.login(runtime(), username, password, hall))
+    return jsonify(staff_auth.login(runtime(), username, password, hall, client=request.remote_addr or ""))
 
 
 @api.post("/auth/logout")
