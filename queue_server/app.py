@@ -62,7 +62,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     _register_errors(app)
 
     socketio = SocketIO(app, async_mode=async_mode, message_queue=message_queue, channel=channel,
-                        cors_allowed_origins=[], json=None, logger=False, engineio_logger=False)
+                        logger=False, engineio_logger=False)
     socketio.on_namespace(HallStream(rt))
     rt.publish = make_publisher(socketio)
     return app

@@ -143,12 +143,22 @@ def window_dict(session: Session, window: Window, waiting: int | None = None) ->
         "staff": {"name": staff.name, "staff_no": staff.staff_no} if staff else None,
         "current": None if current is None else {
             "id": current.id, "number": current.number, "status": current.status,
-            "matter_name": current.matter.name, "called_at": iso(current.called_at),
-            "call_count": current.call_count, "priority_label": PRIORITY_LABELS.get(current.priority or "")},
+            "matter_name": current.matter.name, "issued_at": iso(current.issued_at),
+            "called_at": iso(current.called_at), "call_count": current.call_count,
+            "priority_label": PRIORITY_LABELS.get(current.priority or ""),
+            "case": _case_brief(session, current) if current.status == "serving" else None},
     }
     if waiting is not None:
         out["waiting"] = waiting
     return out
+
+
+def _case_brief(session: Session, ticket: Ticket) -> dict[str, Any] | None:
+    case = session.scalar(select(Case).where(Case.ticket_id == ticket.id))
+    if case is None:
+        return None
+    return {"id": case.id, "number": case.number, "kind": case.kind,
+            "accepted_at": iso(case.accepted_at), "due_at": iso(case.due_at)}
 
 
 def queue_snapshot(session: Session, hall_id: int, day: date, now) -> dict[str, Any]:

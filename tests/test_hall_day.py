@@ -207,3 +207,19 @@ def test_restart_keeps_tickets_and_cases(db_url, clock):
     assert second.op(7, "finish").get_json()["case"]["id"] == case["id"]
     assert number(second.issue("QT00401001")) == "E003"
     assert second.queue()["waiting"]["total"] == 2
+
+
+def test_skipped_list_and_serving_case_in_snapshot(hall, clock):
+    hall.issue("QR00201001")
+    hall.issue("QR00201001")
+    hall.op(3, "call-next")
+    hall.op(3, "skip")
+    hall.op(3, "call-next")
+    case = hall.op(3, "accept").get_json()["case"]
+    listed = hall.c.get(f"/api/v1/windows/{hall.windows[3]['id']}/skipped", headers=hall.headers("clerk03"))
+    assert [t["number"] for t in listed.get_json()["tickets"]] == ["B001"]
+    assert hall.c.get(f"/api/v1/windows/{hall.windows[3]['id']}/skipped",
+                      headers=hall.headers("clerk04")).status_code == 403
+    current = next(w for w in hall.queue()["windows"] if w["number"] == 3)["current"]
+    assert current["case"]["number"] == case["number"] and current["case"]["due_at"] == case["due_at"]
+    assert current["issued_at"] == "2026-03-10T09:00:00+08:00"

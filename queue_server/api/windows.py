@@ -2,8 +2,8 @@ from flask import g, jsonify
 from sqlalchemy import select
 
 from .. import auth, windows as ops
-from ..models import Window
-from ..views import waiting_counts, window_dict
+from ..models import Ticket, Window
+from ..views import ticket_dict, waiting_counts, window_dict
 from . import api
 from .common import field, json_body, runtime
 
@@ -24,6 +24,18 @@ def list_windows():
         counts = waiting_counts(s, h, rt.clock.now().date())["by_window"]
         rows = s.scalars(select(Window).where(Window.hall_id == h, Window.active.is_(True)).order_by(Window.number))
         return jsonify({"windows": [window_dict(s, w, counts.get(str(w.id), 0)) for w in rows]})
+
+
+@api.get("/windows/<int:window_id>/skipped")
+@auth.require(*CLERKS)
+def skipped(window_id):
+    """Today's no-shows at this window, newest first: the clerk re-queues one when its citizen returns."""
+    rt, h, _ = _window_op(window_id)
+    with rt.read() as s:
+        rows = s.scalars(select(Ticket).where(
+            Ticket.hall_id == h, Ticket.window_id == window_id, Ticket.day == rt.clock.now().date(),
+            Ticket.status == "skipped").order_by(Ticket.closed_at.desc()).limit(200))
+        return jsonify({"tickets": [ticket_dict(s, t) for t in rows]})
 
 
 @api.post("/windows/<int:window_id>/call-next")

@@ -1,0 +1,1054 @@
+/* 窗口叫号 (window caller): the clerk's page at a service window.
+ *
+ * Plain browser JavaScript, no build step. State comes from three places:
+ *   - the REST API (/api/v1): login, the window operations, the catalogue;
+ *   - the Socket.IO stream (namespace /hall): a `snapshot` on connect, then events in `seq` order.
+ *     A gap in `seq` or a reconnect means: ask for a fresh snapshot and re-render from it;
+ *   - sessionStorage: the login token, the chosen window, today's skipped tickets of this window
+ *     (there is no list endpoint for them) and the case numbers seen (the snapshot has none).
+ */
+(function () {
+  "use strict";
+
+  var API = "/api/v1";
+  var STORE = "hall.caller.";
+  var STATUS_WORDS = { waiting: "等候中", called: "已叫号", serving: "办理中", done: "已办结", skipped: "已过号" };
+  var WEEKDAYS = ["日", "一", "二", "三", "四", "五", "六"];
+  var KEYS = { F1: "call", F2: "recall", F3: "skip", F4: "accept", F6: "finish", F7: "transfer", F8: "pause" };
+  var ACTION_WORDS = { call: "叫号", recall: "重呼", skip: "过号", accept: "受理", finish: "办结",
+                       transfer: "转移", pause: "暂停/恢复" };
+  var GAP_WAIT_MS = 400;        // a missing seq may still be on its way (several server processes)
+  var SNAPSHOT_TIMEOUT_MS = 5000;
+  var POLL_MS = 10000;          // while the stream is down, refresh from GET /queue this often
+  var MESSAGE_MS = 8000;        // info messages fade; errors stay until closed or replaced
+
+  var $ = function (id) { return document.getElementById(id); };
+
+  // ---------------------------------------------------------------- state
+  var S = {
+    token: null,
+    staff: null,            // from the login answer: {id, username, name, staff_no, role, windows}
+    windowId: null,
+    hall: null,             // {code, name}
+    day: null,              // "YYYY-MM-DD" of the snapshot (the hall's day)
+    seq: null,              // last applied event seq
+    waiting: null,          // the waiting counts object (total, by_window, ...)
+    win: null,              // this window: {id, number, name, state, department}
+    cur: null,              // {ticket, case} at this window (called or serving)
+    closed: {},             // ticket id -> call_count when it left this window (ignore older news)
+    last: null,             // {ticket, how, case}: the ticket that just left
+    skipped: [],            // today's skipped tickets of this window
+    recent: [],             // recent calls in the hall
+    connected: false,
+    everConnected: false,
+    awaiting: false,        // a snapshot was asked for
+    buffer: [],             // events held while waiting for a snapshot or a missing seq
+    resyncs: 0,
+    busy: false,            // an operation is on its way: no double submits
+    pending: null,          // an action pressed meanwhile, run when the first one is done
+    offset: 0,              // server clock - browser clock (ms)
+    catalogue: null,
+    stats: { snapshots: 0, events: 0, gaps: 0 }
+  };
+  var socket = null;
+  var gapTimer = null, snapshotTimer = null, pollTimer = null, messageTimer = null;
+  var transferChoice = null;
+
+  // ---------------------------------------------------------------- storage
+  function load(name, fallback) {
+    try {
+      var raw = sessionStorage.getItem(STORE + name);
+      return raw === null ? fallback : JSON.parse(raw);
+    } catch (e) { return fallback; }
+  }
+  function save(name, value) {
+    try {
+      if (value === null || value === undefined) sessionStorage.removeItem(STORE + name);
+      else sessionStorage.setItem(STORE + name, JSON.stringify(value));
+    } catch (e) { /* private mode or full: the page still works, it only forgets on reload */ }
+  }
+  function skippedKey() { return "skipped." + S.windowId + "." + S.day; }
+  function saveSkipped() { if (S.windowId && S.day) save(skippedKey(), S.skipped); }
+  function saveCase(ticketId, kase) {
+    var cases = load("cases", {});
+    cases[ticketId] = kase;
+    var ids = Object.keys(cases);
+    if (ids.length > 200) delete cases[ids[0]];
+    save("cases", cases);
+  }
+  function loadCase(ticketId) { return load("cases", {})[ticketId] || null; }
+
+  // ---------------------------------------------------------------- API
+  function ApiError(code, message, status, detail) {
+    this.code = code; this.message = message; this.status = status; this.detail = detail;
+  }
+
+  function api(method, path, body) {
+    var headers = { "Accept": "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (S.token) headers["Authorization"] = "Bearer " + S.token;
+    return fetch(API + path, {
+      method: method, headers: headers, cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).catch(function () {
+      throw new ApiError("network", "无法连接服务器，请检查网络后重试", 0);
+    }).then(function (res) {
+      return res.json().catch(function () { return null; }).then(function (data) {
+        if (!res.ok) {
+          var err = (data && data.error) || {};
+          throw new ApiError(err.code || "http_" + res.status,
+                             err.message || ("服务器错误（" + res.status + "），请稍后再试"), res.status, err.detail);
+        }
+        return data;
+      });
+    });
+  }
+
+  /** Every failure lands here: a 401 ends the session, anything else shows its Chinese message. */
+  function fail(err) {
+    if (!(err instanceof ApiError)) {
+      if (window.console) console.error(err);
+      err = new ApiError("client", "页面出错：" + (err && err.message ? err.message : err), 0);
+    }
+    if (err.status === 401 && S.token) {
+      endSession(err.message || "登录已失效，请重新登录");
+      return;
+    }
+    showMessage(err.message, "error");
+  }
+
+  // ---------------------------------------------------------------- time
+  function now() { return Date.now() + S.offset; }
+  function parseTime(iso) { return iso ? new Date(iso).getTime() : null; }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // The hall's local time is China Standard Time (UTC+8) whatever the browser's zone.
+  function cst(ms) { var d = new Date(ms + 8 * 3600 * 1000); return d; }
+  function hm(ms) { var d = cst(ms); return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()); }
+  function hms(ms) { var d = cst(ms); return hm(ms) + ":" + pad(d.getUTCSeconds()); }
+  function dateWords(ms) {
+    var d = cst(ms);
+    return d.getUTCFullYear() + "年" + (d.getUTCMonth() + 1) + "月" + d.getUTCDate() + "日（周" + WEEKDAYS[d.getUTCDay()] + "）";
+  }
+  function duration(ms) {
+    if (ms === null || isNaN(ms)) return "—";
+    var s = Math.max(0, Math.floor(ms / 1000));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    if (h > 0) return h + "小时" + pad(m) + "分";
+    if (m > 0) return m + "分" + pad(sec) + "秒";
+    return sec + "秒";
+  }
+
+  // ---------------------------------------------------------------- messages
+  function showMessage(text, kind) {
+    var box = $("message");
+    $("message-text").textContent = text || "";
+    box.className = "message" + (text ? " show " + (kind || "info") : "");
+    $("message-close").hidden = !text;
+    clearTimeout(messageTimer);
+    if (text && kind !== "error") messageTimer = setTimeout(function () { showMessage(""); }, MESSAGE_MS);
+  }
+
+  // ---------------------------------------------------------------- views
+  function showView(name) {
+    ["login", "choose", "main"].forEach(function (v) { $(v + "-view").hidden = v !== name; });
+    document.body.setAttribute("data-view", name);
+    var signedIn = name !== "login";
+    $("btn-logout").hidden = !signedIn;
+    $("clerk-name").textContent = signedIn && S.staff ? S.staff.name + (S.staff.staff_no ? "（工号 " + S.staff.staff_no + "）" : "") : "";
+    $("btn-switch").hidden = !(name === "main" && selectableWindows().length > 1);
+    if (name !== "main") {
+      $("window-name").textContent = "";
+      $("window-state").hidden = true;
+      $("conn-state").hidden = true;
+      $("conn-banner").hidden = true;
+    }
+  }
+
+  function showLogin(message, kind) {
+    showView("login");
+    $("login-error").textContent = message || "";
+    $("login-error").hidden = !message;
+    $("login-error").className = "login-error" + (kind === "info" ? " info" : "");
+    $("login-password").value = "";
+    var user = $("login-username");
+    (user.value ? $("login-password") : user).focus();
+    if (!S.hall) {
+      // The catalogue is public: it names the hall on the login screen.
+      api("GET", "/matters").then(function (cat) {
+        S.catalogue = cat;
+        S.hall = { code: cat.hall.code, name: cat.hall.name };
+        $("hall-name").textContent = cat.hall.name;
+        $("login-hall").textContent = cat.hall.name;
+      }).catch(function () { /* several halls: the login names its hall */ });
+    }
+  }
+
+  // ---------------------------------------------------------------- login
+  function onLogin(ev) {
+    ev.preventDefault();
+    var body = { username: $("login-username").value.trim(), password: $("login-password").value };
+    var hallCode = $("login-hall-code").value.trim();
+    if (hallCode) body.hall = hallCode;
+    if (!body.username || !body.password) {
+      $("login-error").textContent = "请输入用户名和密码";
+      $("login-error").hidden = false;
+      return;
+    }
+    $("login-submit").disabled = true;
+    $("login-error").hidden = true;
+    api("POST", "/auth/login", body).then(function (data) {
+      S.token = data.token;
+      S.staff = data.staff;
+      save("token", S.token);
+      save("staff", S.staff);
+      showMessage("");
+      afterLogin();
+    }).catch(function (err) {
+      if (err.code === "hall_required") $("login-hall-row").hidden = false;
+      $("login-error").textContent = err.message;
+      $("login-error").className = "login-error";
+      $("login-error").hidden = false;
+      $("login-password").select();
+    }).then(function () { $("login-submit").disabled = false; });
+  }
+
+  function selectableWindows() {
+    if (!S.staff) return [];
+    if (S.staff.windows && S.staff.windows.length) return S.staff.windows;
+    if (S.staff.role === "admin" && S.catalogue) return S.catalogue.windows;  // admins may cover any window
+    return [];
+  }
+
+  function afterLogin() {
+    var go = function () {
+      var list = selectableWindows();
+      var stored = load("window", null);
+      if (stored && list.some(function (w) { return w.id === stored; })) return openWindow(stored);
+      if (list.length === 1) return openWindow(list[0].id);
+      if (list.length === 0) {
+        var who = S.staff && S.staff.role !== "clerk" ? "当前账号不是窗口工作人员" : "您的账号还没有分配窗口";
+        return endSession(who + "，不能使用窗口叫号，请联系管理员");
+      }
+      chooseWindow(list);
+    };
+    if (S.staff && S.staff.role === "admin" && !S.catalogue) {
+      api("GET", "/matters").then(function (cat) { S.catalogue = cat; go(); }).catch(fail);
+    } else {
+      go();
+    }
+  }
+
+  function chooseWindow(list) {
+    disconnect();
+    S.windowId = null;
+    save("window", null);
+    var box = $("choose-list");
+    box.textContent = "";
+    list.forEach(function (w) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "hall-btn choose-item";
+      b.setAttribute("data-window-id", w.id);
+      var n = document.createElement("b"); n.textContent = w.number + "号窗口";
+      var t = document.createElement("span"); t.textContent = w.name || "";
+      b.appendChild(n); b.appendChild(t);
+      b.addEventListener("click", function () { openWindow(w.id); });
+      box.appendChild(b);
+    });
+    showView("choose");
+    var first = box.querySelector("button");
+    if (first) first.focus();
+  }
+
+  function openWindow(windowId) {
+    S.windowId = windowId;
+    save("window", windowId);
+    var w = selectableWindows().filter(function (x) { return x.id === windowId; })[0];
+    S.win = w ? { id: w.id, number: w.number, name: w.name, state: w.state || null } : { id: windowId };
+    S.cur = null; S.last = null; S.closed = {}; S.seq = null; S.day = null; S.skipped = [];
+    S.waiting = null; S.recent = [];
+    showView("main");
+    render();
+    connect();
+  }
+
+  function endSession(message, kind) {
+    disconnect();
+    S.token = null; S.staff = null; S.windowId = null; S.win = null; S.cur = null; S.pending = null;
+    ["token", "staff", "window"].forEach(function (k) { save(k, null); });
+    if ($("transfer-dialog").open) $("transfer-dialog").close();
+    showMessage("");
+    showLogin(message, kind);
+  }
+
+  function logout() {
+    var token = S.token;
+    if (token) api("POST", "/auth/logout").catch(function () { /* the token expires by itself */ });
+    endSession("您已退出登录", "info");
+  }
+
+  // ---------------------------------------------------------------- the stream
+  function connect() {
+    disconnect();
+    if (typeof io !== "function") {
+      showMessage("实时连接组件未能加载（socket.io），页面数据不会自动更新", "error");
+      startPolling();
+      return;
+    }
+    S.connected = false;
+    S.everConnected = false;
+    S.snapshotThisConnection = false;
+    openedAt = Date.now();
+    socket = io("/hall", {
+      auth: { token: S.token },
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 3000,
+      timeout: 8000
+    });
+    socket.on("connect", function () {
+      S.connected = true;
+      S.everConnected = true;
+      stopPolling();
+      // The server sends a snapshot on every connect (it may even arrive before this handler
+      // runs); ask for one ourselves only if it does not come.
+      if (!S.snapshotThisConnection) expectSnapshot();
+      renderConnection();
+      render();
+    });
+    socket.on("disconnect", function (reason) {
+      S.connected = false;
+      S.snapshotThisConnection = false;
+      render();
+      startPolling();
+      if (reason === "io server disconnect" && S.token) socket.connect();  // the server dropped us: try again
+    });
+    socket.on("connect_error", function (err) {
+      S.connected = false;
+      render();
+      startPolling();
+      if (err && err.message === "unauthorized") {
+        // The namespace refused the token: check it over HTTP (a 401 there ends the session).
+        api("GET", "/me").then(function () {
+          setTimeout(function () { if (socket && !socket.connected) socket.connect(); }, 3000);
+        }).catch(fail);
+      }
+    });
+    socket.on("snapshot", onSnapshot);
+    socket.onAny(function (name, payload) { if (name !== "snapshot") receive(payload); });
+    renderConnection();
+  }
+
+  function disconnect() {
+    stopPolling();
+    clearTimeout(gapTimer); clearTimeout(snapshotTimer);
+    if (socket) { socket.removeAllListeners(); socket.offAny(); socket.disconnect(); socket = null; }
+    S.connected = false;
+    S.awaiting = false;
+    S.buffer = [];
+  }
+
+  function expectSnapshot() {
+    S.awaiting = true;
+    clearTimeout(snapshotTimer);
+    snapshotTimer = setTimeout(requestSnapshot, 1500);
+  }
+
+  function requestSnapshot() {
+    clearTimeout(gapTimer);
+    clearTimeout(snapshotTimer);
+    if (!socket || !socket.connected) return;
+    S.awaiting = true;
+    socket.emit("snapshot");
+    snapshotTimer = setTimeout(requestSnapshot, SNAPSHOT_TIMEOUT_MS);
+  }
+
+  function startPolling() {
+    if (pollTimer || !S.token || !S.windowId) return;
+    pollTimer = setInterval(pollQueue, POLL_MS);
+  }
+  function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
+  function pollQueue() {
+    if (S.connected || !S.token) return;
+    api("GET", "/queue").then(function (snap) {
+      if (!S.connected) applySnapshot(snap);
+    }).catch(function (err) { if (err.status === 401) fail(err); });
+  }
+
+  /** One event from the stream: applied only in seq order; a gap leads to a fresh snapshot. */
+  function receive(ev) {
+    if (!ev || typeof ev.seq !== "number") return;
+    S.stats.events++;
+    if (S.awaiting || S.seq === null) { S.buffer.push(ev); return; }
+    if (ev.seq <= S.seq) return;                 // already in the snapshot or seen
+    S.buffer.push(ev);
+    drain();
+    if (S.buffer.length && !gapTimer) {
+      S.stats.gaps++;
+      gapTimer = setTimeout(function () {
+        gapTimer = null;
+        drain();
+        if (S.buffer.length) requestSnapshot();
+      }, GAP_WAIT_MS);
+    }
+    render();
+  }
+
+  function drain() {
+    S.buffer.sort(function (a, b) { return a.seq - b.seq; });
+    while (S.buffer.length && S.buffer[0].seq <= S.seq + 1) {
+      var ev = S.buffer.shift();
+      if (ev.seq === S.seq + 1) { applyEvent(ev); S.seq = ev.seq; S.resyncs = 0; }
+    }
+    if (!S.buffer.length && gapTimer) { clearTimeout(gapTimer); gapTimer = null; }
+  }
+
+  function onSnapshot(snap) {
+    if (!snap || typeof snap.seq !== "number") return;
+    S.stats.snapshots++;
+    S.snapshotThisConnection = true;
+    clearTimeout(snapshotTimer);
+    clearTimeout(gapTimer); gapTimer = null;
+    S.awaiting = false;
+    applySnapshot(snap);
+    S.seq = snap.seq;
+    S.buffer = S.buffer.filter(function (e) { return e.seq > snap.seq; });
+    drain();
+    if (S.buffer.length) {
+      // Still a hole after a fresh snapshot: drop what cannot be placed and ask again, a few times.
+      S.buffer = [];
+      if (S.resyncs++ < 3) setTimeout(requestSnapshot, GAP_WAIT_MS);
+    }
+    render();
+  }
+
+  // ---------------------------------------------------------------- applying news
+  function rankOf(t) { return (t.call_count || 0) * 10 + (t.status === "serving" ? 2 : 1); }
+
+  /** A ticket is (still) at this window, called or serving. Older news never overwrites newer. */
+  function takeCurrent(t, kase) {
+    if (S.closed[t.id] !== undefined && (t.call_count || 0) <= S.closed[t.id]) return;
+    if (S.cur && S.cur.ticket.id === t.id) {
+      if (rankOf(t) < rankOf(S.cur.ticket)) return;
+      S.cur.ticket = Object.assign({}, S.cur.ticket, t);
+      if (kase) S.cur.case = kase;
+    } else {
+      S.cur = { ticket: Object.assign({}, t), case: kase || loadCase(t.id) };
+      if (!t.issued_at) fetchTicket(t.id);
+    }
+    if (kase) saveCase(t.id, kase);
+  }
+
+  /** A ticket left this window: skipped, transferred or finished. */
+  function leaveCurrent(t, how, kase) {
+    var count = t.call_count || 0;
+    if (S.closed[t.id] === undefined || S.closed[t.id] < count) S.closed[t.id] = count;
+    var wasHere = S.cur && S.cur.ticket.id === t.id;
+    if (wasHere) {
+      S.last = { ticket: t, how: how, case: kase || S.cur.case };
+      S.cur = null;
+    }
+  }
+
+  /** The snapshot has the short form of the current ticket: fetch the rest (issue time, ...). */
+  function fetchTicket(id) {
+    api("GET", "/tickets/" + id).then(function (data) {
+      if (S.cur && S.cur.ticket.id === id) {
+        var t = data.ticket;
+        if (rankOf(t) >= rankOf(S.cur.ticket) && (t.status === "called" || t.status === "serving")) {
+          S.cur.ticket = Object.assign({}, S.cur.ticket, t);
+        } else {
+          S.cur.ticket = Object.assign({}, t, { status: S.cur.ticket.status, call_count: S.cur.ticket.call_count });
+        }
+        render();
+      }
+    }).catch(function (err) { if (err.status === 401) fail(err); });
+  }
+
+  function addSkipped(t) {
+    S.skipped = S.skipped.filter(function (x) { return x.id !== t.id; });
+    S.skipped.unshift({ id: t.id, number: t.number, matter_name: t.matter_name, closed_at: t.closed_at,
+                        call_count: t.call_count, requeued: !!t.requeued, priority_label: t.priority_label });
+    if (S.skipped.length > 100) S.skipped.length = 100;
+    saveSkipped();
+  }
+  function removeSkipped(id) {
+    var before = S.skipped.length;
+    S.skipped = S.skipped.filter(function (x) { return x.id !== id; });
+    if (S.skipped.length !== before) saveSkipped();
+  }
+
+  function setDay(day) {
+    if (!day || day === S.day) return;
+    S.day = day;
+    S.skipped = load(skippedKey(), []);
+    // The server's list is the truth (another browser, a new tab); the local copy shows at once.
+    var wid = S.windowId;
+    api("GET", "/windows/" + wid + "/skipped").then(function (data) {
+      if (S.windowId !== wid || S.day !== day) return;
+      S.skipped = data.tickets.map(function (t) {
+        return { id: t.id, number: t.number, matter_name: t.matter_name, closed_at: t.closed_at,
+                 call_count: t.call_count, requeued: !!t.requeued, priority_label: t.priority_label };
+      });
+      saveSkipped();
+      renderSkipped();
+    }).catch(function () { /* keep the local list */ });
+    // Yesterday's lists are of no use any more.
+    try {
+      for (var i = sessionStorage.length - 1; i >= 0; i--) {
+        var k = sessionStorage.key(i);
+        if (k && k.indexOf(STORE + "skipped.") === 0 && k.slice(-day.length) !== day) sessionStorage.removeItem(k);
+      }
+    } catch (e) { /* ignore */ }
+  }
+
+  function applySnapshot(snap) {
+    if (snap.at) S.offset = parseTime(snap.at) - Date.now();
+    S.hall = snap.hall || S.hall;
+    setDay(snap.day);
+    S.waiting = snap.waiting || S.waiting;
+    S.recent = (snap.recent_calls || []).slice(0, 12);
+    var mine = (snap.windows || []).filter(function (w) { return w.id === S.windowId; })[0];
+    if (!mine) {
+      showMessage("本窗口已停用或不存在，请退出后重新选择窗口", "error");
+      return;
+    }
+    S.win = { id: mine.id, number: mine.number, name: mine.name, state: mine.state,
+              department: mine.department, waiting: mine.waiting };
+    var c = mine.current;
+    if (c && (c.status === "called" || c.status === "serving")) {
+      takeCurrent(c, null);
+    } else if (S.cur) {
+      S.cur = null;
+    }
+  }
+
+  function applyEvent(ev) {
+    if (ev.waiting) S.waiting = ev.waiting;
+    var w = ev.window;
+    var mine = !!(w && w.id === S.windowId);
+    if (mine && w.state && S.win) S.win.state = w.state;
+    var t = ev.ticket;
+    switch (ev.type) {
+      case "ticket.called":
+      case "ticket.recalled":
+        if (t && w) {
+          S.recent.unshift({ type: ev.type, at: ev.at, ticket_number: t.number, window_number: w.number,
+                             window_name: w.name, recall: ev.type === "ticket.recalled" });
+          S.recent.length = Math.min(S.recent.length, 12);
+        }
+        if (mine && t) takeCurrent(t, null);
+        break;
+      case "case.accepted":
+        if (mine && t) takeCurrent(t, ev["case"] || null);
+        break;
+      case "ticket.skipped":
+        if (mine && t) { addSkipped(t); leaveCurrent(t, "skipped"); }
+        break;
+      case "ticket.transferred":
+        if (mine && t) leaveCurrent(t, "transferred", null);
+        if (!mine && t && w && ev.to_window && ev.to_window.id === S.windowId) {
+          showMessage(w.number + "号窗口转来 " + t.number + "（" + (t.matter_name || "") + "），已按原取号时间排入本窗口队列", "info");
+        }
+        if (mine && t && S.last && S.last.ticket.id === t.id) S.last.to = ev.to_window || ev.to_matter;
+        break;
+      case "case.finished":
+        if (mine && t) leaveCurrent(t, "finished", ev["case"] || null);
+        break;
+      case "ticket.requeued":
+        if (t) removeSkipped(t.id);
+        break;
+      default:
+        break;
+    }
+    if (t && t.status !== "skipped") removeSkipped(t.id);
+  }
+
+  // ---------------------------------------------------------------- operations
+  function op(path, body) {
+    return api("POST", "/windows/" + S.windowId + "/" + path, body === undefined ? {} : body);
+  }
+
+  function afterOp() {
+    // Without the stream, refresh the counts over HTTP so the screen stays true.
+    if (!S.connected) pollQueue();
+  }
+
+  function run(action) {
+    if (S.busy) {
+      // Pressed while the previous operation is on its way (F1 then F4 quickly): do it right
+      // after, if it still makes sense then. One slot: a double press does not queue twice.
+      S.pending = action;
+      return;
+    }
+    var button = $("btn-" + action);
+    if (!button || button.disabled) {
+      showMessage("「" + ACTION_WORDS[action] + "」现在不可用" + whyDisabled(action), "info");
+      return;
+    }
+    if (action === "transfer") { openTransfer(); return; }
+    var cur = S.cur ? S.cur.ticket : null;
+    var task;
+    switch (action) {
+      case "call":
+        task = op("call-next").then(function (d) {
+          takeCurrent(d.ticket, null);
+          S.last = null;
+          showMessage("已叫号：" + d.ticket.number + "（" + d.ticket.matter_name + "）", "ok");
+        });
+        break;
+      case "recall":
+        task = op("recall").then(function (d) {
+          takeCurrent(d.ticket, null);
+          showMessage("已重呼：" + d.ticket.number + "（第 " + d.ticket.call_count + " 次呼叫）", "ok");
+        });
+        break;
+      case "skip":
+        task = op("skip").then(function (d) {
+          addSkipped(d.ticket);
+          leaveCurrent(d.ticket, "skipped");
+          showMessage(d.ticket.number + " 已过号，市民回来后可在右侧「今日过号」中重新排队", "ok");
+        });
+        break;
+      case "accept":
+        task = op("accept").then(function (d) {
+          var t = Object.assign({}, cur, { status: "serving" });
+          takeCurrent(t, d["case"]);
+          showMessage(t.number + " 已受理，办件编号 " + d["case"].number, "ok");
+        });
+        break;
+      case "finish":
+        task = op("finish").then(function (d) {
+          var t = Object.assign({}, cur, { status: "done" });
+          leaveCurrent(t, "finished", d["case"]);
+          showMessage(t.number + " 已办结", "ok");
+        });
+        break;
+      case "pause":
+        var pausing = !(S.win && S.win.state === "paused");
+        task = op(pausing ? "pause" : "resume").then(function (d) {
+          if (S.win) S.win.state = d.window.state;
+          showMessage(pausing ? "本窗口已暂停服务" : "本窗口已恢复服务", "ok");
+        });
+        break;
+      default:
+        return;
+    }
+    setBusy(true);
+    task.catch(function (err) {
+      fail(err);
+      // A refusal often means this screen was behind (another tab, a lost event): catch up.
+      if (err.status === 409 || err.status === 404) resync();
+    }).then(function () { setBusy(false); afterOp(); render(); runPending(); });
+  }
+
+  function runPending() {
+    var action = S.pending;
+    S.pending = null;
+    if (action && document.body.getAttribute("data-view") === "main") run(action);
+  }
+
+  function resync() {
+    if (socket && socket.connected) requestSnapshot(); else pollQueue();
+  }
+
+  function requeue(ticketId) {
+    if (S.busy) return;
+    setBusy(true);
+    op("requeue", { ticket_id: ticketId }).then(function (d) {
+      removeSkipped(ticketId);
+      showMessage(d.ticket.number + " 已重新排队", "ok");
+    }).catch(function (err) {
+      fail(err);
+      if (err.code === "already_requeued" || err.code === "wrong_state" || err.code === "ticket_expired") {
+        // It cannot come back any more: mark it so the button stops inviting a retry.
+        S.skipped.forEach(function (x) { if (x.id === ticketId) x.requeued = true; });
+        saveSkipped();
+      }
+    }).then(function () { setBusy(false); afterOp(); render(); runPending(); });
+  }
+
+  function setBusy(on) {
+    S.busy = on;
+    document.body.classList.toggle("busy", on);
+    renderButtons();
+  }
+
+  // ---------------------------------------------------------------- button rules
+  function status() { return S.cur ? S.cur.ticket.status : null; }
+  function paused() { return !!(S.win && S.win.state === "paused"); }
+  function waitingHere() {
+    if (!S.waiting || !S.waiting.by_window || S.windowId === null) return null;
+    return S.waiting.by_window[String(S.windowId)] || 0;
+  }
+
+  function allowed(action) {
+    var st = status();
+    switch (action) {
+      case "call":
+        // With the stream down the count may be stale: let the server decide.
+        return !paused() && st !== "called" && st !== "serving" && (!S.connected || waitingHere() !== 0);
+      case "recall": case "skip": case "accept": case "transfer":
+        return st === "called";
+      case "finish":
+        return st === "serving";
+      case "pause":
+        return !!(S.win && S.win.state);
+      default:
+        return false;
+    }
+  }
+
+  function whyDisabled(action) {
+    var st = status();
+    if (S.busy) return "：上一个操作还在处理";
+    if (action === "call") {
+      if (paused()) return "：本窗口已暂停，请先恢复服务";
+      if (st === "called") return "：当前号尚未处理（请受理、过号或转移）";
+      if (st === "serving") return "：当前号尚未办结";
+      if (waitingHere() === 0) return "：本窗口暂无等候";
+    }
+    if (action === "finish" && st === "called") return "：请先受理";
+    if (!st) return "：当前没有号";
+    return "";
+  }
+
+  // ---------------------------------------------------------------- rendering
+  function render() {
+    if (document.body.getAttribute("data-view") !== "main") return;
+    renderHeader();
+    renderConnection();
+    renderTicket();
+    renderButtons();
+    renderWaiting();
+    renderSkipped();
+    renderRecent();
+  }
+
+  function renderHeader() {
+    if (S.hall) $("hall-name").textContent = S.hall.name;
+    var w = S.win;
+    $("window-name").textContent = w && w.number ? w.number + "号窗口 · " + (w.name || "") : "";
+    document.title = (w && w.number ? w.number + "号窗口 · " : "") + "窗口叫号";
+    var pill = $("window-state");
+    pill.hidden = !(w && w.state);
+    pill.textContent = paused() ? "暂停服务" : "服务中";
+    pill.className = "pill " + (paused() ? "paused" : "open");
+    $("paused-note").hidden = !paused();
+    $("pause-label").textContent = paused() ? "恢复服务" : "暂停服务";
+    $("btn-pause").classList.toggle("resume", paused());
+  }
+
+  function renderConnection() {
+    if (document.body.getAttribute("data-view") !== "main") return;
+    var pill = $("conn-state");
+    pill.hidden = false;
+    if (S.connected) {
+      pill.textContent = "实时连接";
+      pill.className = "pill conn ok";
+    } else {
+      pill.textContent = S.everConnected ? "连接中断" : "连接中…";
+      pill.className = "pill conn down";
+    }
+    // The banner says it plainly once a connection was lost (or never came within a moment).
+    $("conn-banner").hidden = S.connected || !S.everConnected && !socketSlow();
+    document.body.classList.toggle("offline", !S.connected && S.everConnected);
+  }
+  var openedAt = Date.now();
+  function socketSlow() { return Date.now() - openedAt > 4000; }
+
+  function renderTicket() {
+    var card = $("ticket-card");
+    var cur = S.cur;
+    var t = cur ? cur.ticket : null;
+    card.setAttribute("data-status", t ? t.status : "none");
+    $("ticket-number").textContent = t ? t.number : "—";
+    $("ticket-status").textContent = t ? STATUS_WORDS[t.status] || t.status : (paused() ? "暂停中" : "空闲");
+    $("ticket-priority").hidden = !(t && t.priority_label);
+    $("ticket-priority").textContent = t && t.priority_label ? t.priority_label + "优先" : "";
+    if (!t) {
+      var hint = paused() ? "窗口暂停中" : (waitingHere() ? "请按 F1 叫号" : "暂无等候的号");
+      $("ticket-matter").textContent = hint;
+    } else {
+      $("ticket-matter").textContent = t.matter_name || "";
+    }
+    $("ticket-facts").hidden = !t;
+    $("case-box").hidden = !(t && t.status === "serving");
+    if (t) {
+      $("ticket-calls").textContent = (t.call_count || 0) + " 次";
+      $("ticket-issued").textContent = t.issued_at ? hm(parseTime(t.issued_at)) : "—";
+      renderTimers();
+    }
+    if (t && t.status === "serving") {
+      var k = cur.case;
+      $("case-number").textContent = k ? k.number : "（本页未收到，见受理回执）";
+      $("case-kind").textContent = k ? k.kind : "—";
+      $("case-accepted").textContent = k && k.accepted_at ? hm(parseTime(k.accepted_at)) : "—";
+      var due = k && k.due_at ? parseTime(k.due_at) : null;
+      $("case-due").textContent = due ? dateWords(due) + " " + hm(due) : "—";
+    }
+    var last = S.last, line = $("last-line");
+    line.hidden = !last || !!t;
+    if (last && !t) {
+      var words = { finished: "已办结", skipped: "已过号", transferred: "已转移" }[last.how] || "";
+      var text = "上一位：" + last.ticket.number + " " + words;
+      if (last.how === "finished" && last.case) text += " · 办件编号 " + last.case.number;
+      if (last.how === "transferred" && last.to) text += " → " + (last.to.number ? last.to.number + "号窗口" : last.to.name);
+      line.textContent = text;
+    }
+  }
+
+  function renderTimers() {
+    var t = S.cur ? S.cur.ticket : null;
+    if (!t) return;
+    var issued = parseTime(t.issued_at), called = parseTime(t.called_at);
+    $("ticket-waited").textContent = issued && called ? duration(called - issued) : "—";
+    if (t.status === "serving" && S.cur.case && S.cur.case.accepted_at) {
+      $("ticket-since-label").textContent = "已办理";
+      $("ticket-since").textContent = duration(now() - parseTime(S.cur.case.accepted_at));
+    } else {
+      $("ticket-since-label").textContent = "叫号已过";
+      $("ticket-since").textContent = called ? duration(now() - called) : "—";
+    }
+  }
+
+  function renderButtons() {
+    Object.keys(KEYS).forEach(function (key) {
+      var action = KEYS[key];
+      var b = $("btn-" + action);
+      var ok = !S.busy && allowed(action);
+      b.disabled = !ok;
+      b.title = ok ? ACTION_WORDS[action] + "（" + key + "）" : "现在不可用" + whyDisabled(action);
+    });
+  }
+
+  function renderWaiting() {
+    var n = waitingHere();
+    $("waiting-mine").textContent = n === null ? "–" : String(n);
+    $("waiting-total").textContent = S.waiting ? String(S.waiting.total) : "–";
+    document.querySelector(".waiting-panel").classList.toggle("stale", !S.connected);
+  }
+
+  function renderSkipped() {
+    var list = $("skipped-list");
+    list.textContent = "";
+    $("skipped-empty").hidden = S.skipped.length > 0;
+    $("skipped-count").textContent = S.skipped.length ? "（" + S.skipped.length + "）" : "";
+    S.skipped.forEach(function (x) {
+      var li = document.createElement("li");
+      li.setAttribute("data-ticket-id", x.id);
+      var num = document.createElement("b"); num.className = "num"; num.textContent = x.number;
+      var info = document.createElement("span"); info.className = "info";
+      info.textContent = (x.matter_name || "") + (x.closed_at ? " · " + hm(parseTime(x.closed_at)) + " 过号" : "");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "hall-btn requeue";
+      b.textContent = x.requeued ? "已重排过" : "重新排队";
+      b.disabled = !!x.requeued || S.busy;
+      b.title = x.requeued ? "每张号只能重新排队一次，请市民重新取号" : "市民回来了：把 " + x.number + " 放回队列（排在几位之后）";
+      b.addEventListener("click", function () { requeue(x.id); });
+      li.appendChild(num); li.appendChild(info); li.appendChild(b);
+      list.appendChild(li);
+    });
+  }
+
+  function renderRecent() {
+    var list = $("recent-list");
+    list.textContent = "";
+    var items = S.recent.slice(0, 6);
+    $("recent-empty").hidden = items.length > 0;
+    items.forEach(function (r) {
+      var li = document.createElement("li");
+      if (S.win && r.window_number === S.win.number) li.className = "mine";
+      var num = document.createElement("b"); num.textContent = r.ticket_number;
+      var where = document.createElement("span"); where.textContent = "→ " + r.window_number + "号窗口" + (r.recall ? "（重呼）" : "");
+      var at = document.createElement("time"); at.textContent = r.at ? hm(parseTime(r.at)) : "";
+      li.appendChild(num); li.appendChild(where); li.appendChild(at);
+      list.appendChild(li);
+    });
+  }
+
+  function tick() {
+    $("clock").textContent = hms(now());
+    if (document.body.getAttribute("data-view") === "main") {
+      renderTimers();
+      if (!S.everConnected) renderConnection();
+    }
+  }
+
+  // ---------------------------------------------------------------- transfer dialog
+  function openTransfer() {
+    var cur = S.cur ? S.cur.ticket : null;
+    if (!cur) return;
+    transferChoice = null;
+    $("transfer-error").hidden = true;
+    $("transfer-ticket").textContent = cur.number + "（" + (cur.matter_name || "") + "）";
+    $("transfer-filter").value = "";
+    updateTransferChoice();
+    $("transfer-windows").innerHTML = '<p class="empty">正在加载…</p>';
+    $("transfer-matters").textContent = "";
+    $("transfer-dialog").showModal();
+    var windows = api("GET", "/windows");
+    var catalogue = S.catalogue ? Promise.resolve(S.catalogue) : api("GET", "/matters");
+    Promise.all([windows, catalogue]).then(function (res) {
+      S.catalogue = res[1];
+      renderTransferWindows(res[0].windows, res[1]);
+      renderTransferMatters();
+    }).catch(function (err) {
+      $("transfer-dialog").close();
+      fail(err);
+    });
+  }
+
+  function renderTransferWindows(windows, cat) {
+    var box = $("transfer-windows");
+    box.textContent = "";
+    var assigned = {};
+    (cat.windows || []).forEach(function (w) { assigned[w.id] = w.staff_name; });
+    windows.filter(function (w) { return w.id !== S.windowId; }).forEach(function (w) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "pick";
+      b.setAttribute("data-window-id", w.id);
+      var who = (w.staff && w.staff.name) || assigned[w.id] || "";
+      var head = document.createElement("b"); head.textContent = w.number + "号窗口";
+      var sub = document.createElement("span");
+      sub.textContent = (w.name || "") + (who ? " · " + who : "");
+      var meta = document.createElement("small");
+      meta.textContent = (w.state === "paused" ? "暂停中 · " : "") + "等候 " + (w.waiting || 0) + " 人";
+      if (w.state === "paused") b.classList.add("paused");
+      b.appendChild(head); b.appendChild(sub); b.appendChild(meta);
+      b.addEventListener("click", function () {
+        choose(b, { to_window: w.id }, w.number + "号窗口（" + (w.name || "") + "）");
+      });
+      box.appendChild(b);
+    });
+  }
+
+  function renderTransferMatters() {
+    var box = $("transfer-matters");
+    box.textContent = "";
+    var cat = S.catalogue;
+    if (!cat) return;
+    var q = $("transfer-filter").value.trim().toLowerCase();
+    var cur = S.cur ? S.cur.ticket : null;
+    var byDept = {};
+    cat.matters.forEach(function (m) {
+      if (q && m.name.toLowerCase().indexOf(q) < 0 && (m.pinyin || "").toLowerCase().indexOf(q) < 0 &&
+          (m.department_name || "").indexOf(q) < 0) return;
+      (byDept[m.department_name] = byDept[m.department_name] || []).push(m);
+    });
+    var names = Object.keys(byDept);
+    if (!names.length) {
+      var p = document.createElement("p"); p.className = "empty"; p.textContent = "没有符合的事项";
+      box.appendChild(p);
+    }
+    names.forEach(function (dept) {
+      var h = document.createElement("h4"); h.textContent = dept;
+      box.appendChild(h);
+      byDept[dept].forEach(function (m) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "pick matter";
+        b.setAttribute("data-matter-id", m.id);
+        var name = document.createElement("b"); name.textContent = m.name;
+        var meta = document.createElement("small");
+        meta.textContent = m.kind + (m.window_ids && m.window_ids.length ? " · " + windowNumbers(m.window_ids) : "");
+        b.appendChild(name); b.appendChild(meta);
+        if (cur && cur.matter_id === m.id) { b.disabled = true; b.title = "当前号已是此事项"; }
+        if (transferChoice && transferChoice.body.to_matter === m.id) b.classList.add("chosen");
+        b.addEventListener("click", function () { choose(b, { to_matter: m.id }, "事项「" + m.name + "」"); });
+        box.appendChild(b);
+      });
+    });
+  }
+
+  function windowNumbers(ids) {
+    var numbers = {};
+    (S.catalogue.windows || []).forEach(function (w) { numbers[w.id] = w.number; });
+    return ids.map(function (id) { return numbers[id]; }).filter(Boolean)
+      .sort(function (a, b) { return a - b; }).join("、") + "号窗口";
+  }
+
+  function choose(button, body, words) {
+    transferChoice = { body: body, words: words };
+    document.querySelectorAll("#transfer-dialog .pick.chosen").forEach(function (b) { b.classList.remove("chosen"); });
+    button.classList.add("chosen");
+    updateTransferChoice();
+  }
+
+  function updateTransferChoice() {
+    $("transfer-choice").textContent = transferChoice ? "转到：" + transferChoice.words : "请选择要转到的窗口或事项";
+    $("transfer-confirm").disabled = !transferChoice || S.busy;
+  }
+
+  function confirmTransfer() {
+    if (!transferChoice || S.busy) return;
+    var choice = transferChoice;
+    setBusy(true);
+    $("transfer-confirm").disabled = true;
+    op("transfer", choice.body).then(function (d) {
+      $("transfer-dialog").close();
+      leaveCurrent(d.ticket, "transferred");
+      if (S.last && S.last.ticket.id === d.ticket.id) {
+        S.last.to = choice.body.to_window ? { number: (S.catalogue.windows.filter(function (w) { return w.id === choice.body.to_window; })[0] || {}).number }
+                                          : { name: choice.words };
+      }
+      showMessage(d.ticket.number + " 已转到" + choice.words + "，按原取号时间排队", "ok");
+    }).catch(function (err) {
+      // The dialog covers the page's message bar: say it inside the dialog too.
+      $("transfer-error").textContent = err.message;
+      $("transfer-error").hidden = false;
+      fail(err);
+    }).then(function () { setBusy(false); updateTransferChoice(); afterOp(); render(); runPending(); });
+  }
+
+  // ---------------------------------------------------------------- keyboard
+  function onKey(e) {
+    var action = KEYS[e.key];
+    if ($("transfer-dialog").open) {
+      if (action) e.preventDefault();
+      if (e.key === "Enter" && transferChoice && e.target.id !== "transfer-filter" &&
+          !e.target.closest(".transfer-foot")) { e.preventDefault(); confirmTransfer(); }
+      return;  // Esc closes the dialog by itself
+    }
+    if (!action) return;
+    e.preventDefault();   // F1 would open the browser's help, F3 its search
+    if (document.body.getAttribute("data-view") !== "main" || e.repeat) return;
+    run(action);
+  }
+
+  // ---------------------------------------------------------------- start
+  function init() {
+    $("login-form").addEventListener("submit", onLogin);
+    $("btn-logout").addEventListener("click", logout);
+    $("choose-logout").addEventListener("click", logout);
+    $("btn-switch").addEventListener("click", function () { chooseWindow(selectableWindows()); });
+    $("message-close").addEventListener("click", function () { showMessage(""); });
+    $("actions").addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-action]");
+      if (b) run(b.getAttribute("data-action"));
+    });
+    $("transfer-cancel").addEventListener("click", function () { $("transfer-dialog").close(); });
+    $("transfer-confirm").addEventListener("click", confirmTransfer);
+    $("transfer-filter").addEventListener("input", renderTransferMatters);
+    $("transfer-dialog").addEventListener("close", function () { transferChoice = null; });
+    document.addEventListener("keydown", onKey);
+    window.addEventListener("online", function () { if (socket && !socket.connected) socket.connect(); });
+    setInterval(tick, 1000);
+
+    S.token = load("token", null);
+    S.staff = load("staff", null);
+    tick();
+    if (!S.token || !S.staff) { showLogin(""); return; }
+    // A stored session: check it is still valid before showing the window.
+    api("GET", "/me").then(function () { afterLogin(); }).catch(function (err) {
+      if (err.status === 401) endSession("登录已过期，请重新登录");
+      else { showLogin(""); $("login-error").textContent = err.message; $("login-error").hidden = false; }
+    });
+  }
+
+  // A read-only handle for tests and for a support engineer at the console.
+  window.hallCaller = { state: S, receive: function (ev) { receive(ev); }, socket: function () { return socket; } };
+
+  init();
+})();
