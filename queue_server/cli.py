@@ -21,9 +21,15 @@ def _sqlite_url(data_dir: Path) -> str:
 
 
 def _serve(app, host: str, port: int) -> None:
+    from .backup import mark_in_use
+    in_use = mark_in_use(str(app.extensions["hall"].engine.url))
     socketio = app.extensions["socketio"]
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                 log_output=False)
+    try:
+        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                     log_output=False)
+    finally:
+        if in_use is not None:
+            in_use.unlink(missing_ok=True)
 
 
 def cmd_demo(args) -> int:
@@ -94,6 +100,24 @@ def cmd_hash_token(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from .backup import backup
+    url = args.database_url or _sqlite_url(Path(args.data_dir))
+    out, counts = backup(url, Path(args.out) if args.out else None)
+    print(f"备份完成 / backup written: {out}")
+    print("  " + ", ".join(f"{table} {n}" for table, n in counts.items() if table != "alembic_version"))
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from .backup import restore
+    url = args.database_url or _sqlite_url(Path(args.data_dir))
+    counts = restore(url, Path(args.backup))
+    print(f"恢复完成 / restored from {args.backup}")
+    print("  " + ", ".join(f"{table} {n}" for table, n in counts.items() if table != "alembic_version"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hall", description="政务服务大厅 排队叫号与好差评系统")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--data-dir", default="var")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("backup", help="consistent copy of the SQLite database, checked / 备份")
+    p.add_argument("--data-dir", default="var")
+    p.add_argument("--database-url")
+    p.add_argument("--out", help="backup file (default DATA_DIR/backups/hall-YYYYmmdd-HHMMSS.db)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="replace the SQLite database with a checked backup / 恢复")
+    p.add_argument("backup")
+    p.add_argument("--data-dir", default="var")
+    p.add_argument("--database-url")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("check-config", help="check hall config files / 检查配置文件")
     p.add_argument("config", nargs="+")
