@@ -92,6 +92,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_down(exc: OperationalError):
+        if "disk is full" in str(exc.orig):
+            log.critical("database disk full: %s", exc.orig)
+            return jsonify({"error": {"code": "storage_full",
+                                      "message": "服务器磁盘已满，本次操作未保存，请立即联系管理员"}}), 503
         log.error("database unavailable: %s", exc.__class__.__name__)
         return jsonify({"error": {"code": "database_unavailable", "message": "系统繁忙（数据库暂时不可用），请稍后再试"}}), 503
 

@@ -1,0 +1,75 @@
+"""Faults: the database goes away under a running server, then comes back."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from conftest import SMALL_HALL, HallDriver, fresh_postgres_url
+from faults import FaultProxy
+from queue_server.app import create_app
+
+
+@pytest.mark.postgres
+def test_postgres_restart_gives_503_then_recovers_without_a_server_restart(clock):
+    url = make_url(fresh_postgres_url())
+    proxy = FaultProxy(url.host or "127.0.0.1", url.port or 5432)
+    through = url.set(port=proxy.port).render_as_string(hide_password=False)
+    app = create_app([SMALL_HALL], through, secret=b"s", clock=clock)
+    hall = HallDriver(app.test_client())
+    try:
+        assert hall.issue("QR00201001").status_code == 201
+        hall.op(3, "call-next")
+        proxy.down()
+        for response in (hall.issue("QR00201001"), hall.op(3, "accept"), hall.c.get("/api/v1/queue", headers=hall.headers("test-display"))):
+            assert response.status_code == 503, response.get_data(as_text=True)
+            assert response.get_json()["error"]["code"] == "database_unavailable"
+        proxy.up()
+        # The same server process carries on: stale pooled connections are replaced.
+        assert hall.issue("QR00201001").get_json()["ticket"]["number"] == "B002"
+        case = hall.op(3, "accept").get_json()["case"]
+        assert case["status"] == "accepted"
+        snap = hall.queue()
+        assert snap["waiting"]["total"] == 1 and snap["seq"] == 4  # the failed changes left no event
+    finally:
+        app.extensions["hall"].engine.dispose()
+        proxy.close()
+
+
+def test_sqlite_disk_full_is_a_clear_error_and_nothing_half_written(tmp_path, clock):
+    """SQLite reports a full disk as SQLITE_FULL; max_page_count makes the file 'full' here."""
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    app = create_app([SMALL_HALL], url, secret=b"s", clock=clock)
+    hall = HallDriver(app.test_client())
+    assert hall.issue("QR00201001").status_code == 201
+    engine = app.extensions["hall"].engine
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    # Every pooled connection gets the cap on checkout.
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "checkout")
+    def _cap(dbapi_conn, record, proxy):
+        dbapi_conn.execute(f"PRAGMA max_page_count={pages}")
+        dbapi_conn.execute("PRAGMA wal_autocheckpoint=1")  # reach the main file at once
+
+    engine.pool.dispose()
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT COUNT(*) FROM tickets").scalar()
+    refused = None
+    for _ in range(200):  # fill the last free pages
+        response = hall.issue("QR00201001", phone="13812345678")
+        if response.status_code != 201:
+            refused = response
+            break
+    assert refused is not None, "the capped database never filled"
+    assert refused.status_code == 503
+    assert refused.get_json()["error"]["code"] == "storage_full"
+    assert "磁盘已满" in refused.get_json()["error"]["message"]
+    with engine.connect() as conn:
+        tickets = conn.exec_driver_sql("SELECT COUNT(*) FROM tickets").scalar()
+        events = conn.exec_driver_sql("SELECT COUNT(*) FROM events WHERE type='ticket.issued'").scalar()
+        seq = conn.exec_driver_sql("SELECT event_seq FROM halls").scalar()
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    # Every committed ticket has its event and its seq; the refused one left nothing behind.
+    assert tickets == events == seq and tickets >= before
