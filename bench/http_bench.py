@@ -70,7 +70,7 @@ def main() -> int:
     data_dir = tempfile.mkdtemp(prefix="hall-bench-")
     port = free_port()
     cmd = [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(DEMO), "--data-dir", data_dir,
-           "--port", str(port)]
+           "--port", str(port), "--ignore-hours"]
     if args.database_url:
         cmd += ["--database-url", args.database_url]
     log = open(Path(data_dir) / "server.log", "wb")

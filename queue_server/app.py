@@ -75,6 +75,8 @@ def _register_parts(app: Flask) -> None:
     from .pages import pages
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    from kiosk import blueprint as kiosk_pages
+    app.register_blueprint(kiosk_pages, url_prefix="/kiosk")
 
 
 def _register_errors(app: Flask) -> None:

@@ -36,21 +36,32 @@ def cmd_demo(args) -> int:
     from .app import create_app, secret_from_dir
     data_dir = Path(args.data_dir)
     app = create_app([DEMO_CONFIG], _sqlite_url(data_dir), secret=secret_from_dir(data_dir))
+    app.extensions["hall"].ignore_hours = True  # people try the demo at any hour (queue_server/rules.py)
+    app.extensions["hall"].demo = True
     cfg = load_hall_config(DEMO_CONFIG)
     base = f"http://127.0.0.1:{args.port}"
     clerks = [p.username for p in cfg.staff if p.role == "clerk"]
     print(f"""
 {cfg.name} — 演示大厅 / demo hall（数据保存在 {data_dir.resolve()}）
 
-  首页 / start page        {base}/
-  窗口叫号 / window caller {base}/caller
-  接口 / API               {base}/api/v1/matters
+  首页 / start page            {base}/
+  自助取号机 / kiosk           {base}/kiosk/
+  窗口叫号 / window caller     {base}/caller
+  大厅综合屏 / hall display    {base}/display?token=demo-display
+  评价器 / rating device       {base}/rater?token=demo-rater-01   (-02, -03 for windows 2, 3)
+  督查工作台 / supervisor      {base}/supervisor
+  投箱评议 / slip box          {base}/supervisor/slips
+  月度通报 / monthly report    {base}/supervisor/report
+  设备管理 / devices           {base}/admin/devices
+  接口 / API                   {base}/api/v1/matters
+  窗口屏 / LED strip           python -m display.led --server {base} --token demo-led-01 --port /dev/ttyUSB0
 
 演示账号 / demo accounts（密码 password: demo1234）
   窗口人员 clerks: {clerks[0]} … {clerks[-1]}（编号即窗口号 / number = window）
   supervisor, admin
-设备令牌 / device tokens: demo-kiosk, demo-display
+设备令牌 / device tokens: demo-kiosk, demo-display, demo-led-01..03, demo-rater-01..03
 
+The demo takes tickets at any hour; a real hall keeps its opening hours.
 按 Ctrl+C 停止 / Ctrl+C to stop.
 """, flush=True)
     _serve(app, args.host, args.port)
@@ -63,6 +74,7 @@ def cmd_serve(args) -> int:
     url = args.database_url or _sqlite_url(data_dir)
     app = create_app(args.config, url, secret=secret_from_dir(data_dir), message_queue=args.message_queue,
                      channel=args.channel)
+    app.extensions["hall"].ignore_hours = args.ignore_hours
     print(f"serving {', '.join(args.config)} on http://{args.host}:{args.port}", flush=True)
     _serve(app, args.host, args.port)
     return 0
@@ -118,6 +130,47 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_print_test(args) -> int:
+    from kiosk.commands import print_test
+    from printers import PrinterError
+    try:
+        print(print_test(args.printer, args.profile, png=args.png))
+    except PrinterError as exc:
+        print(f"打印失败 / print failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_slip(args) -> int:
+    from kiosk.commands import write_slip
+    from .app import create_app, secret_from_dir
+    from .errors import HallError
+    data_dir = Path(args.data_dir)
+    app = create_app(args.config or [DEMO_CONFIG], args.database_url or _sqlite_url(data_dir),
+                     secret=secret_from_dir(data_dir))
+    try:
+        print(write_slip(app, args.ticket, args.out, profile=args.profile, reprint=args.reprint))
+    except HallError as exc:
+        print(f"错误 / error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_monthly_report(args) -> int:
+    import os
+    os.environ["HALL_WORKERS"] = "0"  # a one-shot command starts no background checkers
+    from .app import create_app, secret_from_dir
+    from .supervision.report import standalone_html
+    data_dir = Path(args.data_dir)
+    app = create_app(args.config or [DEMO_CONFIG], args.database_url or _sqlite_url(data_dir),
+                     secret=secret_from_dir(data_dir))
+    rt = app.extensions["hall"]
+    hall_id = rt.hall_codes[args.hall] if args.hall else next(iter(rt.halls))
+    Path(args.out).write_text(standalone_html(app, hall_id, args.month), encoding="utf-8")
+    print(f"月度通报 / monthly report {args.month}: {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hall", description="政务服务大厅 排队叫号与好差评系统")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="sqlite:///… or postgresql+psycopg://…")
     p.add_argument("--message-queue", help="redis://… to share events between server processes")
     p.add_argument("--channel", default="hall", help="the message queue channel (one per deployment)")
+    # Tests and benchmarks on the real clock take tickets at any hour; never for a real hall.
+    p.add_argument("--ignore-hours", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--data-dir", default="var")
@@ -149,6 +204,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default="var")
     p.add_argument("--database-url")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("print-test", help="print the test page on a slip printer / 打印测试页")
+    p.add_argument("--printer", required=True,
+                   help="tcp://…:9100, serial:///dev/ttyS0?baudrate=9600, usb://VID:PID, file:PATH, preview:")
+    p.add_argument("--profile", help="printer model: P80 (default), P58, with -raster / -nocut")
+    p.add_argument("--png", help="also write the picture of the test page to this file")
+    p.set_defaults(func=cmd_print_test)
+
+    p = sub.add_parser("slip", help="write a ticket's slip to a file (.png picture, else ESC/POS bytes) / 生成告知单")
+    p.add_argument("ticket", help="ticket id or query code (查询码)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--config", action="append", help="hall TOML (default: the demo hall)")
+    p.add_argument("--database-url")
+    p.add_argument("--data-dir", default="var")
+    p.add_argument("--profile")
+    p.add_argument("--reprint", action="store_true", help="mark the slip 【补打】")
+    p.set_defaults(func=cmd_slip)
+
+    p = sub.add_parser("monthly-report", help="the month's published report as one HTML file / 月度通报")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--out", required=True)
+    p.add_argument("--config", action="append", help="hall TOML (default: the demo hall)")
+    p.add_argument("--hall", help="hall code, when the config has several halls")
+    p.add_argument("--database-url")
+    p.add_argument("--data-dir", default="var")
+    p.set_defaults(func=cmd_monthly_report)
 
     p = sub.add_parser("check-config", help="check hall config files / 检查配置文件")
     p.add_argument("config", nargs="+")

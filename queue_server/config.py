@@ -86,8 +86,11 @@ class HallConfig:
     open_time: time = time(8, 30)
     close_time: time = time(17, 30)
     requeue_behind: int = 3
+    max_tickets_per_id: int = 3
     notice: str = ""
     calendar: Path | None = None
+    ratings: dict = field(default_factory=dict)       # [ratings]: 好差评 defaults and deadlines
+    supervision: dict = field(default_factory=dict)   # [supervision]: warning thresholds
     departments: list[Department] = field(default_factory=list)
     matters: list[Matter] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
@@ -171,9 +174,15 @@ class _Reader:
             if value < 0:
                 self.fail(table, index, key, f"不能为负数：{value}")
             return value
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                self.fail(table, index, key, f"应为不小于 0 的数，实际是 {value!r}")
+            return float(value)
         if kind == "time":
             if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value):
                 self.fail(table, index, key, f"应为 \"HH:MM\" 格式的时间，实际是 {value!r}")
+            if value == "24:00" and key == "close_time":
+                return time.max  # open until midnight
             hours, minutes = map(int, value.split(":"))
             if hours > 23 or minutes > 59:
                 self.fail(table, index, key, f"不是有效的时间：{value}")
@@ -199,7 +208,10 @@ class _Reader:
 
 _HALL = {"code": "str", "name": "str", "complaint_phone": "str", "base_url": "str",
          "deadline_time": "time", "open_time": "time", "close_time": "time",
-         "requeue_behind": "int", "notice": "str", "calendar": "str"}
+         "requeue_behind": "int", "max_tickets_per_id": "int", "notice": "str", "calendar": "str"}
+_RATINGS = {"default_after_days": "int", "default_level": "int", "follow_up_days": "int",
+            "device_seconds": "int", "link_days": "int", "sms_gateway": "str", "sms_sign": "str"}
+_SUPERVISION = {"yellow_days": "float", "yellow_share": "float", "check_seconds": "int"}
 _DEPARTMENT = {"code": "str", "name": "str"}
 _MATTER = {"code": "str", "name": "str", "department": "str", "prefix": "str", "kind": "str",
            "promised_days": "int", "legal_days": "int", "materials": "list[str]", "fees": "str",
@@ -240,7 +252,7 @@ def _unique(r: _Reader, table: str, items: list, key: str, message: str):
 
 
 def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
-    known = {"hall", "departments", "matters", "windows", "staff", "devices"}
+    known = {"hall", "departments", "matters", "windows", "staff", "devices", "ratings", "supervision"}
     for key in data:
         if key not in known:
             r.fail(key, None, None, f"未知的配置段 [{key}]，可用的有：{', '.join(sorted(known))}")
@@ -252,6 +264,17 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
     cfg.calendar = (path.parent / calendar).resolve() if calendar else DEFAULT_CALENDAR
     if cfg.open_time >= cfg.close_time:
         r.fail("hall", None, "close_time", "下班时间应晚于上班时间")
+    for name, spec in (("ratings", _RATINGS), ("supervision", _SUPERVISION)):
+        section = data.get(name, {})
+        if not isinstance(section, dict):
+            r.fail(name, None, None, f"应写成 [{name}] 表")
+        setattr(cfg, name, r.take(name, None, section, spec, set()))
+    level = cfg.ratings.get("default_level")
+    if level is not None and not 1 <= level <= 5:
+        r.fail("ratings", None, "default_level", "默认评价等级应为 1（非常不满意）到 5（非常满意）")
+    share = cfg.supervision.get("yellow_share")
+    if share is not None and share > 1:
+        r.fail("supervision", None, "yellow_share", "黄灯比例应在 0 到 1 之间，如 0.2 表示剩余 20%")
 
     for i, item in enumerate(r.tables(data, "departments")):
         cfg.departments.append(Department(**r.take("departments", i, item, _DEPARTMENT, {"code", "name"})))

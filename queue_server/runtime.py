@@ -35,6 +35,12 @@ class Runtime:
     # token digest -> (principal, cached until (monotonic), login expiry); see auth.authenticate
     principals: dict = field(default_factory=dict)
     login_guard: Any = None  # auth.LoginGuard, set by the app factory
+    # Called with (hall_id, event) after each change is committed, outside every lock
+    # (SMS invitations on case.finished, …).
+    subscribers: list[Callable[[int, dict], None]] = field(default_factory=list)
+    # Only `hall demo` sets this: its hall takes tickets at any hour for people trying it.
+    ignore_hours: bool = False
+    demo: bool = False  # `hall demo`: the front page links the demo's device tokens
     _emit_locks: dict[int, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _sqlite_writer: threading.Lock = field(default_factory=threading.Lock)

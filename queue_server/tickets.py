@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from . import appointments, rules
 from .changes import change
 from .clock import iso
 from .errors import bad_request, not_found
@@ -28,9 +29,15 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
                  phone: str | None = None, id_number: str | None = None,
                  request_id: str | None = None, device_id: int | None = None,
                  appointment_code: str | None = None, actor: str = "") -> tuple[dict[str, Any], bool]:
-    """Return (ticket, created). The same request_id again returns the first ticket, unchanged."""
+    """Return (ticket, created). The same request_id again returns the first ticket, unchanged.
+
+    The hall's rules (hours, quotas, the per-ID limit) are checked in the issuing transaction.
+    With `appointment_code` the booking is checked in: the ticket is an `appointment` priority
+    ticket for the booked matter and person, and the booking points at it, in the same change."""
     if priority is not None and priority not in PRIORITIES:
         raise bad_request("invalid_priority", f"优先类别应为 {', '.join(PRIORITIES)} 之一")
+    if priority == "appointment" and not appointment_code:
+        raise bad_request("invalid_priority", "预约优先号只能通过预约签到取得，请到“预约签到取号”输入预约码")
     phone = clean_phone(phone) if phone else None
     id_clean = clean_id_number(id_number) if id_number else None
     if request_id is not None:
@@ -40,9 +47,17 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
     try:
         with change(rt, hall_id, actor) as ch:
             s = ch.session
+            booking = appointments.claim(s, hall_id, appointment_code, ch.now) if appointment_code else None
+            if booking is not None:
+                matter_id, priority, appointment_code = booking.matter_id, "appointment", booking.code
+                phone = phone or booking.phone
             matter = s.get(Matter, matter_id)
             if matter is None or matter.hall_id != hall_id or not matter.active:
                 raise not_found("unknown_matter", "没有这个事项，请重新选择")
+            digest = id_hash(rt.secret, id_clean) if id_clean else (booking.id_hash if booking else None)
+            rules.check_issue(rt, s, hall_id, matter, ch.now, id_digest=digest, appointment=booking is not None,
+                              max_per_id=getattr(rt.hall_config(hall_id), "max_tickets_per_id",
+                                                 rules.MAX_TICKETS_PER_ID))
             day = ch.now.date()
             n = next_number(s, hall_id, day, matter.prefix)
             ticket = Ticket(
@@ -50,10 +65,12 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
                 priority=priority, is_priority=priority is not None, status="waiting",
                 issued_at=ch.now, queue_since=ch.now, query_code=new_query_code(),
                 request_id=request_id, device_id=device_id, appointment_code=appointment_code,
-                phone=phone, id_hash=id_hash(rt.secret, id_clean) if id_clean else None,
-                id_masked=mask_id(id_clean) if id_clean else None)
+                phone=phone, id_hash=digest,
+                id_masked=mask_id(id_clean) if id_clean else (booking.id_masked if booking else None))
             s.add(ticket)
             s.flush()
+            if booking is not None:
+                booking.status, booking.ticket_id = "checked_in", ticket.id
             body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket))
             ch.emit("ticket.issued", ticket_id=ticket.id, ticket=body,
                     waiting=waiting_counts(s, hall_id, day))

@@ -20,6 +20,9 @@ PASSWORD = "test1234"
 KIOSK = "test-kiosk"
 DISPLAY = "test-display"
 
+# Background checkers (warnings, SMS sender, device watch) stay off unless a test starts them.
+os.environ.setdefault("HALL_WORKERS", "0")
+
 PG_URL = os.environ.get("HALL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # CI sets this: a missing PostgreSQL or Redis is then a failure, not a skip.
@@ -45,6 +48,34 @@ def fresh_postgres_url() -> str:
         service_missing("PostgreSQL at " + PG_URL, exc)
     sep = "&" if "?" in PG_URL else "?"
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Started as the hall's display and kiosk browsers are (README): voice may play without a tap.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Debian Chromium for the whole run. Playwright's sync API allows one instance per
+    thread, so every area's browser tests share this one. Missing: a loud skip, or a failure
+    in CI (HALL_REQUIRE_SERVICES=1)."""
+    if not CHROMIUM.exists():
+        service_missing(f"Chromium at {CHROMIUM}", FileNotFoundError("install Debian's chromium"))
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the test extra installs it
+        service_missing("the playwright package", exc)
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    except Exception as exc:  # noqa: BLE001 - any launch failure
+        pw.stop()
+        service_missing(f"Chromium at {CHROMIUM}", exc)
+    yield browser
+    browser.close()
+    pw.stop()
 
 
 @pytest.fixture

@@ -223,3 +223,10 @@ def test_skipped_list_and_serving_case_in_snapshot(hall, clock):
     current = next(w for w in hall.queue()["windows"] if w["number"] == 3)["current"]
     assert current["case"]["number"] == case["number"] and current["case"]["due_at"] == case["due_at"]
     assert current["issued_at"] == "2026-03-10T09:00:00+08:00"
+
+
+def test_me_tells_a_device_its_printer(hall):
+    me = hall.c.get("/api/v1/me", headers=hall.headers("test-kiosk")).get_json()
+    assert me["kind"] == "device" and me["role"] == "kiosk" and me["printer"] is None
+    staff = hall.c.get("/api/v1/me", headers=hall.headers("clerk01")).get_json()
+    assert staff["role"] == "clerk" and "printer" not in staff

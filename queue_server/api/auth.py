@@ -2,6 +2,7 @@ from flask import g, jsonify, request
 
 from .. import auth as staff_auth
 from ..errors import unauthorized
+from ..models import Device
 from . import api
 from .common import field, json_body, runtime
 
@@ -29,5 +30,10 @@ def logout():
 @staff_auth.require()
 def me():
     p = g.principal
-    return jsonify({"kind": p.kind, "role": p.role, "name": p.name, "hall_id": p.hall_id,
-                    "staff_id": p.staff_id, "device_id": p.device_id, "window_ids": sorted(p.window_ids)})
+    body = {"kind": p.kind, "role": p.role, "name": p.name, "hall_id": p.hall_id,
+            "staff_id": p.staff_id, "device_id": p.device_id, "window_ids": sorted(p.window_ids)}
+    if p.kind == "device":
+        # A kiosk on its own machine learns its printer from the hall config.
+        with runtime().read() as s:
+            body["printer"] = s.get(Device, p.device_id).printer or None
+    return jsonify(body)

@@ -14,33 +14,15 @@ import pytest
 
 from queue_server.app import create_app
 
-from .support import CHROMIUM, REQUIRE_SERVICES, SMALL_HALL, Hall
+from .support import SMALL_HALL, Hall
 
 
-def _missing(message: str):
-    if REQUIRE_SERVICES:
-        pytest.fail(message + " and HALL_REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip("SKIPPED LOUDLY: " + message + "; install Debian's chromium to run the browser tests")
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        _missing(f"Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - the test extra installs it
-        _missing(f"the playwright package is missing ({exc})")
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM),
-                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-    except Exception as exc:  # noqa: BLE001 - any launch failure
-        pw.stop()
-        _missing(f"Chromium at {CHROMIUM} did not start ({exc.__class__.__name__}: {exc})")
-    yield chromium
-    chromium.close()
-    pw.stop()
+def browser(chromium):
+    """The run's one Chromium (tests/conftest.py)."""
+    return chromium
 
 
 def _free_port() -> int:
@@ -52,6 +34,7 @@ def _free_port() -> int:
 @pytest.fixture
 def live_hall(tmp_path):
     app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"t")
+    app.extensions["hall"].ignore_hours = True  # the real clock: tests run at any hour
     port = _free_port()
     sio = app.extensions["socketio"]
     thread = threading.Thread(target=sio.run, args=(app,), daemon=True,

@@ -68,7 +68,7 @@ def servers(tmp_path, redis_url):
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(SMALL_HALL),
              "--database-url", url, "--message-queue", redis_url, "--channel", channel,
-             "--port", str(port), "--data-dir", str(tmp_path / f"data{i}")],
+             "--port", str(port), "--data-dir", str(tmp_path / f"data{i}"), "--ignore-hours"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"HALL_SECRET": "shared"}))
         ports.append(port)
     try:

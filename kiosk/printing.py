@@ -1,0 +1,168 @@
+"""The kiosk's slip printer: the slip from a ticket, its print queue, its state, its picture.
+
+The ticket is committed on the server before anything is printed, so a printer that is out of
+paper or offline never loses a ticket: the job waits a little, then fails, and the screen sends
+the citizen to the service desk for a reprint. The slip's picture on the screen is rendered from
+the very bytes sent to the printer.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any, Callable
+
+from printers import P58, P80, PrintQueue, PrinterError, Slip, build_slip, connect, profile_by_name, render_png
+
+KEEP = 100                 # slips kept for the screen and reprints (a morning's worth at one kiosk)
+GIVE_UP_AFTER = 20.0       # seconds a slip waits for a printer that cannot print, then fails
+RETRY_DELAYS = (0.3, 0.5, 1, 2, 3)
+PROBE_EVERY = 10.0         # seconds between checks of a printer that was found unable to print
+BAD_STATES = ("paper_out", "cover_open", "offline")
+STATE_WORDS = {"ok": "打印机正常", "paper_near_end": "打印纸即将用完", "paper_out": "打印机缺纸",
+               "cover_open": "打印机纸仓盖未关好", "offline": "打印机离线", "unknown": "打印机无应答"}
+
+
+def profile_for(url: str, name: str | None = None):
+    """The configured model, else what the URL says (a 384-dot preview is 58 mm paper), else 80 mm."""
+    if name:
+        return profile_by_name(name)
+    if url.startswith("preview:") and ("width=384" in url or "profile=P58" in url.upper()):
+        return P58
+    return P80
+
+
+def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: bool = False) -> Slip:
+    """The slip of a ticket as the server returned it, with the hall's catalogue for the rest."""
+    hall = catalogue["hall"]
+    matter = next(m for m in catalogue["matters"] if m["id"] == ticket["matter_id"])
+    windows = {w["id"]: w for w in catalogue["windows"]}
+    places = [(f"{windows[i]['number']}号窗口 {windows[i]['name']}", windows[i].get("staff_name") or "")
+              for i in ticket.get("window_ids") or [] if i in windows]
+    priority = ticket.get("priority")
+    return Slip(
+        hall_name=hall["name"], ticket_id=f"{ticket['id']:08d}", ticket_number=ticket["number"],
+        matter_name=matter["name"], department_name=matter["department_name"], windows=places,
+        waiting_ahead=max(0, int(ticket.get("waiting_ahead") or 0)),
+        issued_at=datetime.fromisoformat(ticket["issued_at"]).replace(tzinfo=None),
+        materials=list(matter.get("materials") or []), fees=matter.get("fees") or "不收费",
+        matter_kind=matter["kind"], promised_days=matter.get("promised_days") or 0,
+        query_code=ticket["query_code"], progress_url=progress_url(hall, ticket["query_code"]),
+        complaint_phone=hall.get("complaint_phone") or "12345",
+        priority=ticket.get("priority_label") if priority and priority != "appointment" else None,
+        appointment_code=ticket.get("appointment_code"), reprint=reprint)
+
+
+def progress_url(hall: dict[str, Any], query_code: str) -> str:
+    return (hall.get("base_url") or "http://127.0.0.1:8000").rstrip("/") + "/t/" + query_code
+
+
+class SlipPrinter:
+    """One kiosk printer. Job ids are `ticket-<id>`: one slip per ticket, reprints on request."""
+
+    def __init__(self, url: str, profile_name: str | None = None, *,
+                 give_up_after: float = GIVE_UP_AFTER) -> None:
+        self.url = url
+        self.profile = profile_for(url, profile_name)
+        self.state = "ok" if url.startswith("preview:") else "unknown"
+        self.message = ""
+        self.on_change: Callable[[str], None] | None = None  # told when the state changes
+        self._slips: OrderedDict[int, bytes] = OrderedDict()
+        self._pngs: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._probing = threading.Lock()
+        self._probed = 0.0
+        self.queue = PrintQueue(url, on_event=self._on_event, retry_delays=RETRY_DELAYS,
+                                give_up_after=give_up_after)
+
+    def _on_event(self, name: str, payload: dict[str, Any]) -> None:
+        before = self.state
+        if name == "printer.alert":
+            self.state, self.message = payload.get("state", "unknown"), payload.get("message", "")
+        elif name == "printer.ok" or (name == "job.printed" and self.state == "unknown"):
+            self.state, self.message = "ok", ""
+        if self.state != before and self.on_change is not None:
+            self.on_change(self.state)
+
+    def print_ticket(self, ticket: dict[str, Any], catalogue: dict[str, Any]) -> bool:
+        """Queue the ticket's slip once; False when it was already queued (a double tap)."""
+        with self._lock:
+            if ticket["id"] in self._slips:
+                return False
+            data = build_slip(ticket_slip(ticket, catalogue), self.profile)
+            self._remember(ticket["id"], data)
+        self.queue.submit(f"ticket-{ticket['id']}", data)
+        return True
+
+    def reprint(self, ticket: dict[str, Any], catalogue: dict[str, Any]) -> None:
+        """The slip again, marked 【补打】."""
+        data = build_slip(ticket_slip(ticket, catalogue, reprint=True), self.profile)
+        with self._lock:
+            self._remember(ticket["id"], data)
+        self.queue.reprint(f"ticket-{ticket['id']}", data)
+
+    def _remember(self, ticket_id: int, data: bytes) -> None:
+        self._slips[ticket_id] = data
+        self._slips.move_to_end(ticket_id)
+        self._pngs.pop(ticket_id, None)
+        while len(self._slips) > KEEP:
+            old, _ = self._slips.popitem(last=False)
+            self._pngs.pop(old, None)
+
+    def slip_bytes(self, ticket_id: int) -> bytes | None:
+        with self._lock:
+            return self._slips.get(ticket_id)
+
+    def png(self, ticket_id: int) -> bytes | None:
+        """The picture of exactly what was sent, rendered once on first request."""
+        with self._lock:
+            cached, data = self._pngs.get(ticket_id), self._slips.get(ticket_id)
+        if cached is not None or data is None:
+            return cached
+        png = render_png(data, self.profile.width_dots)
+        with self._lock:
+            if ticket_id in self._slips:
+                self._pngs[ticket_id] = png
+        return png
+
+    def job(self, ticket_id: int) -> dict[str, Any]:
+        """What the screen says about one slip: queued / printing / printed / failed."""
+        info = self.queue.job(f"ticket-{ticket_id}")
+        return {"state": info.state.value if info else "unknown", "error": info.error if info else "",
+                "printer": self.status()}
+
+    def status(self) -> dict[str, Any]:
+        if self.state in BAD_STATES:
+            self._probe_later()
+        return {"state": self.state, "message": self.message or STATE_WORDS.get(self.state, ""),
+                "ok": self.state in ("ok", "paper_near_end"), "pending": self.queue.pending()}
+
+    def _probe_later(self) -> None:
+        """A printer that failed is asked again now and then while idle, on its own connection,
+        so the screen stops warning once the paper is back (the queue only asks when printing)."""
+        if self.queue.pending() or time.monotonic() - self._probed < PROBE_EVERY:
+            return
+        if not self._probing.acquire(blocking=False):
+            return
+        self._probed = time.monotonic()
+        threading.Thread(target=self._probe, name="printer-probe", daemon=True).start()
+
+    def _probe(self) -> None:
+        try:
+            conn = connect(self.url)
+            try:
+                status = conn.status()
+            finally:
+                conn.close()
+            if not self.queue.pending() and status.state.value != self.state:
+                self.state, self.message = status.state.value, "" if status.can_print else status.message
+                if self.on_change is not None:
+                    self.on_change(self.state)
+        except (PrinterError, ValueError, OSError):
+            pass
+        finally:
+            self._probing.release()
+
+    def close(self) -> None:
+        self.queue.close(timeout=2)

@@ -1,0 +1,679 @@
+/* 自助取号机 page: department → matter → (ID, mobile) → priority → ticket; appointment check-in.
+   It talks only to its own kiosk backend (same origin, /kiosk/api/…), which talks to the server.
+   One intent, one request id: a double tap or a retry after a lost answer gives the same ticket. */
+(() => {
+  "use strict";
+
+  const $ = (sel) => document.querySelector(sel);
+  const $$ = (sel) => Array.from(document.querySelectorAll(sel));
+  const BASE = $("#app").dataset.base;
+  const IDLE_SECONDS = 30;
+  const STATUS_EVERY = 3000;
+  const BAD_PRINTER = ["paper_out", "cover_open", "offline"];
+  const WEEKDAYS = "日一二三四五六";
+
+  const TEXT = {
+    zh: {
+      title: "自助取号", elder: "长辈模式", contrast: "高对比", voice: "语音播报", lang: "English",
+      pick_department: "请选择办理部门", search: "搜索事项", search_hint: "搜索事项：输入名称或拼音首字母，如 sbk",
+      clear: "清除", checkin: "预约签到取号", checkin_hint: "已网上预约的请点此签到，优先叫号", back: "返回",
+      pick_matter: "请选择要办理的事项", kind: "办件类型", limit: "承诺时限", fees: "收费", windows: "办理窗口",
+      wait: "当前等候", materials: "请备齐以下材料（一次性告知）", take: "取号",
+      identity_title: "身份信息（可不填）", identity_hint: "刷身份证或输入号码；留下手机号码，办结后可收到短信评价服务",
+      id_number: "身份证号码", phone: "手机号码", skip: "跳过", next: "下一步",
+      priority_title: "是否属于优先办理对象？", priority_hint: "优先对象请在窗口出示有效证件",
+      p_none: "否，普通取号", p_elderly: "老年人（60周岁以上）", p_disabled: "残疾人",
+      p_military: "军人（现役、退役军人及家属）", p_pregnant: "孕妇",
+      your_number: "您的号码", go_to: "请到", reprint: "重新打印", done: "完成",
+      slip_caption: "告知单（与打印内容相同）", slip_unprinted: "告知单未打印（仅供查看）", checkin_how: "输入8位预约码，或刷身份证 / 输入身份证号码",
+      checkin_field: "预约码或身份证号码", checkin_submit: "签到取号", help: "如需帮助，请到服务台咨询",
+      sorry: "抱歉", ok: "知道了", paused: "暂停服务", paused_text: "系统正在恢复，请稍候，或到服务台咨询",
+      working: "正在取号，请稍候…", countdown: "{n} 秒后返回首页", no_wait: "无需等候",
+      ahead: "前面 {n} 人", about: "约 {m} 分钟", no_window: "暂无窗口办理", matters_n: "{n} 个事项",
+      waiting_n: "等候 {n} 人", ticket_ahead: "前面还有 {n} 人等候", ticket_ahead_0: "前面没有人等候，请留意叫号",
+      est: "，预计等候约 {m} 分钟",
+      printing: "正在打印告知单…", printed: "请取走您的告知单",
+      paper_out: "打印机缺纸，请凭号码到服务台补打告知单", cover_open: "打印机纸仓盖未关好，请凭号码到服务台补打告知单",
+      offline: "打印机暂时无法打印，请凭号码到服务台补打告知单", print_failed: "告知单未能打印，请凭号码到服务台补打",
+      banner_paper: "打印机缺纸：仍可取号，告知单请到服务台补打", banner_printer: "打印机暂时无法打印：仍可取号，告知单请到服务台补打",
+      id_bad: "身份证号码不正确，请核对（18位，最后一位可能是X）", phone_bad: "手机号码应为11位，以1开头",
+      checkin_bad: "请输入8位预约码或18位身份证号码", appointment_done: "预约签到成功 · {slot}",
+      kind_即办件: "即办件", kind_承诺件: "承诺件", kind_联办件: "联办件", kind_上报件: "上报件",
+      limit_now: "当场办结", limit_days: "{n}个工作日", no_results: "没有找到相关事项，请换个关键词或到服务台咨询",
+      speak_home: "您好，请选择办理部门，或点击预约签到", speak_ticket: "您的号码是{number}，{ahead}，{note}",
+      voice_on: "语音播报已开启", closed_hall_closed: "暂停取号", closed_matter_closed_today: "今日已停止取号",
+      closed_quota_full: "今日号已取完",
+    },
+    en: {
+      title: "Self-service tickets", elder: "Large text", contrast: "High contrast", voice: "Voice", lang: "中文",
+      pick_department: "Choose a department", search: "Search", search_hint: "Search: name or pinyin initials, e.g. sbk",
+      clear: "Clear", checkin: "Appointment check-in", checkin_hint: "Booked online? Check in here for priority",
+      back: "Back", pick_matter: "Choose the matter", kind: "Type", limit: "Time limit", fees: "Fees",
+      windows: "Windows", wait: "Waiting now", materials: "Bring these documents", take: "Take a ticket",
+      identity_title: "Your details (optional)", identity_hint: "Swipe or type your ID card number; a mobile number gets you the rating SMS",
+      id_number: "ID card number", phone: "Mobile number", skip: "Skip", next: "Next",
+      priority_title: "Priority service?", priority_hint: "Show a valid certificate at the window",
+      p_none: "No, normal ticket", p_elderly: "Senior (60+)", p_disabled: "Person with disability",
+      p_military: "Military / veteran and family", p_pregnant: "Pregnant",
+      your_number: "Your number", go_to: "Go to", reprint: "Print again", done: "Done",
+      slip_caption: "Your slip (as printed)", slip_unprinted: "Slip not printed (preview only)", checkin_how: "Enter the 8-digit code, or swipe / type your ID card number",
+      checkin_field: "Code or ID number", checkin_submit: "Check in", help: "Need help? Ask at the service desk",
+      sorry: "Sorry", ok: "OK", paused: "Service paused", paused_text: "The system is recovering. Please wait or ask at the service desk",
+      working: "Taking your ticket…", countdown: "Back to start in {n} s", no_wait: "No wait",
+      ahead: "{n} ahead", about: "about {m} min", no_window: "No window open", matters_n: "{n} matters",
+      waiting_n: "{n} waiting", ticket_ahead: "{n} people ahead of you", ticket_ahead_0: "Nobody ahead, watch the screen",
+      est: ", about {m} min",
+      printing: "Printing your slip…", printed: "Please take your slip",
+      paper_out: "Printer out of paper: get your slip at the service desk", cover_open: "Printer cover open: get your slip at the service desk",
+      offline: "Printer not available: get your slip at the service desk", print_failed: "Slip not printed: get it at the service desk",
+      banner_paper: "Printer out of paper: tickets still work, slips at the service desk", banner_printer: "Printer not available: tickets still work, slips at the service desk",
+      id_bad: "ID number not valid (18 characters, last may be X)", phone_bad: "Mobile number: 11 digits starting with 1",
+      checkin_bad: "Enter the 8-digit code or an 18-character ID number", appointment_done: "Checked in · {slot}",
+      kind_即办件: "on the spot", kind_承诺件: "promised", kind_联办件: "joint", kind_上报件: "referred up",
+      limit_now: "same visit", limit_days: "{n} working days", no_results: "Nothing found. Try other words or ask at the desk",
+      speak_home: "Welcome. Choose a department or check in an appointment", speak_ticket: "Your number is {number}. {ahead}. {note}",
+      voice_on: "Voice prompts on", closed_hall_closed: "Closed now", closed_matter_closed_today: "Closed for today",
+      closed_quota_full: "Sold out today",
+    },
+  };
+  const EN_CODES = {
+    hall_closed: "The hall is not issuing tickets now. Please come back during opening hours.",
+    matter_closed_today: "No more tickets for this matter today. Please come back on the next working day.",
+    quota_full: "All of today's tickets for this matter are taken. Please come back on the next working day.",
+    id_limit_reached: "This ID number has reached today's ticket limit. Please ask at the service desk.",
+    invalid_id_number: "The ID card number is not valid.", invalid_phone: "The mobile number is not valid.",
+    unknown_appointment: "Appointment code not found.", no_appointment_today: "No appointment today for this ID number.",
+    checkin_too_early: "Too early to check in: check-in opens 30 minutes before your slot.",
+    checkin_too_late: "Check-in closed 15 minutes after your slot began; the booking has lapsed.",
+    appointment_not_today: "Your appointment is on another day.", appointment_cancelled: "This appointment was cancelled.",
+    appointment_lapsed: "This appointment has lapsed.", already_checked_in: "Already checked in.",
+    server_down: "Service paused.",
+  };
+
+  const state = {
+    lang: "zh", catalogue: null, availability: null, department: null, matter: null, requestId: null,
+    checkinRequestId: null, busy: false, ticket: null, serverUp: true, screen: "home", idle: IDLE_SECONDS,
+    activeInput: null, printPoll: null, printer: null, voice: false,
+  };
+
+  // --- words ---------------------------------------------------------------------------------
+  function t(key, vars) {
+    let s = (TEXT[state.lang] && TEXT[state.lang][key]) || TEXT.zh[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) s = s.split("{" + k + "}").join(String(v));
+    return s;
+  }
+  function applyLang() {
+    document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+    $$("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    $$("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+    $("#btn-lang").textContent = t("lang");
+    $("#btn-lang").lang = state.lang === "zh" ? "en" : "zh-CN";
+    if (state.catalogue) { renderDepartments(); if (state.department) renderMatters(); if (state.matter) renderDetail(); }
+  }
+  function speak(text) {
+    if (!state.voice || !("speechSynthesis" in window)) return;
+    try {
+      window.speechSynthesis.cancel();
+      const u = new SpeechSynthesisUtterance(text);
+      u.lang = state.lang === "zh" ? "zh-CN" : "en-US";
+      window.speechSynthesis.speak(u);
+    } catch (e) { /* no voice on this machine */ }
+  }
+
+  // --- talking to the kiosk backend ------------------------------------------------------------
+  async function api(method, path, body) {
+    let res;
+    try {
+      res = await fetch(BASE + path, {
+        method, cache: "no-store",
+        headers: body ? { "Content-Type": "application/json" } : {},
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (e) {
+      throw { down: true, code: "server_down", message: "暂停服务：取号机程序无应答" };
+    }
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      throw { status: res.status, down: res.status === 503, code: err.code || "error",
+              message: err.message || "系统繁忙，请稍后再试" };
+    }
+    return { status: res.status, data };
+  }
+  function newRequestId() {
+    const bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return "K-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // --- screens and the idle countdown ----------------------------------------------------------
+  function show(name) {
+    state.screen = name;
+    $$(".screen").forEach((el) => { el.hidden = el.id !== "screen-" + name; });
+    $("main").scrollTop = 0;
+    state.idle = IDLE_SECONDS;
+    renderCountdown();
+  }
+  function renderCountdown() {
+    const el = $("#countdown");
+    el.hidden = state.screen === "home";
+    el.textContent = t("countdown", { n: state.idle });
+  }
+  function touched() { state.idle = IDLE_SECONDS; renderCountdown(); }
+  function tick() {
+    if (state.screen !== "home" && !state.busy && $("#paused").hidden) {
+      state.idle -= 1;
+      if (state.idle <= 0) { resetSession(); goHome(); return; }
+      renderCountdown();
+    }
+  }
+  function resetSession() {
+    state.lang = "zh"; state.voice = false;
+    document.documentElement.classList.remove("elder");
+    document.body.classList.remove("contrast");
+    ["#btn-elder", "#btn-contrast", "#btn-voice"].forEach((s) => $(s).setAttribute("aria-pressed", "false"));
+    applyLang();
+  }
+  function goHome() {
+    stopPrintPoll();
+    state.department = null; state.matter = null; state.requestId = null; state.checkinRequestId = null;
+    state.ticket = null;
+    $("#search").value = ""; $("#letters").hidden = true;
+    $("#id-number").value = ""; $("#phone").value = ""; $("#checkin-input").value = "";
+    $$(".field-error").forEach((el) => { el.textContent = ""; });
+    hideMessage();
+    renderSearch();
+    show("home");
+    refreshAvailability();
+    speak(t("speak_home"));
+  }
+
+  // --- catalogue, availability, banner ---------------------------------------------------------
+  async function loadCatalogue() {
+    try {
+      const r = await api("GET", "api/catalogue");
+      state.catalogue = r.data;
+      $("#hall-name").textContent = r.data.hall.name;
+      document.title = r.data.hall.name + " · 自助取号";
+      renderDepartments();
+      setPaused(false);
+      refreshAvailability();
+    } catch (e) {
+      setPaused(true, e.message);
+      setTimeout(loadCatalogue, 2000);
+    }
+  }
+  async function refreshAvailability() {
+    try {
+      const r = await api("GET", "api/availability");
+      state.availability = r.data;
+      renderBanner();
+      if (state.screen === "home") renderDepartments();
+      if (state.screen === "matters") renderMatters();
+      if (state.screen === "detail") renderDetail();
+      renderSearch();
+    } catch (e) { if (e.down) setPaused(true, e.message); }
+  }
+  function avail(matter) {
+    const a = state.availability && state.availability.matters[String(matter.id)];
+    return a || { open: true, waiting: 0, estimate_minutes: 0, open_windows: 1 };
+  }
+  function renderBanner() {
+    const el = $("#banner");
+    const msgs = [];
+    let bad = false;
+    if (state.availability && !state.availability.hall_open) { msgs.push(state.availability.hall_message); bad = true; }
+    const p = state.printer;
+    if (p && BAD_PRINTER.includes(p.state)) msgs.push(t(p.state === "paper_out" ? "banner_paper" : "banner_printer"));
+    el.hidden = msgs.length === 0;
+    el.textContent = msgs.join("　");
+    el.classList.toggle("bad", bad);
+  }
+  async function pollStatus() {
+    try {
+      const r = await api("GET", "api/status");
+      state.printer = r.data.printer;
+      if (r.data.server) {
+        if (!state.serverUp) { state.serverUp = true; setPaused(false); if (!state.catalogue) loadCatalogue(); else refreshAvailability(); }
+      } else {
+        state.serverUp = false; setPaused(true, r.data.message);
+      }
+      renderBanner();
+    } catch (e) {
+      state.serverUp = false; setPaused(true, e.message);
+    }
+    setTimeout(pollStatus, state.serverUp ? STATUS_EVERY : 1500);
+  }
+  function setPaused(on, detail) {
+    $("#paused").hidden = !on;
+    $("#paused-detail").textContent = on ? (detail || "") : "";
+    if (on) state.serverUp = false;
+  }
+
+  // --- home: departments and search ------------------------------------------------------------
+  function renderDepartments() {
+    const box = $("#departments");
+    box.textContent = "";
+    if (!state.catalogue) return;
+    for (const d of state.catalogue.departments) {
+      const matters = state.catalogue.matters.filter((m) => m.department_id === d.id);
+      if (!matters.length) continue;
+      const waiting = matters.reduce((n, m) => n + (avail(m).waiting || 0), 0);
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "tile"; b.dataset.departmentId = d.id;
+      b.innerHTML = "<strong></strong><span></span>";
+      b.querySelector("strong").textContent = d.name;
+      b.querySelector("span").textContent = t("matters_n", { n: matters.length }) + " · " + t("waiting_n", { n: waiting });
+      b.addEventListener("click", () => openDepartment(d));
+      box.appendChild(b);
+    }
+  }
+  function openDepartment(d) {
+    state.department = d;
+    $("#department-name").textContent = d.name;
+    renderMatters();
+    show("matters");
+    speak(d.name + "，" + t("pick_matter"));
+    refreshAvailability();
+  }
+  function waitWords(m) {
+    const a = avail(m);
+    if (!a.open) return t("closed_" + (a.code || "hall_closed"));
+    if (!a.waiting) return t("no_wait");
+    if (a.estimate_minutes === null || a.estimate_minutes === undefined) return t("ahead", { n: a.waiting }) + " · " + t("no_window");
+    return t("ahead", { n: a.waiting }) + " · " + t("about", { m: a.estimate_minutes });
+  }
+  function matterCard(m, withDept) {
+    const a = avail(m);
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "card" + (a.open ? "" : " closed"); b.dataset.matterId = m.id;
+    b.innerHTML = '<strong></strong><span class="desc"></span><span class="meta"><span class="badge"></span><span class="wait"></span></span>';
+    b.querySelector("strong").textContent = m.name;
+    b.querySelector(".desc").textContent = m.description || "";
+    b.querySelector(".badge").textContent = t("kind_" + m.kind);
+    b.querySelector(".wait").textContent = waitWords(m);
+    if (withDept) {
+      const dept = document.createElement("span");
+      dept.className = "dept"; dept.textContent = m.department_name;
+      b.querySelector(".meta").appendChild(dept);
+    }
+    b.addEventListener("click", () => openMatter(m));
+    return b;
+  }
+  function renderMatters() {
+    const box = $("#matters");
+    box.textContent = "";
+    if (!state.department) return;
+    state.catalogue.matters.filter((m) => m.department_id === state.department.id)
+      .forEach((m) => box.appendChild(matterCard(m, false)));
+  }
+
+  function subsequence(initials, q, from) {
+    let i = from || 0;
+    for (const c of q) {
+      while (i < initials.length && !initials[i].includes(c)) i++;
+      if (i >= initials.length) return false;
+      i++;
+    }
+    return true;
+  }
+  function runAt(initials, q, start) {
+    if (start + q.length > initials.length) return false;
+    for (let k = 0; k < q.length; k++) if (!initials[start + k].includes(q[k])) return false;
+    return true;
+  }
+  function score(m, raw) {
+    const q = raw.trim().toLowerCase();
+    if (!q) return -1;
+    if (/[\u3400-\u9fff]/.test(q)) {
+      if (m.name.includes(q)) return 0;
+      if ((m.department_name || "").includes(q)) return 2;
+      if ((m.description || "").includes(q)) return 3;
+      return -1;
+    }
+    const letters = q.replace(/[^a-z0-9]/g, "");
+    if (!letters) return -1;
+    const ini = m.initials || [];
+    if ((m.keys || []).some((k) => k.startsWith(letters)) || runAt(ini, letters, 0)) return 0;
+    for (let s = 1; s < ini.length; s++) if (runAt(ini, letters, s)) return 1;
+    if ((m.keys || []).some((k) => k.includes(letters))) return 1;
+    if (letters.length >= 2 && ini.length && ini[0].includes(letters[0]) && subsequence(ini, letters.slice(1), 1)) return 2;
+    return -1;
+  }
+  function renderSearch() {
+    const q = $("#search").value;
+    const results = $("#search-results");
+    const searching = q.trim().length > 0;
+    $("#search-clear").hidden = !searching;
+    $("#departments").hidden = searching;
+    results.hidden = !searching;
+    results.textContent = "";
+    if (!searching || !state.catalogue) return;
+    const found = state.catalogue.matters.map((m, i) => ({ m, i, s: score(m, q) }))
+      .filter((x) => x.s >= 0).sort((a, b) => a.s - b.s || a.i - b.i).slice(0, 12);
+    if (!found.length) {
+      const p = document.createElement("p");
+      p.className = "hint"; p.textContent = t("no_results");
+      results.appendChild(p);
+    }
+    found.forEach((x) => results.appendChild(matterCard(x.m, true)));
+  }
+  function buildLetters() {
+    const box = $("#letters");
+    for (const row of ["QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM⌫"]) {
+      const line = document.createElement("div");
+      line.className = "row";
+      box.appendChild(line);
+      for (const k of row) addLetter(line, k);
+    }
+  }
+  function addLetter(box, k) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = k; b.dataset.key = k;
+    if (k === "⌫") b.className = "wide-key";
+    b.addEventListener("click", () => {
+      const input = $("#search");
+      input.value = k === "⌫" ? input.value.slice(0, -1) : input.value + k.toLowerCase();
+      renderSearch();
+    });
+    box.appendChild(b);
+  }
+
+  // --- a matter and its details ----------------------------------------------------------------
+  function windowWords(ids) {
+    const byId = new Map(state.catalogue.windows.map((w) => [w.id, w]));
+    const nums = (ids || []).map((i) => byId.get(i)).filter(Boolean).sort((a, b) => a.number - b.number)
+      .map((w) => w.number);
+    if (!nums.length) return t("no_window");
+    if (state.lang === "en") return (nums.length > 1 ? "windows " : "window ") + nums.join(", ");
+    return nums.map((n) => n + "号").join("、") + "窗口";
+  }
+  function openMatter(m) {
+    state.matter = m;
+    state.department = state.catalogue.departments.find((d) => d.id === m.department_id) || state.department;
+    $("#department-name").textContent = state.department ? state.department.name : "";
+    renderMatters();
+    renderDetail();
+    show("detail");
+    speak(m.name);
+  }
+  function renderDetail() {
+    const m = state.matter;
+    if (!m) return;
+    const a = avail(m);
+    $("#detail-name").textContent = m.name;
+    $("#detail-description").textContent = m.description || "";
+    $("#detail-kind").textContent = m.kind;
+    $("#detail-limit").textContent = m.kind === "即办件" ? t("limit_now") : t("limit_days", { n: m.promised_days });
+    $("#detail-fees").textContent = m.fees || "不收费";
+    $("#detail-windows").textContent = windowWords(m.window_ids);
+    $("#detail-wait").textContent = waitWords(m);
+    const list = $("#detail-materials");
+    list.textContent = "";
+    (m.materials || []).forEach((item) => { const li = document.createElement("li"); li.textContent = item; list.appendChild(li); });
+    $("#detail-closed").hidden = a.open;
+    $("#detail-closed").textContent = a.open ? "" : (a.message || "");
+    $("#detail-take").disabled = !a.open;
+  }
+
+  // --- ID and mobile ---------------------------------------------------------------------------
+  const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  function idValid(v) {
+    if (!/^\d{17}[\dX]$/.test(v)) return false;
+    let sum = 0;
+    for (let i = 0; i < 17; i++) sum += Number(v[i]) * WEIGHTS[i];
+    return "10X98765432"[sum % 11] === v[17];
+  }
+  function phoneValid(v) { return /^1[3-9]\d{9}$/.test(v); }
+  function cleanInput(el) {
+    const allowX = el.id !== "phone";
+    let v = el.value.toUpperCase().replace(allowX ? /[^0-9X]/g : /[^0-9]/g, "");
+    el.value = v.slice(0, Number(el.maxLength) || 18);
+  }
+  function setActive(el) {
+    state.activeInput = el;
+    $$(".field input").forEach((i) => i.classList.toggle("active", i === el));
+    el.focus({ preventScroll: true });
+  }
+  function buildKeypads() {
+    $$(".keypad").forEach((pad) => {
+      const order = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "⌫"];
+      for (const k of order) {
+        const b = document.createElement("button");
+        b.type = "button"; b.textContent = k; b.dataset.key = k;
+        b.addEventListener("click", () => {
+          const input = state.activeInput || pad.closest(".screen").querySelector("input");
+          if (k === "⌫") input.value = input.value.slice(0, -1);
+          else input.value += k;
+          cleanInput(input);
+          input.dispatchEvent(new Event("input"));
+        });
+        pad.appendChild(b);
+      }
+    });
+  }
+  function identityNext(skip) {
+    const idEl = $("#id-number"), phoneEl = $("#phone");
+    if (skip) { idEl.value = ""; phoneEl.value = ""; }
+    let ok = true;
+    $("#id-error").textContent = ""; $("#phone-error").textContent = "";
+    if (idEl.value && !idValid(idEl.value)) { $("#id-error").textContent = t("id_bad"); ok = false; setActive(idEl); }
+    if (phoneEl.value && !phoneValid(phoneEl.value)) { $("#phone-error").textContent = t("phone_bad"); if (ok) setActive(phoneEl); ok = false; }
+    if (!ok) { speak($("#id-error").textContent || $("#phone-error").textContent); return; }
+    show("priority");
+    speak(t("priority_title"));
+  }
+
+  // --- taking the ticket -----------------------------------------------------------------------
+  function setBusy(on) {
+    state.busy = on;
+    $$("#screen-priority .choice, #checkin-submit").forEach((b) => { b.disabled = on; });
+    clearTimeout(state.busyTimer);
+    if (on) state.busyTimer = setTimeout(() => { if (state.busy) $("#busy").hidden = false; }, 250);
+    else $("#busy").hidden = true;
+  }
+  async function take(priority) {
+    if (state.busy || !state.matter || state.screen !== "priority") return;
+    if (!state.requestId) state.requestId = newRequestId();
+    setBusy(true);
+    try {
+      const r = await api("POST", "api/tickets", {
+        matter_id: state.matter.id, priority: priority || null,
+        id_number: $("#id-number").value || null, phone: $("#phone").value || null,
+        request_id: state.requestId,
+      });
+      showTicket(r.data);
+    } catch (e) {
+      failed(e);
+      if (e.code === "invalid_id_number" || e.code === "invalid_phone") show("identity");
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function checkIn() {
+    if (state.busy || state.screen !== "checkin") return;
+    const raw = $("#checkin-input").value;
+    $("#checkin-error").textContent = "";
+    let body;
+    if (/^\d{8}$/.test(raw)) body = { code: raw };
+    else if (idValid(raw)) body = { id_number: raw };
+    else { $("#checkin-error").textContent = t("checkin_bad"); speak(t("checkin_bad")); return; }
+    if (!state.checkinRequestId) state.checkinRequestId = newRequestId();
+    body.request_id = state.checkinRequestId;
+    setBusy(true);
+    try {
+      const r = await api("POST", "api/check-in", body);
+      state.matter = r.data.matter;
+      showTicket(r.data);
+    } catch (e) {
+      failed(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  function failed(e) {
+    if (e.down) { setPaused(true, e.message); return; }
+    showMessage(e.message, EN_CODES[e.code]);
+  }
+  function showMessage(text, english) {
+    $("#message-text").textContent = text;
+    const en = $("#message-en");
+    en.hidden = !(state.lang === "en" && english);
+    en.textContent = english || "";
+    $("#message").hidden = false;
+    touched();
+    speak(state.lang === "en" && english ? english : text);
+  }
+  function hideMessage() { $("#message").hidden = true; }
+
+  function slotWords(appointment) {
+    if (!appointment) return "";
+    const s = new Date(appointment.slot_start), e = new Date(appointment.slot_end);
+    const hm = (d) => d.getHours() + ":" + String(d.getMinutes()).padStart(2, "0");
+    return hm(s) + "–" + hm(e);
+  }
+  function showTicket(result) {
+    const tk = result.ticket;
+    state.ticket = tk; state.requestId = null; state.checkinRequestId = null;
+    $("#ticket-number").textContent = tk.number;
+    $("#ticket-label").textContent = result.appointment
+      ? t("appointment_done", { slot: slotWords(result.appointment) }) : t("your_number");
+    $("#ticket-matter").textContent = tk.matter_name + (tk.priority_label ? "（" + tk.priority_label + "）" : "");
+    $("#ticket-windows").textContent = windowWords(tk.window_ids);
+    const m = result.matter || state.matter;
+    const a = m ? avail(m) : null;
+    const ahead = tk.waiting_ahead || 0;
+    let aheadText = ahead ? t("ticket_ahead", { n: ahead }) : t("ticket_ahead_0");
+    if (ahead && a && a.service_minutes && a.open_windows) {
+      aheadText += t("est", { m: Math.ceil(ahead * a.service_minutes / a.open_windows) });
+    }
+    $("#ticket-ahead").textContent = aheadText;
+    const img = $("#slip-img");
+    img.src = BASE + result.slip_url;
+    printNote(result.print);
+    show("ticket");
+    speak(t("speak_ticket", { number: tk.number.split("").join(" "), ahead: aheadText, note: $("#print-note").textContent }));
+    startPrintPoll(tk.id);
+  }
+  function printNote(job) {
+    const note = $("#print-note");
+    const printer = (job && job.printer) || {};
+    let key = "printing", bad = false;
+    if (job && job.state === "printed") key = "printed";
+    else if (BAD_PRINTER.includes(printer.state)) { key = printer.state; bad = true; }
+    else if (job && job.state === "failed") { key = "print_failed"; bad = true; }
+    note.textContent = t(key);
+    note.dataset.state = key;
+    note.classList.toggle("bad", bad);
+    $("#ticket-reprint").hidden = !(job && job.state === "failed" && printer.ok);
+    $("#slip").classList.toggle("unprinted", bad);
+    $("#slip-caption").textContent = t(bad ? "slip_unprinted" : "slip_caption");
+    return job && (job.state === "printed" || job.state === "failed");
+  }
+  function stopPrintPoll() { clearTimeout(state.printPoll); state.printPoll = null; }
+  function startPrintPoll(ticketId) {
+    stopPrintPoll();
+    let tries = 0;
+    const poll = async () => {
+      if (!state.ticket || state.ticket.id !== ticketId) return;
+      try {
+        const r = await api("GET", "api/print/" + ticketId);
+        state.printer = r.data.printer; renderBanner();
+        const before = $("#print-note").dataset.state;
+        const done = printNote(r.data);
+        if ($("#print-note").dataset.state !== before) speak($("#print-note").textContent);
+        if (done) return;
+      } catch (e) { /* the next status poll says whether we are down */ }
+      if (++tries < 80) state.printPoll = setTimeout(poll, 400);
+    };
+    state.printPoll = setTimeout(poll, 150);
+  }
+  async function reprint() {
+    if (!state.ticket) return;
+    try {
+      const r = await api("POST", "api/reprint/" + state.ticket.id);
+      printNote(r.data);
+      startPrintPoll(state.ticket.id);
+    } catch (e) { failed(e); }
+  }
+
+  // --- wiring ----------------------------------------------------------------------------------
+  function toggle(btn, on) { btn.setAttribute("aria-pressed", on ? "true" : "false"); }
+  function wire() {
+    document.addEventListener("pointerdown", touched, true);
+    document.addEventListener("keydown", touched, true);
+    $("#btn-elder").addEventListener("click", (e) => {
+      const on = document.documentElement.classList.toggle("elder"); toggle(e.currentTarget, on);
+    });
+    $("#btn-contrast").addEventListener("click", (e) => {
+      const on = document.body.classList.toggle("contrast"); toggle(e.currentTarget, on);
+    });
+    $("#btn-voice").addEventListener("click", (e) => {
+      state.voice = !state.voice; toggle(e.currentTarget, state.voice);
+      if (state.voice) speak(t("voice_on")); else if ("speechSynthesis" in window) window.speechSynthesis.cancel();
+    });
+    $("#btn-lang").addEventListener("click", () => { state.lang = state.lang === "zh" ? "en" : "zh"; applyLang(); renderCountdown(); renderSearch(); });
+    $$("[data-back]").forEach((b) => b.addEventListener("click", () => {
+      const to = b.dataset.back;
+      if (to === "home") goHome(); else show(to);
+    }));
+    const search = $("#search");
+    search.addEventListener("focus", () => { $("#letters").hidden = false; });
+    search.addEventListener("input", renderSearch);
+    $("#search-clear").addEventListener("click", () => { search.value = ""; renderSearch(); });
+    $("#go-checkin").addEventListener("click", () => {
+      $("#checkin-input").value = ""; $("#checkin-error").textContent = "";
+      show("checkin"); setActive($("#checkin-input")); speak(t("checkin_how"));
+    });
+    $("#detail-take").addEventListener("click", () => {
+      state.requestId = newRequestId();
+      $("#id-number").value = ""; $("#phone").value = "";
+      $("#id-error").textContent = ""; $("#phone-error").textContent = "";
+      show("identity"); setActive($("#id-number")); speak(t("identity_hint"));
+    });
+    $$(".field input").forEach((el) => {
+      el.addEventListener("focus", () => setActive(el));
+      el.addEventListener("pointerdown", () => setActive(el));
+      el.addEventListener("input", () => {
+        cleanInput(el);
+        if (el.id === "id-number" && el.value.length === 18 && idValid(el.value)) {
+          $("#id-error").textContent = ""; setActive($("#phone"));
+          state.advancedAt = Date.now();  // the reader's Enter that follows belongs to the ID
+        }
+      });
+      el.addEventListener("keydown", (e) => {
+        if (e.key !== "Enter") return;
+        e.preventDefault();
+        if (el.id === "id-number") { if (el.value && !idValid(el.value)) $("#id-error").textContent = t("id_bad"); else setActive($("#phone")); }
+        else if (el.id === "phone") { if (Date.now() - (state.advancedAt || 0) > 600) identityNext(false); }
+        else if (el.id === "checkin-input") checkIn();
+      });
+    });
+    $("#identity-skip").addEventListener("click", () => identityNext(true));
+    $("#identity-next").addEventListener("click", () => identityNext(false));
+    $$("#screen-priority .choice").forEach((b) => b.addEventListener("click", () => take(b.dataset.priority)));
+    $("#checkin-submit").addEventListener("click", checkIn);
+    $("#ticket-done").addEventListener("click", () => { resetSession(); goHome(); });
+    $("#ticket-reprint").addEventListener("click", reprint);
+    $("#message-ok").addEventListener("click", hideMessage);
+  }
+  function clock() {
+    const d = new Date();
+    $("#clock").textContent = `${d.getMonth() + 1}月${d.getDate()}日 周${WEEKDAYS[d.getDay()]} ` +
+      `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  }
+
+  buildLetters();
+  buildKeypads();
+  wire();
+  applyLang();
+  clock();
+  setInterval(clock, 10000);
+  setInterval(tick, 1000);
+  setInterval(() => { if (state.screen === "home" && state.serverUp) refreshAvailability(); }, 30000);
+  show("home");
+  loadCatalogue();
+  pollStatus();
+  window.kiosk = { state };  // for the browser tests and the service desk's debugging
+})();

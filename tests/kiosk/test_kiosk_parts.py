@@ -1,0 +1,119 @@
+"""The kiosk's parts without a browser: pinyin search keys, the slip of a ticket, the backend's
+answers when the server is away, and the admin chores (`print_test`, `write_slip`)."""
+from __future__ import annotations
+
+import socket
+import tomllib
+from datetime import datetime
+
+import pytest
+
+from kiosk_fixtures import app  # noqa: F401  (fixture)
+from kiosk_helpers import ENTERPRISE, ID_A, KIOSK, SMALL_HALL, FakePrinter
+from kiosk.backend import KioskBackend, Refused, ServerDown
+from kiosk.commands import print_test, write_slip
+from kiosk.pinyin import initials, table
+from printers import PrinterError
+from printers.decode import decode, text_lines
+from queue_server.cli import DEMO_CONFIG
+
+
+def test_initials_cover_every_matter_and_department_name_of_the_shipped_halls():
+    known = table()
+    for path in (DEMO_CONFIG, SMALL_HALL):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for item in data["matters"] + data["departments"]:
+            missing = [ch for ch in item["name"] if "\u4e00" <= ch <= "\u9fff" and ch not in known]
+            assert not missing, f"{path.name}: {item['name']} lacks initials for {missing}"
+
+
+def test_initials_keep_both_readings_of_a_polyphone():
+    assert initials("社会保障卡") == ["s", "hk", "b", "z", "kq"]
+    assert "h" in initials("银行")[1] and "x" in initials("行政")[0]
+    assert initials("A区3号，") == ["a", "oq", "3", "hx"]  # 区 ōu/qū, 号 háo/hào; punctuation dropped
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_backend_says_server_down_when_nothing_answers():
+    backend = KioskBackend(token=KIOSK, server_url=f"http://127.0.0.1:{free_port()}", printer_url="preview:")
+    with pytest.raises(ServerDown):
+        backend.catalogue()
+    assert backend.status()["server"] is False
+    backend.close()
+
+
+def test_write_slip_as_bytes_and_as_picture(app, hall, tmp_path):
+    ticket = hall.issue(ENTERPRISE, id_number=ID_A, priority="military").get_json()["ticket"]
+    out = write_slip(app, str(ticket["id"]), tmp_path / "slip.bin", reprint=True)
+    lines = [line.text for line in text_lines(decode(out.read_bytes()))]
+    assert "A001" in lines and "【补打】" in lines and "【优先·军人】" in lines
+    assert "1. 公司登记（备案）申请书（原件1份）" in lines
+    assert "请到：1号窗口 商事登记窗口（经办人：王芳）" in lines
+    assert "承诺时限：3个工作日" in lines
+    assert f"查询网址：hall.test/t/{ticket['query_code']}" in lines
+    png = write_slip(app.extensions["hall"], ticket["query_code"].lower(), tmp_path / "slip.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from queue_server.errors import HallError
+    with pytest.raises(HallError):
+        write_slip(app, "999999", tmp_path / "none.bin")
+
+
+def test_print_test_on_a_network_printer_and_on_the_preview(tmp_path):
+    printer = FakePrinter()
+    try:
+        message = print_test(printer.url, timeout=5)
+        assert message.startswith("测试页已打印：tcp://127.0.0.1:") and "P80" in message
+        lines = [line for slip in printer.slips() for line in slip]
+        assert "打印机测试页" in lines and "型号：P80" in lines
+        printer.paper = "out"
+        with pytest.raises(PrinterError, match="缺纸"):
+            print_test(printer.url, timeout=0.4)
+    finally:
+        printer.close()
+    assert "P58" in print_test("preview:?width=384", png=tmp_path / "test.png", timeout=5)
+    assert (tmp_path / "test.png").exists()
+    with pytest.raises(PrinterError):
+        print_test(f"tcp://127.0.0.1:{free_port()}?connect_timeout=0.5", timeout=0.4)
+    with pytest.raises(ValueError):
+        print_test("lpt1")
+
+
+def test_kiosk_api_checks_its_input_before_asking_the_server(app):
+    client = app.test_client()
+    app.config["KIOSK_SERVER_URL"] = f"http://127.0.0.1:{free_port()}"
+    for body, code in (({"matter_id": "1"}, "invalid_matter"),
+                       ({"matter_id": 1, "priority": "vip"}, "invalid_priority"),
+                       ({"matter_id": 1, "id_number": "110105194912310021"}, "invalid_id_number"),
+                       ({"matter_id": 1, "phone": "12345"}, "invalid_phone"),
+                       ({"matter_id": 1, "request_id": "<script>"}, "invalid_request_id")):
+        r = client.post("/kiosk/api/tickets", json=body)
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == code, (body, r.get_json())
+    assert client.post("/kiosk/api/check-in", json={}).get_json()["error"]["code"] == "missing_code"
+    down = client.post("/kiosk/api/tickets", json={"matter_id": 1})
+    assert down.status_code == 503 and down.get_json()["error"]["code"] == "server_down"
+    assert client.get("/kiosk/slip/12.png").status_code == 404
+    assert client.get("/kiosk/").status_code == 200
+    app.extensions["kiosk"].close()
+
+
+def test_refusal_from_the_server_passes_through_unchanged(app, clock):
+    from kiosk_helpers import Server
+    server = Server(app)
+    try:
+        backend = KioskBackend(token=KIOSK, server_url=server.url, printer_url="preview:")
+        clock.set(datetime(2026, 3, 10, 7, 0))
+        with pytest.raises(Refused) as caught:
+            backend.take_ticket({"matter_id": 1})
+        assert caught.value.status == 403 and caught.value.code == "hall_closed"
+        assert caught.value.message.startswith("大厅尚未开始办公")
+        bad = KioskBackend(token="not-a-token", server_url=server.url, printer_url="preview:")
+        assert bad.status()["message"] == "取号机令牌无效或已停用，请联系管理员"
+        backend.close()
+        bad.close()
+    finally:
+        server.stop()
