@@ -75,6 +75,10 @@ def _register_parts(app: Flask) -> None:
     from .pages import pages
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    from .api.devices import admin_pages as device_admin_pages
+    app.register_blueprint(device_admin_pages)
+    from display.web import display as display_pages
+    app.register_blueprint(display_pages)
     from kiosk import blueprint as kiosk_pages
     app.register_blueprint(kiosk_pages, url_prefix="/kiosk")
 

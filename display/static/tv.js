@@ -1,0 +1,321 @@
+/* 综合屏: the hall TV. Shows the call just made (large, flashing), the last calls, every window's
+ * state, the waiting count per category, the hall notice; says each call aloud, one at a time.
+ *
+ * State = the last snapshot + the events after it (hallstream.js keeps the seq order). Calls are
+ * announced only from live events, never from a snapshot (a reconnect must not replay old calls),
+ * except calls that arrived while a snapshot was awaited and that the snapshot then covered.
+ */
+(function () {
+  "use strict";
+
+  var RECENT_MAX = 6;       // rows of the 最近叫号 panel (its grid has exactly this many)
+  var VOICE_QUEUE_MAX = 12;
+  var VOICE_STALE_MS = 90 * 1000;   // a call still unspoken after this is dropped, not read late
+  var VOICE_GAP_MS = 350;           // silence between two announcements
+  var VOICE_GUARD_MS = 20000;       // an announcement that never ends is given up
+  var SILENT_WAV = "data:audio/wav;base64,UklGRiwAAABXQVZFZm10IBAAAAABAAEAgD4AAAB9AAACABAAZGF0YQgAAAAAAAAAAAAAAA==";
+
+  var $ = function (id) { return document.getElementById(id); };
+  var token = Hall.tokenFromUrl();
+  var clock = new Hall.Clock();
+
+  var S = {
+    hall: null, windows: {}, order: [], waiting: { total: 0, by_prefix: {} },
+    recent: [], call: null, prefixNames: {}, notice: "", connected: false, flashes: 0
+  };
+  var V = { enabled: false, queue: [], playing: null, log: [] };
+
+  // ------------------------------------------------------------------ state
+  function onSnapshot(snap, covered) {
+    clock.sync(snap.at);
+    renderClock();
+    S.hall = snap.hall;
+    S.windows = {};
+    S.order = [];
+    (snap.windows || []).forEach(function (w) {
+      S.windows[w.id] = { id: w.id, number: w.number, name: w.name, state: w.state,
+                          current: w.current ? { id: w.current.id, number: w.current.number, status: w.current.status } : null };
+      S.order.push(w.id);
+    });
+    S.waiting = snap.waiting || S.waiting;
+    S.recent = (snap.recent_calls || []).map(function (c) {
+      return { ticket: c.ticket_number, window: c.window_number, windowName: c.window_name, recall: c.recall };
+    });
+    var latest = S.recent[0];
+    var sameCall = latest && S.call && S.call.ticket === latest.ticket && S.call.window === latest.window;
+    S.call = latest ? { ticket: latest.ticket, window: latest.window, windowName: latest.windowName,
+                        recall: latest.recall, flash: sameCall ? S.call.flash : 0 } : null;
+    // Calls we heard live but that the snapshot took over: still say them if they are fresh.
+    (covered || []).forEach(function (e) {
+      if ((e.type === "ticket.called" || e.type === "ticket.recalled") && Date.now() - e._received < 10000) {
+        announce(e.ticket.number, e.window.number, e.type === "ticket.recalled");
+      }
+    });
+    render();
+  }
+
+  function onEvent(e) {
+    var w = e.window && S.windows[e.window.id];
+    if (e.waiting) S.waiting = e.waiting;
+    if (w && e.window.state) w.state = e.window.state;
+    var t = e.ticket;
+    switch (e.type) {
+      case "ticket.called":
+      case "ticket.recalled":
+        var recall = e.type === "ticket.recalled";
+        if (w) w.current = { id: t.id, number: t.number, status: "called" };
+        S.recent.unshift({ ticket: t.number, window: e.window.number, windowName: e.window.name, recall: recall });
+        S.recent = S.recent.slice(0, 12);
+        S.call = { ticket: t.number, window: e.window.number, windowName: e.window.name, recall: recall,
+                   flash: ++S.flashes, windowId: e.window.id };
+        announce(t.number, e.window.number, recall);
+        break;
+      case "case.accepted":
+        if (w && w.current && t && w.current.id === t.id) w.current.status = "serving";
+        break;
+      case "case.finished":
+      case "ticket.skipped":
+      case "ticket.transferred":
+        if (w && w.current && t && w.current.id === t.id) w.current = null;
+        break;
+      default:
+        break;  // issued, requeued, paused, resumed: counts and state above; device.* etc: seq only
+    }
+    render();
+    if (e.type === "ticket.called" || e.type === "ticket.recalled") window.hallTV.lastCallShownAt = performance.now();
+  }
+
+  // ------------------------------------------------------------------ rendering
+  function text(el, value) { if (el.textContent !== value) el.textContent = value; }
+  function el(tag, cls, content) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (content !== undefined) n.textContent = content;
+    return n;
+  }
+
+  function render() {
+    if (S.hall) { text($("hall-name"), S.hall.name); document.title = S.hall.name + " · 叫号综合屏"; }
+    renderCall();
+    renderRecent();
+    renderWindows();
+    renderWaiting();
+  }
+
+  function renderCall() {
+    var card = $("call-card"), c = S.call;
+    $("call-idle").hidden = !!c;
+    $("call-body").hidden = !c;
+    if (!c) { card.dataset.state = "none"; return; }
+    text($("call-label"), c.recall ? "再次呼叫" : "正在呼叫");
+    text($("call-ticket"), c.ticket);
+    text($("call-window"), String(c.window));
+    text($("call-window-name"), c.windowName || "");
+    card.dataset.state = c.recall ? "recall" : "call";
+    if (c.flash && card.dataset.flash !== String(c.flash)) {
+      card.dataset.flash = String(c.flash);
+      card.classList.remove("flash");
+      void card.offsetWidth;           // restart the animation: a recall flashes again
+      card.classList.add("flash");
+    }
+  }
+
+  function renderRecent() {
+    var list = $("recent-list");
+    var items = S.recent.slice(S.call ? 1 : 0, (S.call ? 1 : 0) + RECENT_MAX);
+    list.textContent = "";
+    items.forEach(function (c) {
+      var li = el("li", c.recall ? "recall" : "");
+      li.appendChild(el("span", "r-ticket", c.ticket));
+      li.appendChild(el("span", "r-arrow", "→"));
+      li.appendChild(el("span", "r-window", c.window + "号窗口"));
+      if (c.recall) li.appendChild(el("span", "r-tag", "重呼"));
+      list.appendChild(li);
+    });
+    $("recent-empty").hidden = items.length > 0;
+  }
+
+  function renderWindows() {
+    var grid = $("window-grid");
+    var n = S.order.length;
+    var rows = n > 16 ? 3 : 2;
+    grid.style.setProperty("--cols", String(Math.max(1, Math.ceil(n / rows))));
+    grid.style.setProperty("--rows", String(rows));
+    grid.textContent = "";
+    S.order.forEach(function (id) {
+      var w = S.windows[id];
+      var tile = el("div", "win");
+      tile.dataset.state = w.state === "paused" ? "paused" : (w.current ? w.current.status : "idle");
+      tile.dataset.number = String(w.number);
+      if (S.call && S.call.window === w.number && S.call.flash) tile.classList.add("just-called");
+      var head = el("div", "win-head");
+      head.appendChild(el("span", "win-no", w.number + "号"));
+      head.appendChild(el("span", "win-name", w.name));
+      tile.appendChild(head);
+      if (w.state === "paused") {
+        tile.appendChild(el("div", "win-now paused", "暂停服务"));
+      } else {
+        tile.appendChild(el("div", "win-state", w.current ? (w.current.status === "serving" ? "办理中" : "请到窗口") : "空闲"));
+        tile.appendChild(el("div", "win-now" + (w.current ? "" : " idle"), w.current ? w.current.number : "—"));
+      }
+      grid.appendChild(tile);
+    });
+  }
+
+  function renderWaiting() {
+    var list = $("waiting-list"), by = (S.waiting && S.waiting.by_prefix) || {};
+    text($("waiting-total"), String((S.waiting && S.waiting.total) || 0));
+    var prefixes = Object.keys(S.prefixNames).length ? Object.keys(S.prefixNames) : Object.keys(by);
+    prefixes.sort();
+    list.textContent = "";
+    list.classList.toggle("two-cols", prefixes.length > 6);
+    prefixes.forEach(function (p) {
+      var li = el("li", (by[p] || 0) ? "" : "zero");
+      li.appendChild(el("span", "q-prefix", p));
+      li.appendChild(el("span", "q-name", S.prefixNames[p] || ""));
+      var n = el("span", "q-count");
+      n.appendChild(el("b", "", String(by[p] || 0)));
+      n.appendChild(document.createTextNode("人"));
+      li.appendChild(n);
+      list.appendChild(li);
+    });
+    $("waiting-empty").hidden = prefixes.length > 0;
+  }
+
+  function renderClock() {
+    var p = clock.parts();
+    text($("date"), p.date);
+    text($("weekday"), p.weekday);
+    text($("time"), p.time);
+  }
+
+  function renderConnection(connected) {
+    S.connected = connected;
+    $("conn-badge").hidden = connected;
+    document.body.classList.toggle("offline", !connected);
+  }
+
+  function renderTicker() {
+    var t = $("ticker-text");
+    text(t, S.notice || "");
+    document.querySelector(".ticker").hidden = !S.notice;
+    // About 8 characters per second across the screen, whatever its width.
+    t.style.animationDuration = Math.max(20, Math.round((S.notice || "").length / 4 + 18)) + "s";
+  }
+
+  // ------------------------------------------------------------------ catalogue (notice, category names)
+  function loadCatalogue() {
+    Hall.api("GET", "/matters", token).then(function (cat) {
+      S.notice = (cat.hall && cat.hall.notice) || "";
+      var names = {};
+      (cat.matters || []).forEach(function (m) {
+        var list = names[m.prefix] = names[m.prefix] || [];
+        if (list.indexOf(m.department_name) < 0) list.push(m.department_name);
+      });
+      S.prefixNames = {};
+      Object.keys(names).forEach(function (p) { S.prefixNames[p] = names[p].join("、"); });
+      if (!S.hall && cat.hall) S.hall = { code: cat.hall.code, name: cat.hall.name };
+      renderTicker();
+      render();
+    }).catch(function () { setTimeout(loadCatalogue, 10000); });
+  }
+
+  // ------------------------------------------------------------------ voice
+  function announce(ticket, windowNumber, recall) {
+    if (!ticket || !windowNumber) return;
+    V.queue.push({ ticket: ticket, window: windowNumber, recall: !!recall, queuedAt: Date.now(),
+                   url: "/display/voice/" + encodeURIComponent(ticket) + "/" + windowNumber + ".wav" + (recall ? "?recall=1" : "") });
+    if (V.queue.length > VOICE_QUEUE_MAX) V.queue.splice(0, V.queue.length - VOICE_QUEUE_MAX);
+    pump();
+  }
+
+  function pump() {
+    if (V.playing || !V.enabled) return;
+    var now = Date.now();
+    V.queue = V.queue.filter(function (it) { return now - it.queuedAt < VOICE_STALE_MS; });
+    var item = V.queue.shift();
+    if (!item) return;
+    V.playing = item;
+    var audio = new Audio(item.url);
+    var guard = setTimeout(function () { done("timeout"); }, VOICE_GUARD_MS);
+    function done(how) {
+      if (V.playing !== item) return;
+      clearTimeout(guard);
+      item.end = performance.now();
+      item.how = how;
+      V.log.push(item);
+      if (V.log.length > 50) V.log.shift();
+      V.playing = null;
+      setTimeout(pump, VOICE_GAP_MS);
+    }
+    audio.addEventListener("ended", function () { done("ended"); });
+    audio.addEventListener("error", function () { done("error"); });
+    item.start = performance.now();
+    var p = audio.play();
+    if (p && p.catch) p.catch(function (err) {
+      if (err && err.name === "NotAllowedError") {   // autoplay blocked: wait for a tap, keep the call
+        clearTimeout(guard);
+        V.playing = null;
+        V.queue.unshift(item);
+        setVoice(false);
+      } else {
+        done("error");
+      }
+    });
+  }
+
+  function setVoice(enabled) {
+    V.enabled = enabled;
+    $("voice-overlay").hidden = enabled;
+    if (enabled) pump();
+  }
+
+  function probeAutoplay() {
+    var a = new Audio(SILENT_WAV);
+    var p = a.play();
+    if (!p || !p.then) { setVoice(true); return; }
+    p.then(function () { setVoice(true); }).catch(function () { setVoice(false); });
+  }
+
+  function enableByTap() {
+    if (V.enabled) return;
+    var a = new Audio(SILENT_WAV);
+    var p = a.play();
+    if (p && p.then) p.then(function () { setVoice(true); }).catch(function () { setVoice(false); });
+    else setVoice(true);
+  }
+
+  // ------------------------------------------------------------------ start
+  function start() {
+    if (!token) {
+      var box = $("token-error");
+      box.textContent = "缺少设备令牌：请用 /display?token=设备令牌 打开本页";
+      box.hidden = false;
+      return;
+    }
+    renderClock();
+    setInterval(renderClock, 1000);
+    loadCatalogue();
+    setInterval(loadCatalogue, 10 * 60 * 1000);
+    probeAutoplay();
+    document.addEventListener("click", enableByTap);
+    document.addEventListener("keydown", enableByTap);
+    renderConnection(false);
+    var stream = new Hall.Stream({ token: token, onSnapshot: onSnapshot, onEvent: onEvent,
+      onStatus: function (ok, why) {
+        renderConnection(ok);
+        if (!ok && why === "unauthorized") {
+          var box = $("token-error");
+          box.textContent = "设备令牌无效或已停用，请联系管理员";
+          box.hidden = false;
+        } else if (ok) { $("token-error").hidden = true; }
+      } });
+    var beats = Hall.startHeartbeat(token, function () {
+      return { screen: "ok", socket: stream.socketStatus(), voice: V.enabled ? "ok" : "blocked" };
+    });
+    window.hallTV = { state: S, voice: V, stream: stream, beats: beats, lastCallShownAt: null };
+    stream.start();
+  }
+
+  start();
+})();
