@@ -81,6 +81,10 @@ def _register_parts(app: Flask) -> None:
     app.register_blueprint(display_pages)
     from kiosk import blueprint as kiosk_pages
     app.register_blueprint(kiosk_pages, url_prefix="/kiosk")
+    from .ratings.pages import pages as rating_pages
+    app.register_blueprint(rating_pages)
+    from .supervision.pages import pages as supervision_pages
+    app.register_blueprint(supervision_pages)
 
 
 def _register_errors(app: Flask) -> None:

@@ -6,9 +6,15 @@ never disagree: a rolled-back change has no event, a committed one always has ex
 The numbering, commit and broadcast happen under a per-hall lock, so within one process
 clients receive events in `seq` order; across processes (Redis) a client that sees a gap asks
 for a snapshot.
+
+`origin` is where the change came from (the client address), kept with the stored event for the
+audit trail and not broadcast. After the transaction is over, the event goes to the runtime's
+`subscribers` (e.g. the SMS invitation on `case.finished`), outside any lock, so they may start
+their own changes; a failing subscriber is logged and never undoes the committed change.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +28,8 @@ from .clock import iso
 from .models import Event, Hall
 from .runtime import Runtime
 
+log = logging.getLogger("hall")
+
 
 @dataclass
 class Change:
@@ -29,6 +37,7 @@ class Change:
     hall_id: int
     actor: str
     now: datetime
+    origin: str | None = None
     _event: dict[str, Any] | None = field(default=None, init=False)
 
     def emit(self, type: str, *, ticket_id: int | None = None, case_id: int | None = None,
@@ -41,20 +50,22 @@ class Change:
 
 def _record(change: Change) -> dict[str, Any]:
     pending = change._event
+    stored = pending["data"] if not change.origin else {**pending["data"], "origin": change.origin}
     seq = change.session.execute(
         update(Hall).where(Hall.id == change.hall_id)
         .values(event_seq=Hall.event_seq + 1).returning(Hall.event_seq)).scalar_one()
     change.session.add(Event(hall_id=change.hall_id, seq=seq, type=pending["type"], at=change.now,
                              ticket_id=pending["ticket_id"], case_id=pending["case_id"],
                              window_id=pending["window_id"], actor=change.actor,
-                             data=pending["data"]))
+                             data=stored))
     return {"type": pending["type"], "seq": seq, "at": iso(change.now), **pending["data"]}
 
 
 @contextmanager
-def change(rt: Runtime, hall_id: int, actor: str = "") -> Iterator[Change]:
+def change(rt: Runtime, hall_id: int, actor: str = "", origin: str | None = None) -> Iterator[Change]:
+    event = None
     with rt.writing() as session:
-        current = Change(session, hall_id, actor, rt.clock.now())
+        current = Change(session, hall_id, actor, rt.clock.now(), origin)
         try:
             yield current
             if current._event is None:
@@ -67,3 +78,12 @@ def change(rt: Runtime, hall_id: int, actor: str = "") -> Iterator[Change]:
         except BaseException:
             session.rollback()
             raise
+    _notify(rt, hall_id, event)
+
+
+def _notify(rt: Runtime, hall_id: int, event: dict[str, Any]) -> None:
+    for subscriber in list(getattr(rt, "subscribers", None) or ()):
+        try:
+            subscriber(hall_id, event)
+        except Exception:  # noqa: BLE001 - the change is committed; a subscriber cannot undo it
+            log.exception("subscriber %r failed on %s", subscriber, event.get("type"))

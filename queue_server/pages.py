@@ -8,7 +8,9 @@ pages = Blueprint("pages", __name__, template_folder="templates", static_folder=
 @pages.get("/")
 def index():
     rt = current_app.extensions["hall"]
-    return render_template("index.html", halls=list(rt.halls.values()))
+    # Only the demo hall's well-known device tokens are put in links; a real hall's never are.
+    demo_tokens = {"display": "demo-display", "rater": "demo-rater-01"} if rt.demo else None
+    return render_template("index.html", halls=list(rt.halls.values()), demo_tokens=demo_tokens)
 
 
 @pages.get("/caller")

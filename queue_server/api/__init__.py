@@ -3,4 +3,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import appointments, auth, catalog, devices, queue, tickets, windows  # noqa: E402,F401  (routes register on `api`)
+from . import appointments, auth, catalog, devices, queue, ratings, supervision, tickets, windows  # noqa: E402,F401  (routes register on `api`)

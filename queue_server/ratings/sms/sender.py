@@ -1,0 +1,164 @@
+"""Draining the SMS outbox: every message is sent once, retried on failure, never lost.
+
+A message moves pending → sending → sent, each step its own committed transaction:
+1. claim: pending and due → `sending`, attempts + 1 (one row at a time, `SKIP LOCKED` on
+   PostgreSQL, the write lock on SQLite, so two workers never claim the same row);
+2. send through the gateway, outside any transaction (a slow SMSC blocks nobody);
+3. record: `sent` with the provider's message id, or back to `pending` with an exponential
+   backoff and the error, or `failed` after MAX_ATTEMPTS (kept and listed; a person may retry).
+
+When the gateway says the text may have gone although the send failed (SMPP: the connection
+broke after a submit_sm was written, or some parts of a long text were accepted), the same rule
+as for a crash applies.
+
+A crash between 2 and 3 leaves a row in `sending`. After STALE it is recovered: on a gateway
+that deduplicates by our `ref` (outbox, HTTP with Idempotency-Key) it goes back to `pending` and
+the resend is harmless; on SMPP, which has no idempotency key in submit_sm, it becomes `unknown`
+— a person checks the SMSC's records and either marks it sent or retries it. We prefer one
+human check to a citizen receiving the same link twice without anyone knowing.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from ...runtime import Runtime
+from ..models import SmsMessage
+from ..settings import rating_settings
+from .gateways import GatewayError, gateway_for
+
+log = logging.getLogger("hall.sms")
+
+MAX_ATTEMPTS = 8
+STALE = timedelta(minutes=5)
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … at most an hour."""
+    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
+
+
+def gateway_of(rt: Runtime, hall_id: int):
+    """One gateway object per hall and URL, kept on the runtime (an SMPP session stays bound)."""
+    cache = getattr(rt, "sms_gateways", None)
+    if cache is None:
+        cache = {}
+        setattr(rt, "sms_gateways", cache)
+    url = rating_settings(rt, hall_id).sms_gateway
+    if url not in cache:
+        cache[url] = gateway_for(url)
+    return cache[url]
+
+
+def close_gateways(rt: Runtime) -> None:
+    for gateway in (getattr(rt, "sms_gateways", None) or {}).values():
+        try:
+            gateway.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            log.exception("closing SMS gateway failed")
+
+
+def ref_of(message: SmsMessage) -> str:
+    """Our id for the message at the provider: the same on every retry."""
+    return f"hall{message.hall_id}-sms{message.id}"
+
+
+def _anything_to_do(rt: Runtime, now: datetime) -> bool:
+    with rt.read() as s:
+        return s.scalar(select(SmsMessage.id).where(
+            ((SmsMessage.status == "pending") & (SmsMessage.next_attempt_at <= now))
+            | ((SmsMessage.status == "sending") & (SmsMessage.claimed_at < now - STALE))).limit(1)) is not None
+
+
+def recover_stale(rt: Runtime, now: datetime, idempotent: dict[str, bool]) -> int:
+    with rt.writing() as s:
+        rows = s.scalars(select(SmsMessage).where(SmsMessage.status == "sending",
+                                                  SmsMessage.claimed_at < now - STALE).with_for_update()).all()
+        for m in rows:
+            if idempotent.get(m.gateway, False):
+                m.status, m.next_attempt_at = "pending", now
+                m.last_error = "发送中断，网关可按编号去重，将重新发送"
+            else:
+                m.status = "unknown"
+                m.last_error = "发送中断，无法确认短信是否已发出：请核对短信中心记录后标记为已发送或重发"
+        s.commit()
+        return len(rows)
+
+
+def _claim(rt: Runtime, hall_id: int, now: datetime, scheme: str) -> SmsMessage | None:
+    with rt.writing() as s:
+        m = s.scalar(select(SmsMessage).where(SmsMessage.hall_id == hall_id, SmsMessage.status == "pending",
+                                              SmsMessage.next_attempt_at <= now)
+                     .order_by(SmsMessage.next_attempt_at, SmsMessage.id).limit(1)
+                     .with_for_update(skip_locked=True))
+        if m is None:
+            s.commit()
+            return None
+        m.status, m.attempts, m.claimed_at, m.gateway = "sending", m.attempts + 1, now, scheme
+        s.commit()
+        return m
+
+
+def _finish(rt: Runtime, message_id: int, now: datetime, provider_id: str | None = None,
+            error: GatewayError | None = None, idempotent: bool = True) -> str:
+    with rt.writing() as s:
+        m = s.get(SmsMessage, message_id)
+        if error is None:
+            m.status, m.sent_at, m.provider_id, m.last_error = "sent", now, provider_id, ""
+        elif error.ambiguous and not idempotent:
+            m.status = "unknown"
+            m.last_error = (f"{error}；短信可能已部分或全部发出，为免重复不自动重发："
+                            "请核对短信中心记录后标记为已发送或重发")[:500]
+        elif not error.retryable or m.attempts >= MAX_ATTEMPTS:
+            m.status, m.last_error = "failed", str(error)[:500]
+        else:
+            m.status, m.last_error = "pending", str(error)[:500]
+            m.next_attempt_at = now + backoff(m.attempts)
+        s.commit()
+        return m.status
+
+
+def send_due(rt: Runtime, now: datetime | None = None, gateway=None, limit: int = 100) -> dict[str, int]:
+    """Send what is due now in every hall; `gateway` overrides the configured one (tests)."""
+    now = now or rt.clock.now()
+    counts = {"sent": 0, "retry": 0, "failed": 0, "recovered": 0}
+    if not _anything_to_do(rt, now):
+        return counts  # the usual case: a read, no write transaction every few seconds
+    gateways = {h: gateway or gateway_of(rt, h) for h in list(rt.halls)}
+    counts["recovered"] = recover_stale(rt, now, {g.scheme: g.idempotent for g in gateways.values()})
+    for hall_id, gw in gateways.items():
+        for _ in range(limit):
+            m = _claim(rt, hall_id, now, gw.scheme)
+            if m is None:
+                break
+            try:
+                provider_id = gw.send(m.phone, m.text, ref_of(m))
+            except GatewayError as exc:
+                status = _finish(rt, m.id, now, error=exc, idempotent=gw.idempotent)
+                log.warning("SMS %s to %s*** failed (%s): %s", m.id, m.phone[:3], status, exc)
+                counts["retry" if status == "pending" else "failed"] += 1
+                continue
+            _finish(rt, m.id, now, provider_id=provider_id)
+            counts["sent"] += 1
+    return counts
+
+
+def requeue(rt: Runtime, hall_id: int, message_id: int, *, mark_sent: bool = False) -> SmsMessage | None:
+    """A person's decision on a `failed` or `unknown` message: send again, or record it as sent."""
+    with rt.writing() as s:
+        m = s.get(SmsMessage, message_id)
+        if m is None or m.hall_id != hall_id or m.status not in ("failed", "unknown"):
+            s.commit()
+            return None
+        now = rt.clock.now()
+        if mark_sent:
+            m.status, m.sent_at = "sent", now
+            m.last_error = (m.last_error + "；已人工核实为已发送")[:500]
+        else:
+            m.status, m.next_attempt_at, m.attempts = "pending", now, 0
+        s.commit()
+        return m

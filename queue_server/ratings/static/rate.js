@@ -1,0 +1,36 @@
+/* /r/<token>: the page an SMS invitation opens. */
+(function () {
+  "use strict";
+  const R = window.HallRating;
+  const token = document.body.dataset.token;
+  const notice = document.getElementById("notice");
+
+  function fact(list, name, value) {
+    if (!value) return;
+    list.appendChild(R.el("dt", {}, name));
+    list.appendChild(R.el("dd", {}, value));
+  }
+
+  async function start() {
+    try {
+      const [state, levels] = await Promise.all([R.api("GET", "/api/v1/ratings/link/" + encodeURIComponent(token)),
+                                                 R.api("GET", "/api/v1/ratings/levels")]);
+      const c = state.case;
+      document.getElementById("matter-name").textContent = c.matter_name;
+      const facts = document.getElementById("case-facts");
+      fact(facts, "办件编号", c.number);
+      fact(facts, "办理窗口", c.window_number ? c.window_number + "号窗口" : "");
+      fact(facts, "办结时间", R.fmt(c.finished_at));
+      fact(facts, "链接有效期至", R.fmt(state.expires_at));
+      document.getElementById("case-card").hidden = false;
+      R.render(document.getElementById("rating-box"), {
+        levels: levels.levels, channel: "sms", extra: {link: token},
+        onDone: (rating) => R.thanks(document.getElementById("rating-box"), rating),
+      });
+    } catch (err) {
+      notice.className = "notice error";
+      notice.textContent = err.message;
+    }
+  }
+  start();
+})();

@@ -1,0 +1,108 @@
+/* What the supervisor's pages share: login with the staff API (token in sessionStorage), calls
+   with the token, formatting. A 401 ends the session and shows the login again. */
+(function () {
+  "use strict";
+  const KEY = "hall.supervisor.";
+  const store = {
+    get(name) { try { return JSON.parse(sessionStorage.getItem(KEY + name)); } catch (e) { return null; } },
+    set(name, value) { if (value === null) sessionStorage.removeItem(KEY + name); else sessionStorage.setItem(KEY + name, JSON.stringify(value)); },
+  };
+
+  async function api(method, path, body, raw) {
+    const headers = {};
+    const token = store.get("token");
+    if (token) headers.Authorization = "Bearer " + token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetch("/api/v1" + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+    if (res.status === 401 && path !== "/auth/login") {
+      store.set("token", null);
+      store.set("staff", null);
+      location.reload();
+      throw new Error("登录已失效，请重新登录");
+    }
+    if (raw && res.ok) return res;
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (!res.ok) {
+      const err = new Error((data && data.error && data.error.message) || ("请求失败（" + res.status + "）"));
+      err.code = data && data.error && data.error.code;
+      throw err;
+    }
+    return data;
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === null || v === undefined || v === false) return;
+      if (k === "onclick") node.addEventListener("click", v);
+      else if (k === "class") node.className = v;
+      else node.setAttribute(k, v === true ? "" : v);
+    });
+    children.flat().forEach((c) => { if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c)); });
+    return node;
+  }
+
+  function time(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : ""; }
+  function day(d) { return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0"); }
+  function pct(v) { return v === null || v === undefined ? "—" : v.toFixed(1) + "%"; }
+  function dur(seconds) {
+    if (seconds === null || seconds === undefined) return "—";
+    const s = Math.round(seconds);
+    if (s < 60) return s + "秒";
+    if (s < 3600) return Math.floor(s / 60) + "分" + (s % 60 ? String(s % 60).padStart(2, "0") + "秒" : "");
+    if (s < 86400) return Math.floor(s / 3600) + "小时" + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + "分";
+    return (s / 86400).toFixed(1) + "天";
+  }
+
+  /* Show the login form in `root` unless a supervisor or admin is logged in; resolves with the staff. */
+  function login(root, title) {
+    const staff = store.get("staff");
+    if (store.get("token") && staff) return Promise.resolve(staff);
+    return new Promise((resolve) => {
+      const error = el("p", {class: "message error", role: "alert"});
+      const user = el("input", {name: "username", autocomplete: "username", required: true, maxlength: "64"});
+      const pass = el("input", {name: "password", type: "password", autocomplete: "current-password", required: true, maxlength: "200"});
+      const form = el("form", {class: "login"}, el("h1", {}, title),
+        el("label", {}, "用户名", user), el("label", {}, "密码", pass), error,
+        el("button", {type: "submit", class: "hall-btn primary"}, "登　录"));
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        error.textContent = "";
+        try {
+          const data = await api("POST", "/auth/login", {username: user.value.trim(), password: pass.value});
+          if (!["supervisor", "admin"].includes(data.staff.role)) {
+            error.textContent = "只有督查人员和管理员可以使用本页面";
+            return;
+          }
+          store.set("token", data.token);
+          store.set("staff", data.staff);
+          form.remove();
+          resolve(data.staff);
+        } catch (err) { error.textContent = err.message; }
+      });
+      root.append(form);
+      user.focus();
+    });
+  }
+
+  async function logout() {
+    try { await api("POST", "/auth/logout"); } catch (e) { /* the session ends here anyway */ }
+    store.set("token", null);
+    store.set("staff", null);
+    location.reload();
+  }
+
+  async function download(path, fallbackName) {
+    const res = await api("GET", path, undefined, true);
+    const blob = await res.blob();
+    const header = res.headers.get("Content-Disposition") || "";
+    const match = /filename\*=UTF-8''([^;]+)/.exec(header);
+    const a = el("a", {href: URL.createObjectURL(blob), download: match ? decodeURIComponent(match[1]) : fallbackName});
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+
+  window.Sup = {api, el, time, day, pct, dur, login, logout, download, store};
+})();
