@@ -60,6 +60,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
 
     _register_parts(app)
     _register_errors(app)
+    app.after_request(_security_headers)
 
     socketio = SocketIO(app, async_mode=async_mode, message_queue=message_queue, channel=channel,
                         logger=False, engineio_logger=False)
@@ -85,6 +86,17 @@ def _register_parts(app: Flask) -> None:
     app.register_blueprint(rating_pages)
     from .supervision.pages import pages as supervision_pages
     app.register_blueprint(supervision_pages)
+
+
+def _security_headers(response):
+    """Rating links carry their token in the path: never send it on as a Referer. No page is
+    meant to be framed by another site, and API answers (personal data) are never cached."""
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _register_errors(app: Flask) -> None:

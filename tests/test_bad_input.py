@@ -175,3 +175,12 @@ def test_a_success_clears_the_username_count(client):
                     environ_base={"REMOTE_ADDR": "10.0.0.5"})
     assert client.post("/api/v1/auth/login", json={"username": "clerk03", "password": "test1234"},
                        environ_base={"REMOTE_ADDR": "10.0.0.6"}).status_code == 200
+
+
+def test_security_headers_on_pages_and_api(client):
+    for path in ("/", "/caller", "/api/v1/matters"):
+        headers = client.get(path).headers
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert client.get("/api/v1/matters").headers["Cache-Control"] == "no-store"
