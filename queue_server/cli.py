@@ -255,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One line per request is noise at a hall's volume; errors and our own log lines stay.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing unless wrong
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
