@@ -9,6 +9,7 @@ from flask import Flask, jsonify, request
 from flask_socketio import SocketIO
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .auth import LoginGuard
 from .catalog import sync_hall
@@ -54,6 +55,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
             routes[hall_id] = load_routes(s, hall_id)
 
     app = Flask(__name__)
+    app.url_map.converters["int"] = _BoundedInt
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, SECRET_KEY=secret)
     app.json.ensure_ascii = False
     app.extensions["hall"] = rt
@@ -67,6 +69,13 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     socketio.on_namespace(HallStream(rt))
     rt.publish = make_publisher(socketio)
     return app
+
+
+class _BoundedInt(IntegerConverter):
+    """`<int:…>` ids the database cannot hold are no such thing (404), not a 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**62, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def _register_parts(app: Flask) -> None:

@@ -95,7 +95,7 @@ def _by_request(rt: Runtime, hall_id: int, request_id: str) -> dict[str, Any] | 
 def find_ticket(rt: Runtime, ref: str, hall_id: int | None) -> tuple[Ticket, dict[str, Any], list[dict]]:
     """A ticket by id (staff and devices of its hall) or by query code (anyone holding the slip)."""
     with rt.read() as s:
-        if ref.isdigit() and hall_id is not None:
+        if ref.isascii() and ref.isdigit() and len(ref) <= 18 and hall_id is not None:
             ticket = s.get(Ticket, int(ref))
             if ticket is not None and ticket.hall_id != hall_id:
                 ticket = None

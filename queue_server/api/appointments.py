@@ -35,7 +35,7 @@ def appointment_book():
 def appointment_slots():
     matter_id = request.args.get("matter_id", "")
     raw_day = request.args.get("date", "")
-    if not matter_id.isdigit():
+    if not (matter_id.isascii() and matter_id.isdigit() and len(matter_id) <= 18):
         raise bad_request("missing_field", "缺少 matter_id（事项编号）", field="matter_id")
     try:
         day = date.fromisoformat(raw_day)

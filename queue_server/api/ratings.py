@@ -13,7 +13,7 @@ from ..ratings import appeals, followups, slips
 from ..ratings.levels import catalogue
 from ..ratings.links import open_link
 from ..ratings.models import Appeal, FollowUp, Rating, SmsMessage
-from ..ratings.service import RatingRequest, case_rating_state, submit_rating
+from ..ratings.service import RatingRequest, case_rating_state, check_level, submit_rating
 from ..ratings.settings import rating_settings
 from ..ratings.sms import sender
 from ..ratings.views import appeal_dict, follow_up_dict, rating_dict
@@ -124,11 +124,13 @@ def list_ratings():
     h = g.principal.hall_id
     q = select(Rating).where(Rating.hall_id == h)
     case_id = request.args.get("case_id", type=int)
+    if case_id is not None and not 0 < case_id < 2**62:
+        raise bad_request("invalid_field", "case_id 应为办件编号", field="case_id")
     if case_id:
         q = q.where(Rating.case_id == case_id)
     if request.args.get("bad") == "1":
         q = q.where(Rating.level <= 2)
-    limit = min(request.args.get("limit", 200, type=int) or 200, 1000)
+    limit = max(1, min(request.args.get("limit", 200, type=int) or 200, 1000))
     with rt.read() as s:
         return jsonify({"ratings": [rating_dict(s, r) for r in s.scalars(q.order_by(Rating.id.desc()).limit(limit))]})
 
@@ -224,6 +226,8 @@ def scan_slip(batch_id: int):
     body = json_body()
     code = field(body, "code", str, required=True, max_len=64)
     level = body.get("level")
+    if level is not None:
+        level = check_level(level)
     return jsonify(slips.scan(runtime(), g.principal, batch_id, code, level, _origin()))
 
 

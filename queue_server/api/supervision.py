@@ -117,6 +117,8 @@ def _drill():
     by = _by()
     try:
         key = None if key in (None, "", "null") else int(key)
+        if key is not None and not -2**62 < key < 2**62:
+            raise ValueError(key)
     except ValueError:
         raise bad_request("invalid_key", "key 应为编号") from None
     with runtime().read() as s:
@@ -182,7 +184,7 @@ def audit_trail():
     lo, hi = datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())
     h = g.principal.hall_id
     actor = (request.args.get("actor") or "").strip()
-    limit = min(request.args.get("limit", 300, type=int) or 300, 2000)
+    limit = max(1, min(request.args.get("limit", 300, type=int) or 300, 2000))
     with rt.read() as s:
         q = select(AuditEntry).where((AuditEntry.hall_id == h) | AuditEntry.hall_id.is_(None),
                                      AuditEntry.at >= lo, AuditEntry.at < hi)

@@ -28,7 +28,7 @@ def suspension_dict(x: Suspension) -> dict[str, Any]:
 
 
 def _case(s, hall_id: int, case_id: int, principal: Principal) -> Case:
-    case = s.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    case = s.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
     if case is None or case.hall_id != hall_id:
         raise not_found("unknown_case", "没有这个办件")
     if principal.role == "clerk" and case.window_id not in principal.window_ids:
