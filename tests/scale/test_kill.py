@@ -9,89 +9,38 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import DISPLAY, KIOSK, REDIS_URL, SMALL_HALL, fresh_postgres_url, service_missing
+from conftest import DISPLAY, KIOSK, REDIS_URL, fresh_postgres_url
 from live import wait_for
+from hall_servers import call as _call, hall_servers, require_redis
 from test_stream import Screen
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 LOAD_BEFORE_KILL = 3.0  # seconds of load on both processes
 LOAD_AFTER_KILL = 5.0  # seconds of load on the survivor
+def call(port, method, path, body=None, token=None, timeout=10):
+    """The shared client with a shorter timeout: a client gives up on a dead process quickly."""
+    return _call(port, method, path, body, token, timeout=timeout)
+
+
 DOWN = (OSError, http.client.HTTPException)  # refused, reset, cut mid-answer, timed out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _call(port, method, path, body=None, token=None, timeout=10):
-    """(status, json); raises one of DOWN when the process is not there to answer."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {}))
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
 
 
 @pytest.fixture
 def two_servers(tmp_path):
-    import redis
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        service_missing("Redis at " + REDIS_URL, exc)
+    require_redis()
     url = fresh_postgres_url()
     channel = f"hall-kill-{uuid.uuid4().hex[:8]}"
-    procs, ports = [], []
-    for i in range(2):
-        port = _free_port()
-        log = open(tmp_path / f"server{i}.log", "wb")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(SMALL_HALL),
-             "--database-url", url, "--message-queue", REDIS_URL, "--channel", channel,
-             "--port", str(port), "--data-dir", str(tmp_path / f"data{i}"), "--ignore-hours"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"HALL_SECRET": "shared"}))
-        ports.append(port)
-    try:
-        for proc, port, i in zip(procs, ports, range(2)):
-            deadline = time.time() + 60
-            while True:
-                try:
-                    _call(port, "GET", "/api/v1/matters")
-                    break
-                except DOWN:
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise AssertionError((tmp_path / f"server{i}.log").read_text())
-                    time.sleep(0.2)
+    with hall_servers(tmp_path, url, REDIS_URL, channel) as (procs, ports, _logs):
         yield procs, ports, url
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=20)
 
 
 class Stats:
@@ -125,7 +74,7 @@ class Client:
     def call(self, method, path, body=None, token=None):
         for _ in range(20):
             try:
-                answer = _call(self.ports[self.i], method, path, body, token)
+                answer = call(self.ports[self.i], method, path, body, token)
                 self.stats.ok(self.name, self.had_error)
                 return answer
             except DOWN as exc:
@@ -140,10 +89,10 @@ def test_kill_9_one_process_under_load(two_servers):
     procs, ports, url = two_servers
     a, b = ports
     victim = procs[1]
-    catalogue = _call(a, "GET", "/api/v1/matters")[1]
+    catalogue = call(a, "GET", "/api/v1/matters")[1]
     matters = [m["id"] for m in catalogue["matters"]]
     windows = catalogue["windows"]
-    tokens = {w["id"]: _call(a, "POST", "/api/v1/auth/login",
+    tokens = {w["id"]: call(a, "POST", "/api/v1/auth/login",
                              {"username": f"clerk{w['number']:02d}", "password": "test1234"})[1]["token"]
               for w in windows}
     screen = Screen(f"http://127.0.0.1:{b}", token=DISPLAY).connect()
@@ -231,7 +180,7 @@ def test_kill_9_one_process_under_load(two_servers):
     reply = again.sio.call("snapshot", namespace="/hall", timeout=5)
     wait_for(lambda: len(again.snapshots) >= 2)
     snap = dict(again.snapshots[-1])
-    api = _call(a, "GET", "/api/v1/queue", token=DISPLAY)[1]
+    api = call(a, "GET", "/api/v1/queue", token=DISPLAY)[1]
     again.close()
     screen.close()
     assert reply == {"seq": snap["seq"]}

@@ -5,89 +5,27 @@ when the windows are spread over the processes.
 """
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from conftest import REDIS_URL, SMALL_HALL, fresh_postgres_url, service_missing
+from conftest import REDIS_URL, fresh_postgres_url
 from live import wait_for
+from hall_servers import call, hall_servers, require_redis
 from test_stream import Screen
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(port, method, path, body=None, token=None):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {}))
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
 @pytest.fixture
-def redis_url():
-    import redis
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        service_missing("Redis at " + REDIS_URL, exc)
-    return REDIS_URL
-
-
-@pytest.fixture
-def servers(tmp_path, redis_url):
+def servers(tmp_path):
     """Two server processes started at the same moment on one fresh PostgreSQL schema."""
-    url = fresh_postgres_url()
+    require_redis()
     channel = f"hall-test-{uuid.uuid4().hex[:8]}"
-    procs, ports = [], []
-    for i in range(2):
-        port = free_port()
-        log = open(tmp_path / f"server{i}.log", "wb")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(SMALL_HALL),
-             "--database-url", url, "--message-queue", redis_url, "--channel", channel,
-             "--port", str(port), "--data-dir", str(tmp_path / f"data{i}"), "--ignore-hours"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"HALL_SECRET": "shared"}))
-        ports.append(port)
-    try:
-        for proc, port, i in zip(procs, ports, range(2)):
-            deadline = time.time() + 60
-            while True:
-                try:
-                    call(port, "GET", "/api/v1/matters")
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise AssertionError((tmp_path / f"server{i}.log").read_text())
-                    time.sleep(0.2)
+    with hall_servers(tmp_path, fresh_postgres_url(), REDIS_URL, channel) as (_, ports, _logs):
         yield ports
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=20)
 
 
 def test_an_event_from_one_process_reaches_clients_of_the_other(servers):

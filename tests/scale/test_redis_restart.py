@@ -9,55 +9,26 @@ display that sees the gap in `seq` asks for a snapshot, which equals GET /api/v1
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import DISPLAY, KIOSK, REDIS_URL, SMALL_HALL, fresh_postgres_url, service_missing
+from conftest import DISPLAY, KIOSK, REDIS_URL, fresh_postgres_url
 from faults import FaultProxy
 from live import wait_for
+from hall_servers import call, hall_servers, require_redis
 from test_stream import Screen
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 RESUME_WITHIN = 20.0  # seconds; the manager's listener retries after 1, 2, 4, 8 … s
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _call(port, method, path, body=None, token=None):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {}))
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
 @pytest.fixture
 def redis_proxy():
-    import redis
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        service_missing("Redis at " + REDIS_URL, exc)
+    require_redis()
     target = make_url(REDIS_URL.replace("redis://", "postgresql://", 1))  # only host and port
     proxy = FaultProxy(target.host or "127.0.0.1", target.port or 6379)
     yield proxy
@@ -66,47 +37,21 @@ def redis_proxy():
 
 @pytest.fixture
 def servers_behind_proxy(tmp_path, redis_proxy):
-    url = fresh_postgres_url()
     db = REDIS_URL.rsplit("/", 1)[-1] if REDIS_URL.count("/") >= 3 else "0"
     queue = f"redis://127.0.0.1:{redis_proxy.port}/{db}"
     channel = f"hall-redis-{uuid.uuid4().hex[:8]}"
-    procs, ports = [], []
-    for i in range(2):
-        port = _free_port()
-        log = open(tmp_path / f"server{i}.log", "wb")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(SMALL_HALL),
-             "--database-url", url, "--message-queue", queue, "--channel", channel,
-             "--port", str(port), "--data-dir", str(tmp_path / f"data{i}"), "--ignore-hours"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"HALL_SECRET": "shared"}))
-        ports.append(port)
-    try:
-        for proc, port, i in zip(procs, ports, range(2)):
-            deadline = time.time() + 60
-            while True:
-                try:
-                    _call(port, "GET", "/api/v1/matters")
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise AssertionError((tmp_path / f"server{i}.log").read_text())
-                    time.sleep(0.2)
-        yield ports, [tmp_path / f"server{i}.log" for i in range(2)]
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=20)
+    with hall_servers(tmp_path, fresh_postgres_url(), queue, channel) as (_, ports, logs):
+        yield ports, logs
 
 
 def test_redis_restart_events_resume_and_displays_resync(servers_behind_proxy, redis_proxy):
     (a, b), logs = servers_behind_proxy
-    catalogue = _call(a, "GET", "/api/v1/matters")[1]
+    catalogue = call(a, "GET", "/api/v1/matters")[1]
     matter = next(m for m in catalogue["matters"] if m["code"] == "QR00201001")["id"]
 
     def issue():
         started = time.monotonic()
-        status, body = _call(a, "POST", "/api/v1/tickets", {"matter_id": matter}, KIOSK)
+        status, body = call(a, "POST", "/api/v1/tickets", {"matter_id": matter}, KIOSK)
         return status, body, time.monotonic() - started
 
     screen = Screen(f"http://127.0.0.1:{b}", token=DISPLAY).connect()
@@ -161,7 +106,7 @@ def test_redis_restart_events_resume_and_displays_resync(servers_behind_proxy, r
     reply = screen.sio.call("snapshot", namespace="/hall", timeout=5)
     wait_for(lambda: len(screen.snapshots) >= 2)
     snap = dict(screen.snapshots[-1])
-    api = _call(b, "GET", "/api/v1/queue", token=DISPLAY)[1]
+    api = call(b, "GET", "/api/v1/queue", token=DISPLAY)[1]
     screen.close()
     screen_a.close()
     assert reply == {"seq": snap["seq"]}

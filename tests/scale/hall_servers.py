@@ -1,0 +1,80 @@
+"""Real `hall serve` processes for the scale tests, and a tiny HTTP client for them."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from conftest import REDIS_URL, SMALL_HALL, service_missing
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(port, method, path, body=None, token=None, timeout=30):
+    """(status, json); a process that is not there raises OSError (URLError, ConnectionError)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def require_redis() -> None:
+    import redis
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach it
+        service_missing("Redis at " + REDIS_URL, exc)
+
+
+@contextmanager
+def hall_servers(tmp_path: Path, database_url: str, message_queue: str, channel: str, count: int = 2):
+    """`count` server processes on one database and message queue, started together (as a city
+    deployment starts them); yields (processes, ports, log files) and stops them after."""
+    procs, ports, logs = [], [], []
+    for i in range(count):
+        port = free_port()
+        log_path = tmp_path / f"server{i}.log"
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(SMALL_HALL),
+             "--database-url", database_url, "--message-queue", message_queue, "--channel", channel,
+             "--port", str(port), "--data-dir", str(tmp_path / f"data{i}"), "--ignore-hours"],
+            cwd=ROOT, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+            env=os.environ | {"HALL_SECRET": "shared"}))
+        ports.append(port)
+        logs.append(log_path)
+    try:
+        for proc, port, log_path in zip(procs, ports, logs):
+            deadline = time.time() + 60
+            while True:
+                try:
+                    call(port, "GET", "/api/v1/matters")
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        raise AssertionError(log_path.read_text())
+                    time.sleep(0.2)
+        yield procs, ports, logs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=20)
