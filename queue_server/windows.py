@@ -43,13 +43,15 @@ def _current(s: Session, window: Window, wanted: str, hint: str = "") -> Ticket:
     return ticket
 
 
-def _announce(ch: Change, type: str, window: Window, ticket: Ticket | None, **extra: Any) -> None:
+def _announce(ch: Change, type: str, window: Window, ticket: Ticket | None, **extra: Any) -> dict | None:
+    """Emit the change's event; return the ticket as the event shows it (the API answers the same)."""
     s = ch.session
+    body = ticket_dict(s, ticket) if ticket else None
     ch.emit(type, ticket_id=ticket.id if ticket else None, window_id=window.id,
             case_id=extra.get("case", {}).get("id") if "case" in extra else None,
             window=window_brief(window) | {"state": window.state},
-            ticket=ticket_dict(s, ticket) if ticket else None,
-            waiting=waiting_counts(s, window.hall_id, ch.now.date()), **extra)
+            ticket=body, waiting=waiting_counts(s, window.hall_id, ch.now.date()), **extra)
+    return body
 
 
 def _next_candidate(s: Session, window: Window, day) -> int | None:
@@ -87,8 +89,7 @@ def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_
         if staff_id is not None:
             window.staff_id = staff_id
         s.flush()
-        _announce(ch, "ticket.called", window, ticket)
-        return ticket_dict(s, ticket)
+        return _announce(ch, "ticket.called", window, ticket)
 
 
 def recall(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
@@ -98,8 +99,7 @@ def recall(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
         ticket = _current(s, window, "called")
         ticket.call_count += 1
         s.flush()
-        _announce(ch, "ticket.recalled", window, ticket)
-        return ticket_dict(s, ticket)
+        return _announce(ch, "ticket.recalled", window, ticket)
 
 
 def skip(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
@@ -110,8 +110,7 @@ def skip(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
         ticket.status, ticket.closed_at = "skipped", ch.now
         window.current_ticket_id = None
         s.flush()
-        _announce(ch, "ticket.skipped", window, ticket)
-        return ticket_dict(s, ticket)
+        return _announce(ch, "ticket.skipped", window, ticket)
 
 
 def requeue(rt: Runtime, hall_id: int, window_id: int, ticket_id: int, actor: str = "") -> dict:
@@ -140,8 +139,7 @@ def requeue(rt: Runtime, hall_id: int, window_id: int, ticket_id: int, actor: st
         ticket.queue_since = ahead + timedelta(microseconds=1) if ahead is not None else ch.now
         ticket.status, ticket.requeued, ticket.closed_at, ticket.window_id = "waiting", True, None, None
         s.flush()
-        _announce(ch, "ticket.requeued", window, ticket)
-        return ticket_dict(s, ticket)
+        return _announce(ch, "ticket.requeued", window, ticket)
 
 
 def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None = None,
@@ -172,8 +170,7 @@ def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None
         ticket.status, ticket.window_id = "waiting", None
         window.current_ticket_id = None
         s.flush()
-        _announce(ch, "ticket.transferred", window, ticket, **to)
-        return ticket_dict(s, ticket)
+        return _announce(ch, "ticket.transferred", window, ticket, **to)
 
 
 def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: str = "") -> dict:
