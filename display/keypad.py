@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 import time
 
 from .hallclient import ApiError, HallClient
-from .seriallink import SerialLink
+from .seriallink import SerialLink, run_until_signalled
 
 log = logging.getLogger("hall.keypad")
 
@@ -152,13 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     driver = KeypadDriver(args.server, args.token, args.port, baudrate=args.baudrate,
                           address=None if args.any_address else args.address, rate_within=args.rate_within)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    driver.start()
-    done.wait()
-    driver.stop()
-    return 0
+    return run_until_signalled(driver)
 
 
 if __name__ == "__main__":

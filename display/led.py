@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 from dataclasses import dataclass, field
 
 from .hallclient import HallClient
 from .ledproto import PROTOCOLS, make_protocol
-from .seriallink import SerialLink
+from .seriallink import SerialLink, run_until_signalled
 
 log = logging.getLogger("hall.led")
 
@@ -198,13 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     driver = LedDriver(args.server, args.token, args.port, baudrate=args.baudrate, protocol=args.protocol,
                        address=args.address, colour=args.colour, align=args.align, encoding=args.encoding,
                        idle_text=args.idle_text, refresh=args.refresh, windows=_window_map(args.window) or None)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    driver.start()
-    done.wait()
-    driver.stop()
-    return 0
+    return run_until_signalled(driver)
 
 
 if __name__ == "__main__":

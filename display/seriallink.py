@@ -90,3 +90,15 @@ class SerialLink:
                 log.warning("%s lost (%s); re-opening every %.1fs", self.url, exc, self.retry)
                 self._close()
                 self._stop.wait(self.retry)
+
+
+def run_until_signalled(driver) -> int:
+    """Run a device driver (start/stop) as a process until SIGTERM or Ctrl+C."""
+    import signal
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    driver.start()
+    done.wait()
+    driver.stop()
+    return 0
