@@ -20,7 +20,7 @@ from .errors import HallError
 from .runtime import Runtime
 from .schema import startup_lock, upgrade
 from .stream import HallStream, make_publisher
-from .views import load_routes
+from .views import load_catalogue
 from .workdays import WorkCalendar
 
 log = logging.getLogger("hall")
@@ -41,8 +41,8 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     calendar = WorkCalendar.load(configs[0].calendar)
     engine = make_engine(database_url)
     upgrade(engine)
-    routes: dict[int, dict[int, list[int]]] = {}
-    write, read = session_factories(engine, {"routes": routes})
+    catalogue: dict = {}  # routes, matters, window names: see views.load_catalogue
+    write, read = session_factories(engine, catalogue)
     rt = Runtime(engine=engine, write=write, read=read, clock=clock or Clock(), calendar=calendar,
                  secret=secret, login_guard=LoginGuard())
     with write() as s, s.begin():
@@ -51,8 +51,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
             hall_id = sync_hall(s, cfg)
             rt.halls[hall_id] = cfg
             rt.hall_codes[cfg.code] = hall_id
-        for hall_id in rt.halls:
-            routes[hall_id] = load_routes(s, hall_id)
+        load_catalogue(s, catalogue)
 
     app = Flask(__name__)
     app.url_map.converters["int"] = _BoundedInt

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from .clock import iso
@@ -48,16 +48,19 @@ class Change:
                        "window_id": window_id, "data": data}
 
 
+_BUMP = (update(Hall).where(Hall.id == bindparam("hall")).values(event_seq=Hall.event_seq + 1)
+         .returning(Hall.event_seq))
+_STORE = insert(Event)
+
+
 def _record(change: Change) -> dict[str, Any]:
     pending = change._event
     stored = pending["data"] if not change.origin else {**pending["data"], "origin": change.origin}
-    seq = change.session.execute(
-        update(Hall).where(Hall.id == change.hall_id)
-        .values(event_seq=Hall.event_seq + 1).returning(Hall.event_seq)).scalar_one()
-    change.session.add(Event(hall_id=change.hall_id, seq=seq, type=pending["type"], at=change.now,
-                             ticket_id=pending["ticket_id"], case_id=pending["case_id"],
-                             window_id=pending["window_id"], actor=change.actor,
-                             data=stored))
+    conn = change.session.connection()
+    seq = conn.execute(_BUMP, {"hall": change.hall_id}).scalar_one()
+    conn.execute(_STORE, {"hall_id": change.hall_id, "seq": seq, "type": pending["type"], "at": change.now,
+                          "ticket_id": pending["ticket_id"], "case_id": pending["case_id"],
+                          "window_id": pending["window_id"], "actor": change.actor, "data": stored})
     return {"type": pending["type"], "seq": seq, "at": iso(change.now), **pending["data"]}
 
 

@@ -20,24 +20,37 @@ def _sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'hall.db').resolve()}"
 
 
-def _serve(app, host: str, port: int) -> None:
+def _serve(make_app, url: str, host: str, port: int) -> None:
+    """Serve until stopped; the app is made by the server's worker process (server.py)."""
     from .backup import mark_in_use
-    in_use = mark_in_use(str(app.extensions["hall"].engine.url))
-    socketio = app.extensions["socketio"]
+    from .server import serve
+    in_use = mark_in_use(url)
     try:
-        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                     log_output=False)
+        serve(make_app, host, port, on_stop=_flush_audit)
     finally:
         if in_use is not None:
             in_use.unlink(missing_ok=True)
 
 
+def _flush_audit(app) -> None:
+    from .supervision.audit import flush
+    try:
+        flush(app.extensions["hall"])  # the last batch of the audit trail
+    except Exception:  # noqa: BLE001 - stopping anyway; the writer logged why
+        logging.getLogger("hall").exception("audit rows not written at stop")
+
+
 def cmd_demo(args) -> int:
     from .app import create_app, secret_from_dir
     data_dir = Path(args.data_dir)
-    app = create_app([DEMO_CONFIG], _sqlite_url(data_dir), secret=secret_from_dir(data_dir))
-    app.extensions["hall"].ignore_hours = True  # people try the demo at any hour (queue_server/rules.py)
-    app.extensions["hall"].demo = True
+    url, secret = _sqlite_url(data_dir), secret_from_dir(data_dir)
+
+    def make_app():
+        app = create_app([DEMO_CONFIG], url, secret=secret)
+        app.extensions["hall"].ignore_hours = True  # people try the demo at any hour (queue_server/rules.py)
+        app.extensions["hall"].demo = True
+        return app
+
     cfg = load_hall_config(DEMO_CONFIG)
     base = f"http://127.0.0.1:{args.port}"
     clerks = [p.username for p in cfg.staff if p.role == "clerk"]
@@ -64,7 +77,7 @@ def cmd_demo(args) -> int:
 The demo takes tickets at any hour; a real hall keeps its opening hours.
 按 Ctrl+C 停止 / Ctrl+C to stop.
 """, flush=True)
-    _serve(app, args.host, args.port)
+    _serve(make_app, url, args.host, args.port)
     return 0
 
 
@@ -72,11 +85,17 @@ def cmd_serve(args) -> int:
     from .app import create_app, secret_from_dir
     data_dir = Path(args.data_dir)
     url = args.database_url or _sqlite_url(data_dir)
-    app = create_app(args.config, url, secret=secret_from_dir(data_dir), message_queue=args.message_queue,
-                     channel=args.channel)
-    app.extensions["hall"].ignore_hours = args.ignore_hours
+    configs = [load_hall_config(path) for path in args.config]  # a wrong file stops here, exit 2
+    WorkCalendar.load(configs[0].calendar)
+    secret = secret_from_dir(data_dir)
+
+    def make_app():
+        app = create_app(configs, url, secret=secret, message_queue=args.message_queue, channel=args.channel)
+        app.extensions["hall"].ignore_hours = args.ignore_hours
+        return app
+
     print(f"serving {', '.join(args.config)} on http://{args.host}:{args.port}", flush=True)
-    _serve(app, args.host, args.port)
+    _serve(make_app, url, args.host, args.port)
     return 0
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 READONLY = {"hall_readonly": True}
+PG_POOL, PG_OVERFLOW = 8, 4   # per server process: 4 processes stay under 50 connections
 
 
 def make_engine(url: str) -> Engine:
@@ -43,7 +44,10 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True,
+        # A city runs several processes on one PostgreSQL (100 connections by default): each
+        # process keeps at most POOL + OVERFLOW; a request beyond that waits for a connection
+        # (more transactions at once than cores only queue inside PostgreSQL anyway).
+        return create_engine(url, pool_size=PG_POOL, max_overflow=PG_OVERFLOW, pool_pre_ping=True,
                              pool_timeout=10)
     raise ValueError(f"不支持的数据库地址：{parsed.render_as_string(hide_password=True)}（支持 sqlite 与 postgresql）")
 

@@ -171,7 +171,8 @@ class Ticket(Base):
     id_masked: Mapped[str | None] = mapped_column(String(24))
     printed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    matter: Mapped[Matter] = relationship(lazy="joined")
+    # Not joined on every load: the hot path takes the matter from the catalogue in memory.
+    matter: Mapped[Matter] = relationship(lazy="select")
 
 
 class Case(Base):

@@ -8,20 +8,29 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import Counter
 
 
-def next_number(session: Session, hall_id: int, day: date, series: str) -> int:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Counter).values(hall_id=hall_id, day=day, series=series, last=1)
-    stmt = stmt.on_conflict_do_update(
+def _upsert(insert):
+    stmt = insert(Counter).values(hall_id=bindparam("hall_id"), day=bindparam("day"),
+                                  series=bindparam("series"), last=1)
+    return stmt.on_conflict_do_update(
         index_elements=[Counter.hall_id, Counter.day, Counter.series],
         set_={"last": Counter.last + 1},
     ).returning(Counter.last)
-    return session.execute(stmt).scalar_one()
+
+
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+def next_number(session: Session, hall_id: int, day: date, series: str) -> int:
+    conn = session.connection()
+    return conn.execute(_UPSERT[conn.dialect.name],
+                        {"hall_id": hall_id, "day": day, "series": series}).scalar_one()
 
 
 def ticket_number(prefix: str, n: int) -> str:

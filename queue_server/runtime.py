@@ -41,6 +41,7 @@ class Runtime:
     # Only `hall demo` sets this: its hall takes tickets at any hour for people trying it.
     ignore_hours: bool = False
     demo: bool = False  # `hall demo`: the front page links the demo's device tokens
+    audit_writer: Any = None  # supervision.audit.AuditWriter, made with the first audited request
     _emit_locks: dict[int, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _sqlite_writer: threading.Lock = field(default_factory=threading.Lock)

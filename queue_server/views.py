@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .clock import iso
@@ -16,20 +17,58 @@ PRIORITY_LABELS = {"elderly": "老年人", "disabled": "残疾人", "military": 
                    "pregnant": "孕妇", "appointment": "预约"}
 
 
+@dataclass(frozen=True)
+class MatterInfo:
+    """What the hot path needs of a matter, kept in memory: the catalogue changes only when the
+    config is synced at start, and a lookup per ticket was one statement in ten."""
+    id: int
+    hall_id: int
+    name: str
+    department_id: int
+    prefix: str
+    kind: str
+    promised_days: int
+    daily_quota: int
+    last_ticket_time: str | None
+    active: bool
+
+    @classmethod
+    def of(cls, m: Matter) -> "MatterInfo":
+        return cls(m.id, m.hall_id, m.name, m.department_id, m.prefix, m.kind, m.promised_days,
+                   m.daily_quota, m.last_ticket_time, m.active)
+
+
+def matter_info(session: Session, matter_id: int) -> MatterInfo | None:
+    cached = session.info.get("matters")
+    if cached is not None and matter_id in cached:
+        return cached[matter_id]
+    m = session.get(Matter, matter_id)
+    return MatterInfo.of(m) if m is not None else None
+
+
 def window_brief(window: Window | None) -> dict[str, Any] | None:
     if window is None:
         return None
     return {"id": window.id, "number": window.number, "name": window.name}
 
 
+def window_brief_by_id(session: Session, window_id: int | None) -> dict[str, Any] | None:
+    if window_id is None:
+        return None
+    cached = session.info.get("windows")
+    if cached is not None and window_id in cached:
+        return dict(cached[window_id])
+    return window_brief(session.get(Window, window_id))
+
+
 def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None = None) -> dict[str, Any]:
-    window = session.get(Window, ticket.window_id) if ticket.window_id else None
+    matter = matter_info(session, ticket.matter_id)
     out = {
         "id": ticket.id,
         "number": ticket.number,
         "matter_id": ticket.matter_id,
-        "matter_name": ticket.matter.name,
-        "department_id": ticket.matter.department_id,
+        "matter_name": matter.name,
+        "department_id": matter.department_id,
         "status": ticket.status,
         "priority": ticket.priority,
         "priority_label": PRIORITY_LABELS.get(ticket.priority or ""),
@@ -37,7 +76,7 @@ def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None =
         "called_at": iso(ticket.called_at),
         "closed_at": iso(ticket.closed_at),
         "call_count": ticket.call_count,
-        "window": window_brief(window),
+        "window": window_brief_by_id(session, ticket.window_id),
         "target_window_id": ticket.target_window_id,
         "window_ids": serving_window_ids(session, ticket),
         "query_code": ticket.query_code,
@@ -61,7 +100,7 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
         "number": case.number,
         "ticket_id": case.ticket_id,
         "matter_id": case.matter_id,
-        "matter_name": case.matter.name,
+        "matter_name": matter_info(session, case.matter_id).name,
         "kind": case.kind,
         "department_id": case.department_id,
         "window_id": case.window_id,
@@ -80,33 +119,47 @@ def serving_window_ids(session: Session, ticket: Ticket) -> list[int]:
     return list(windows_by_matter(session, ticket.hall_id).get(ticket.matter_id, []))
 
 
+def _ahead_statement(targeted: bool, priority: bool):
+    """Built once per shape with bound parameters: building SQL expressions per request was most
+    of the hot path's Python time (see bench/README.md)."""
+    same_queue = (Ticket.target_window_id == bindparam("target") if targeted
+                  else (Ticket.matter_id == bindparam("matter_id")) & Ticket.target_window_id.is_(None))
+    earlier = Ticket.queue_since < bindparam("since")
+    ahead = (Ticket.is_priority.is_(True) & earlier) if priority else (Ticket.is_priority.is_(True) | earlier)
+    return select(func.count()).select_from(Ticket).where(
+        Ticket.hall_id == bindparam("hall_id"), Ticket.day == bindparam("day"),
+        Ticket.status == "waiting", Ticket.id != bindparam("ticket_id"), same_queue, ahead)
+
+
+_AHEAD = {(t, p): _ahead_statement(t, p) for t in (False, True) for p in (False, True)}
+
+
 def waiting_ahead(session: Session, ticket: Ticket) -> int:
     """Tickets of the same queue that will be called before this one."""
-    same_queue = (Ticket.target_window_id == ticket.target_window_id
-                  if ticket.target_window_id is not None
-                  else (Ticket.matter_id == ticket.matter_id) & Ticket.target_window_id.is_(None))
-    earlier = Ticket.queue_since < ticket.queue_since
-    ahead = (Ticket.is_priority.is_(True) & earlier) if ticket.is_priority else (Ticket.is_priority.is_(True) | earlier)
-    return session.scalar(select(func.count()).select_from(Ticket).where(
-        Ticket.hall_id == ticket.hall_id, Ticket.day == ticket.day, Ticket.status == "waiting",
-        Ticket.id != ticket.id, same_queue, ahead)) or 0
+    stmt = _AHEAD[(ticket.target_window_id is not None, bool(ticket.is_priority))]
+    return session.connection().execute(stmt, {
+        "target": ticket.target_window_id, "matter_id": ticket.matter_id, "since": ticket.queue_since,
+        "hall_id": ticket.hall_id, "day": ticket.day, "ticket_id": ticket.id}).scalar() or 0
+
+
+_WAITING = (select(Ticket.matter_id, Ticket.target_window_id, func.count())
+            .where(Ticket.hall_id == bindparam("hall_id"), Ticket.day == bindparam("day"),
+                   Ticket.status == "waiting")
+            .group_by(Ticket.matter_id, Ticket.target_window_id))
 
 
 def waiting_counts(session: Session, hall_id: int, day: date) -> dict[str, Any]:
     """Waiting tickets by prefix, matter, department and window: what every screen shows."""
-    rows = session.execute(
-        select(Ticket.matter_id, Ticket.target_window_id, Matter.prefix, Matter.department_id, func.count())
-        .join(Matter, Matter.id == Ticket.matter_id)
-        .where(Ticket.hall_id == hall_id, Ticket.day == day, Ticket.status == "waiting")
-        .group_by(Ticket.matter_id, Ticket.target_window_id, Matter.prefix, Matter.department_id)).all()
+    rows = session.connection().execute(_WAITING, {"hall_id": hall_id, "day": day}).all()
     windows_of = windows_by_matter(session, hall_id)
     by_prefix, by_matter, by_department, by_window = Tally(), Tally(), Tally(), Tally()
     total = 0
-    for matter_id, target, prefix, department_id, n in rows:
+    for matter_id, target, n in rows:
+        matter = matter_info(session, matter_id)
         total += n
-        by_prefix[prefix] += n
+        by_prefix[matter.prefix] += n
         by_matter[str(matter_id)] += n
-        by_department[str(department_id)] += n
+        by_department[str(matter.department_id)] += n
         for window_id in ([target] if target is not None else windows_of.get(matter_id, [])):
             by_window[str(window_id)] += n
     return {"total": total, "by_prefix": dict(sorted(by_prefix.items())), "by_matter": dict(by_matter),
@@ -120,6 +173,14 @@ def windows_by_matter(session: Session, hall_id: int) -> dict[int, list[int]]:
     if cached is not None:
         return cached
     return load_routes(session, hall_id)
+
+
+def load_catalogue(session: Session, info: dict) -> None:
+    """Fill the sessions' shared `info` with every hall's routes, matters and window names."""
+    hall_ids = session.scalars(select(Hall.id)).all()
+    info["routes"] = {h: load_routes(session, h) for h in hall_ids}
+    info["matters"] = {m.id: MatterInfo.of(m) for m in session.scalars(select(Matter))}
+    info["windows"] = {w.id: window_brief(w) for w in session.scalars(select(Window))}
 
 
 def load_routes(session: Session, hall_id: int) -> dict[int, list[int]]:

@@ -11,22 +11,25 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, literal, or_, select
+from sqlalchemy import and_, bindparam, case, literal, or_, select
 from sqlalchemy.orm import Session
 
 from .changes import Change, change
 from .errors import bad_request, conflict, not_found
-from .models import Case, Hall, Matter, Ticket, Window, WindowMatter
+from .models import Case, Matter, Ticket, Window, WindowMatter
 from .numbering import case_number, next_number
 from .runtime import Runtime
-from .views import case_dict, ticket_dict, waiting_counts, window_brief
+from .views import case_dict, matter_info, ticket_dict, waiting_counts, window_brief
 
 STATE_WORDS = {"waiting": "等候中", "called": "已叫号", "serving": "办理中", "done": "已办结",
                "skipped": "已过号"}
 
 
+_LOCK_WINDOW = select(Window).where(Window.id == bindparam("window_id")).with_for_update()
+
+
 def _lock_window(s: Session, hall_id: int, window_id: int) -> Window:
-    window = s.scalar(select(Window).where(Window.id == window_id).with_for_update())
+    window = s.scalars(_LOCK_WINDOW, {"window_id": window_id}).first()
     if window is None or window.hall_id != hall_id or not window.active:
         raise not_found("unknown_window", "没有这个窗口")
     return window
@@ -54,19 +57,29 @@ def _announce(ch: Change, type: str, window: Window, ticket: Ticket | None, **ex
     return body
 
 
-def _next_candidate(s: Session, window: Window, day) -> int | None:
-    rank = (case((Ticket.target_window_id == window.id, -1), else_=WindowMatter.rank)
-            if window.order == "ranked" else literal(0))
-    stmt = (select(Ticket.id)
+def _candidate_statement(ranked: bool):
+    """The next ticket for a window, built once per window order (SQL built per call cost more
+    than running it). FOR UPDATE SKIP LOCKED: a ticket another window is claiming is passed over."""
+    window_id = bindparam("window_id")
+    rank = case((Ticket.target_window_id == window_id, -1), else_=WindowMatter.rank) if ranked else literal(0)
+    return (select(Ticket)
             .outerjoin(WindowMatter, and_(WindowMatter.matter_id == Ticket.matter_id,
-                                          WindowMatter.window_id == window.id))
-            .where(Ticket.hall_id == window.hall_id, Ticket.day == day, Ticket.status == "waiting",
-                   or_(Ticket.target_window_id == window.id,
+                                          WindowMatter.window_id == window_id))
+            .where(Ticket.hall_id == bindparam("hall_id"), Ticket.day == bindparam("day"),
+                   Ticket.status == "waiting",
+                   or_(Ticket.target_window_id == window_id,
                        and_(Ticket.target_window_id.is_(None), WindowMatter.window_id.is_not(None))))
             .order_by(Ticket.is_priority.desc(), rank, Ticket.queue_since, Ticket.id)
             .limit(1)
             .with_for_update(skip_locked=True, of=Ticket))
-    return s.scalar(stmt)
+
+
+_CANDIDATE = {True: _candidate_statement(True), False: _candidate_statement(False)}
+
+
+def _next_candidate(s: Session, window: Window, day) -> Ticket | None:
+    return s.scalars(_CANDIDATE[window.order == "ranked"],
+                     {"window_id": window.id, "hall_id": window.hall_id, "day": day}).first()
 
 
 def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id: int | None = None) -> dict:
@@ -79,10 +92,9 @@ def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_
         if current is not None and current.status in ("called", "serving"):
             raise conflict("window_busy", f"{current.number}号尚未处理完：请先受理并办结、过号或转移",
                            ticket_number=current.number)
-        ticket_id = _next_candidate(s, window, ch.now.date())
-        if ticket_id is None:
+        ticket = _next_candidate(s, window, ch.now.date())
+        if ticket is None:
             raise not_found("queue_empty", "当前没有等候的号")
-        ticket = s.get(Ticket, ticket_id)
         ticket.status, ticket.window_id, ticket.called_at = "called", window.id, ch.now
         ticket.call_count += 1
         window.current_ticket_id = ticket.id
@@ -192,12 +204,11 @@ def accept(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id:
         s = ch.session
         window = _lock_window(s, hall_id, window_id)
         ticket = _current(s, window, "called", "不能再次受理")
-        matter = ticket.matter
-        hall = s.get(Hall, hall_id)
+        matter = matter_info(s, ticket.matter_id)
         cfg = rt.hall_config(hall_id)
         n = next_number(s, hall_id, ch.now.date(), "#case")
         days = 0 if matter.kind == "即办件" else matter.promised_days
-        new_case = Case(hall_id=hall_id, number=case_number(hall.code, ch.now.date(), n), ticket_id=ticket.id,
+        new_case = Case(hall_id=hall_id, number=case_number(cfg.code, ch.now.date(), n), ticket_id=ticket.id,
                         matter_id=matter.id, window_id=window.id, staff_id=staff_id or window.staff_id,
                         department_id=matter.department_id, kind=matter.kind, status="accepted",
                         accepted_at=ch.now, due_at=rt.calendar.due_at(ch.now, days, cfg.deadline_time))

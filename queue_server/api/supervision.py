@@ -12,7 +12,7 @@ from ..clock import iso
 from ..errors import bad_request
 from ..models import Event
 from ..supervision import alerts, live, stats, suspensions
-from ..supervision.audit import mark
+from ..supervision.audit import flush as flush_audit, mark
 from ..supervision.exports import table, to_csv, to_xlsx
 from ..supervision.models import AuditEntry, SupervisionWarning
 from ..supervision.report import month_bounds, report_data
@@ -185,6 +185,7 @@ def audit_trail():
     h = g.principal.hall_id
     actor = (request.args.get("actor") or "").strip()
     limit = max(1, min(request.args.get("limit", 300, type=int) or 300, 2000))
+    flush_audit(rt)
     with rt.read() as s:
         q = select(AuditEntry).where((AuditEntry.hall_id == h) | AuditEntry.hall_id.is_(None),
                                      AuditEntry.at >= lo, AuditEntry.at < hi)

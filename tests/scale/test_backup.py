@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from conftest import PG_URL, SMALL_HALL, HallDriver, fresh_postgres_url, service_missing
 from queue_server.app import create_app
+from queue_server.supervision.audit import flush as flush_audit
 from queue_server.backup import BackupError, backup, mark_in_use, restore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,7 @@ def play_a_morning(app, clock=None):
     hall.op(1, "accept")
     hall.op(5, "call-next")
     hall.op(5, "skip")
+    flush_audit(app.extensions["hall"])  # the audit writer's batch lands now, not during the backup
     return hall
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, event, select, text, update
 
-from queue_server.supervision.audit import AppendOnly
+from queue_server.supervision.audit import AppendOnly, flush
 from queue_server.supervision.models import AuditEntry
 
 from ratings.helpers import RATER, rate, serve
@@ -51,6 +51,35 @@ def test_operations_are_recorded_with_who_what_when_where(hall, clock):
     assert next(e for e in events if e["action"] == "rating.received")["origin"] == "127.0.0.1"
 
 
+def test_rows_queued_while_the_database_is_down_are_written_when_it_is_back(hall, app, monkeypatch):
+    """The batch writer keeps rows it could not write and writes them, in order, later."""
+    from queue_server.supervision.audit import writer
+    rt = app.extensions["hall"]
+    w = writer(rt)
+    flush(rt)
+    real = w._write
+    down = {"on": True}
+
+    def write(batch):
+        if down["on"]:
+            raise RuntimeError("database unavailable")
+        real(batch)
+    monkeypatch.setattr(w, "_write", write)
+    for name in ("first", "second"):
+        hall.c.post("/api/v1/auth/login", json={"username": name, "password": "x" * 8})
+    with pytest.raises(RuntimeError):
+        w.flush()
+    assert [r["actor"] for r in w.pending] == ["staff:first", "staff:second"]
+    down["on"] = False
+    with rt.read() as s:
+        before = s.scalar(text("SELECT count(*) FROM audit_entries"))
+    flush(rt)
+    with rt.read() as s:
+        actors = s.scalars(select(AuditEntry.actor).order_by(AuditEntry.id.desc()).limit(2)).all()
+        assert s.scalar(text("SELECT count(*) FROM audit_entries")) == before + 2
+    assert actors == ["staff:second", "staff:first"]
+
+
 def test_audit_is_for_supervisors(hall):
     assert hall.c.get("/api/v1/supervision/audit", headers=hall.headers("clerk01")).status_code == 403
 
@@ -58,6 +87,7 @@ def test_audit_is_for_supervisors(hall):
 def test_the_process_refuses_to_change_audit_rows(hall, app):
     rt = app.extensions["hall"]
     hall.c.post("/api/v1/auth/login", json={"username": "nobody", "password": "x" * 8})
+    flush(rt)
     with rt.writing() as s:
         row = s.scalars(select(AuditEntry)).first()
         assert row is not None
@@ -75,8 +105,9 @@ def test_the_process_refuses_to_change_audit_rows(hall, app):
             s.flush()
 
 
-def test_the_database_refuses_too(hall, db_url):
+def test_the_database_refuses_too(hall, db_url, app):
     hall.c.post("/api/v1/auth/login", json={"username": "nobody", "password": "x" * 8})
+    flush(app.extensions["hall"])
     conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
     try:
         for statement in ("UPDATE audit_entries SET actor = 'x'", "DELETE FROM audit_entries"):
@@ -105,6 +136,7 @@ def test_no_code_path_updates_or_deletes_audit_rows(hall, clock, app):
     for path in ("/api/v1/supervision/stats", "/api/v1/supervision/export.xlsx", "/api/v1/supervision/report?format=html",
                  "/api/v1/supervision/audit?events=1", "/api/v1/sms/outbox", "/api/v1/supervision/live"):
         assert hall.c.get(path, headers=sup).status_code == 200, path
+    flush(rt)
     assert any("INSERT INTO audit_entries" in q for q in seen)
     touching = [q for q in seen if re.search(r"\b(UPDATE|DELETE)\b", q, re.I) and "audit_entries" in q]
     assert touching == []

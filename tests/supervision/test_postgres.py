@@ -72,6 +72,8 @@ def test_stats_on_postgres(pg):
 def test_audit_trigger_on_postgres(pg):
     app, hall, clock = pg
     hall.c.post("/api/v1/auth/login", json={"username": "nobody", "password": "x" * 8})
+    from queue_server.supervision.audit import flush
+    flush(app.extensions["hall"])
     raw = app.extensions["hall"].engine.raw_connection()
     try:
         cur = raw.cursor()
