@@ -18,7 +18,8 @@ XOR RESULT. Keys are ASCII digits so a key byte can never be mistaken for STX or
 
 Only the window's just-finished case can be rated (the `case.finished` event of the token's
 window, for `--rate-within` seconds), and only once: the first valid key takes it, every later
-key gets a NAK until the next case is finished. The server checks the same again.
+key gets a NAK until the next case is finished. The server checks the same again. Bytes that are
+no key frame (noise, a wrong baud rate, a failing keypad) are dropped, and why is logged.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import argparse
 import logging
 import threading
 import time
+from collections import Counter
 
 from .hallclient import ApiError, HallClient
 from .seriallink import SerialLink, run_until_signalled
@@ -34,6 +36,7 @@ log = logging.getLogger("hall.keypad")
 
 STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
 LEVEL_WORDS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+IGNORED_LOG_EVERY = 10.0
 
 
 def key_frame(address: int, key: int) -> bytes:
@@ -46,15 +49,19 @@ def reply_frame(address: int, result: int) -> bytes:
     return bytes([STX, address, result, address ^ result, ETX])
 
 
-def parse_keys(buffer: bytearray) -> list[tuple[int, int]]:
+def parse_keys(buffer: bytearray, skipped: Counter | None = None) -> list[tuple[int, int]]:
     """Take every complete, valid key frame out of `buffer` (in place): [(address, key 1–5)].
-    Noise and broken frames are skipped byte by byte; a partial frame stays for the next read."""
+    Noise and broken frames are skipped byte by byte; a partial frame stays for the next read.
+    `skipped`, when given, counts why: noise bytes, and frames with no ETX, a bad BCC or a bad key."""
     keys = []
+    skipped = Counter() if skipped is None else skipped
     while True:
         start = buffer.find(bytes([STX]))
         if start < 0:
+            skipped["noise"] += len(buffer)
             buffer.clear()
             return keys
+        skipped["noise"] += start
         del buffer[:start]
         if len(buffer) < 5:
             return keys
@@ -63,6 +70,7 @@ def parse_keys(buffer: bytearray) -> list[tuple[int, int]]:
             keys.append((addr, key - 0x30))
             del buffer[:5]
         else:
+            skipped["no ETX" if etx != ETX else "bad BCC" if bcc != addr ^ key else "key not 1-5"] += 1
             del buffer[:1]
 
 
@@ -74,6 +82,9 @@ class KeypadDriver:
         self.window_id: int | None = None
         self.pending: tuple[int, float] | None = None    # (case id, when finished, monotonic)
         self.results: list[dict] = []                     # what each key led to (diagnostics, tests)
+        self.ignored: Counter = Counter()                 # bytes and frames dropped, by reason (diagnostics, tests)
+        self._unlogged: Counter = Counter()
+        self._ignored_logged = float("-inf")
         self._lock = threading.Lock()
         self._buffer = bytearray()
         self.link = SerialLink(port, baudrate, on_data=self._data)
@@ -104,10 +115,25 @@ class KeypadDriver:
 
     def _data(self, chunk: bytes) -> None:
         self._buffer += chunk
-        for address, key in parse_keys(self._buffer):
+        skipped: Counter = Counter()
+        for address, key in parse_keys(self._buffer, skipped):
             if self.address is not None and address != self.address:
                 continue
             threading.Thread(target=self._key, args=(address, key), daemon=True).start()
+        if any(skipped.values()):
+            self._ignored(skipped)
+
+    def _ignored(self, skipped: Counter) -> None:
+        """Say why bytes were dropped (a loose wire, a wrong baud rate, a failing keypad): at once
+        the first time, then at most every IGNORED_LOG_EVERY s, so a flood cannot flood the log."""
+        self.ignored.update(skipped)
+        self._unlogged.update(skipped)
+        now = time.monotonic()
+        if now - self._ignored_logged >= IGNORED_LOG_EVERY:
+            log.warning("ignored serial bytes that are no valid key frame: %s",
+                        ", ".join(f"{why} {n}" for why, n in sorted(self._unlogged.items()) if n))
+            self._unlogged.clear()
+            self._ignored_logged = now
 
     def _key(self, address: int, key: int) -> None:
         level = 6 - key

@@ -81,7 +81,10 @@ class Plain:
 
 
 def decode_hl1(stream: bytes) -> list[dict]:
-    """Split a byte stream into HL1 frames (tests and diagnostics); checks XOR and EOF."""
+    """Split a byte stream into HL1 frames (tests and diagnostics); checks XOR and EOF. A length
+    the format does not allow, or one running past the end of the bytes, is noise: the search
+    goes on from the next byte, so noise never hides the frames after it (an incomplete last
+    frame is simply not returned yet)."""
     frames, i = [], 0
     while True:
         i = stream.find(SOF, i)
@@ -89,8 +92,9 @@ def decode_hl1(stream: bytes) -> list[dict]:
             return frames
         n = int.from_bytes(stream[i + 5:i + 7], "big")
         end = i + 9 + n
-        if len(stream) < end:
-            return frames
+        if n > MAX_DATA or len(stream) < end:
+            i += 1
+            continue
         body = stream[i + 2:i + 7 + n]
         if stream[i + 7 + n] != xor(body) or stream[end - 1] != EOF:
             i += 1

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from . import crypto
 from .auth import LoginGuard
 from .catalog import sync_hall
 from .clock import Clock
@@ -21,6 +22,7 @@ from .runtime import Runtime
 from .schema import startup_lock, upgrade
 from .stream import HallStream, make_publisher
 from .views import load_catalogue
+from .web_security import install as install_web_security
 from .workdays import WorkCalendar
 
 log = logging.getLogger("hall")
@@ -40,6 +42,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
         raise ValueError("至少需要一个大厅配置")
     calendar = WorkCalendar.load(configs[0].calendar)
     engine = make_engine(database_url)
+    crypto.bind(engine, secret)  # phones are encrypted with it, the migrations included
     upgrade(engine)
     catalogue: dict = {}  # routes, matters, window names: see views.load_catalogue
     write, read = session_factories(engine, catalogue)
@@ -61,7 +64,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
 
     _register_parts(app)
     _register_errors(app)
-    app.after_request(_security_headers)
+    install_web_security(app)
 
     socketio = SocketIO(app, async_mode=async_mode, message_queue=message_queue, channel=channel,
                         logger=False, engineio_logger=False)
@@ -94,17 +97,6 @@ def _register_parts(app: Flask) -> None:
     app.register_blueprint(rating_pages)
     from .supervision.pages import pages as supervision_pages
     app.register_blueprint(supervision_pages)
-
-
-def _security_headers(response):
-    """Rating links carry their token in the path: never send it on as a Referer. No page is
-    meant to be framed by another site, and API answers (personal data) are never cached."""
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    if request.path.startswith("/api/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 def _register_errors(app: Flask) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .changes import change
 from .clock import CST, iso
 from .errors import HallError, bad_request, conflict, not_found
+from .crypto import EncryptedPhone
 from .identity import clean_id_number, clean_phone, id_hash, mask_id, mask_phone
 from .models import Base, Id, Matter, Ticket
 from .runtime import Runtime
@@ -44,7 +45,7 @@ class Appointment(Base):
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"))
     id_hash: Mapped[str] = mapped_column(String(64), index=True)
     id_masked: Mapped[str] = mapped_column(String(24))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(EncryptedPhone)  # AES-GCM at rest (crypto.py)
     slot_start: Mapped[datetime] = mapped_column(DateTime)
     slot_end: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(12), default="booked")  # booked | checked_in | cancelled | no_show

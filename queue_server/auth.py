@@ -1,6 +1,10 @@
 """Who is asking: staff (clerk, supervisor, admin) by login token, devices by their configured token.
 
 Tokens are random and only their SHA-256 is stored. Passwords are scrypt hashes (werkzeug).
+A staff token lives SESSION_HOURS; the pages trade it for a new one (`refresh`) while someone
+works, so a clerk is never logged out mid-call and an unattended page still expires. A chain of
+refreshes reaches back to one password login at most MAX_LOGIN_HOURS, so a stolen token cannot
+be kept alive for ever.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from .models import AuthToken, Device, Hall, Staff, StaffWindow, Window
 from .runtime import Runtime
 
 SESSION_HOURS = 12
+MAX_LOGIN_HOURS = 24
 # Who a token is, remembered this long: saves a query on every request; a revoked device or a
 # logged-out session elsewhere stops working within this time (at once in this process).
 PRINCIPAL_TTL = 2.0
@@ -154,6 +159,42 @@ def login(rt: Runtime, username: str, password: str, hall_code: str | None = Non
             "staff": {"id": person.id, "username": person.username, "name": person.name,
                       "staff_no": person.staff_no, "role": person.role,
                       "windows": [{"id": i, "number": n, "name": nm} for i, n, nm in windows]}}
+
+
+def refresh(rt: Runtime, token: str) -> dict:
+    """A new token for a valid staff token, the old one revoked in the same transaction.
+
+    The new token keeps the session's start (`created_at`, the password login), so its expiry is
+    SESSION_HOURS from now but never past MAX_LOGIN_HOURS after that login."""
+    digest = token_hash(token)
+    fresh = secrets.token_urlsafe(32)
+    now = rt.clock.now()
+    with rt.writing() as s:
+        old = s.get(AuthToken, digest, with_for_update=True)
+        if old is None or old.revoked or old.expires_at <= now:
+            raise unauthorized("登录已失效，请重新登录")
+        staff = s.get(Staff, old.staff_id)
+        if staff is None or not staff.active:
+            raise unauthorized("登录已失效，请重新登录")
+        last = old.created_at + timedelta(hours=MAX_LOGIN_HOURS)
+        if last - now < timedelta(minutes=1):
+            raise unauthorized(f"已连续登录 {MAX_LOGIN_HOURS} 小时，请重新输入密码登录")
+        expires = min(now + timedelta(hours=SESSION_HOURS), last)
+        old.revoked = True
+        s.add(AuthToken(token_sha256=token_hash(fresh), staff_id=old.staff_id, hall_id=old.hall_id,
+                        created_at=old.created_at, expires_at=expires))
+        s.commit()
+    rt.principals.pop(digest, None)
+    return {"token": fresh, "expires_in": int((expires - now).total_seconds())}
+
+
+def seconds_left(rt: Runtime, token: str) -> int | None:
+    """How long a staff token still lives (None: not a live staff token)."""
+    with rt.read() as s:
+        row = s.get(AuthToken, token_hash(token))
+        if row is None or row.revoked:
+            return None
+        return max(0, int((row.expires_at - rt.clock.now()).total_seconds()))
 
 
 def logout(rt: Runtime, token: str) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .config import HallConfig
+from .devices import synced_token
 from .models import Department, Device, Hall, Matter, Staff, StaffWindow, Window, WindowMatter
 
 
@@ -80,11 +81,12 @@ def sync_hall(session: Session, cfg: HallConfig) -> int:
     names = set()
     for dev in cfg.devices:
         names.add(dev.name)
-        old = session.scalar(select(Device.token_sha256).where(Device.hall_id == h, Device.name == dev.name))
+        existing = session.scalar(select(Device).where(Device.hall_id == h, Device.name == dev.name))
+        token, changed = synced_token(session, existing, dev.token_sha256)  # a rotated token may win
         row = _upsert(session, Device, {"hall_id": h, "name": dev.name}, {
-            "kind": dev.kind, "token_sha256": dev.token_sha256, "printer": dev.printer,
+            "kind": dev.kind, "token_sha256": token, "printer": dev.printer,
             "window_id": windows[dev.window].id if dev.window is not None else None})
-        if old != dev.token_sha256:
+        if changed:
             row.revoked = False  # a revoked device comes back only with a new token
     for row in session.scalars(select(Device).where(Device.hall_id == h)):
         if row.name not in names:

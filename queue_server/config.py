@@ -87,6 +87,11 @@ class HallConfig:
     close_time: time = time(17, 30)
     requeue_behind: int = 3
     max_tickets_per_id: int = 3
+    # Rate limits (0 = none): a kiosk's issuing requests per minute (a runaway script, not a
+    # queue of people, prints faster), and tickets one ID number may take within a few minutes.
+    kiosk_tickets_per_minute: int = 30
+    id_burst_tickets: int = 3
+    id_burst_minutes: int = 10
     notice: str = ""
     calendar: Path | None = None
     ratings: dict = field(default_factory=dict)       # [ratings]: 好差评 defaults and deadlines
@@ -132,7 +137,7 @@ class _Locator:
         for name, idx, line, keys in self.blocks:
             if name == table and idx == index:
                 return keys.get(key, line) if key else line
-        return 1
+        return self.blocks[0][3].get(table, 1)   # written as a top-level key (`ratings = [...]`)
 
 
 class _Reader:
@@ -173,6 +178,8 @@ class _Reader:
                 self.fail(table, index, key, f"应为整数，实际是 {value!r}")
             if value < 0:
                 self.fail(table, index, key, f"不能为负数：{value}")
+            if value > _int_limit(key):
+                self.fail(table, index, key, f"数值过大：{value}（最大 {_int_limit(key)}）")
             return value
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -208,9 +215,11 @@ class _Reader:
 
 _HALL = {"code": "str", "name": "str", "complaint_phone": "str", "base_url": "str",
          "deadline_time": "time", "open_time": "time", "close_time": "time",
-         "requeue_behind": "int", "max_tickets_per_id": "int", "notice": "str", "calendar": "str"}
+         "requeue_behind": "int", "max_tickets_per_id": "int", "notice": "str", "calendar": "str",
+         "kiosk_tickets_per_minute": "int", "id_burst_tickets": "int", "id_burst_minutes": "int"}
 _RATINGS = {"default_after_days": "int", "default_level": "int", "follow_up_days": "int",
-            "device_seconds": "int", "link_days": "int", "sms_gateway": "str", "sms_sign": "str"}
+            "device_seconds": "int", "link_days": "int", "sms_gateway": "str", "sms_sign": "str",
+            "sms_per_phone_per_day": "int", "sms_per_hall_per_minute": "int"}
 _SUPERVISION = {"yellow_days": "float", "yellow_share": "float", "check_seconds": "int"}
 _DEPARTMENT = {"code": "str", "name": "str"}
 _MATTER = {"code": "str", "name": "str", "department": "str", "prefix": "str", "kind": "str",
@@ -220,6 +229,31 @@ _WINDOW = {"number": "int", "name": "str", "department": "str", "matters": "list
 _STAFF = {"username": "str", "name": "str", "staff_no": "str", "role": "str", "windows": "list[int]",
           "password_hash": "str"}
 _DEVICE = {"name": "str", "kind": "str", "token_sha256": "str", "window": "int", "printer": "str"}
+
+_INT_MAX = 2**31 - 1   # a database INTEGER column (PostgreSQL) holds no more
+
+
+def _int_limit(key: str) -> int:
+    """Day and second counts feed date arithmetic and waits: ten years, one day at most."""
+    return 3650 if key.endswith("_days") else 86_400 if key.endswith("_seconds") else _INT_MAX
+
+
+_HASH = re.compile(r"(?:scrypt:(\d+):(\d+):(\d+)|pbkdf2:(?:sha256|sha512):(\d+))\$[^$]+\$[0-9a-f]+")
+
+
+def _hash_problem(value: str) -> str | None:
+    """Why a password hash cannot be checked at login (None: it can): a mangled or hand-made
+    hash would turn every login of that person into a server error, or a very slow one."""
+    match = _HASH.fullmatch(value)
+    if match is None:
+        return "应为 hall hash-password 生成的完整哈希（如 scrypt:32768:8:1$盐$十六进制），不能写明文密码"
+    n, r, p, rounds = (int(x) if x else None for x in match.groups())
+    if n is not None and not (n & (n - 1) == 0 and 2**10 <= n <= 2**20 and 1 <= r <= 16 and 1 <= p <= 16):
+        return f"scrypt 参数不合理：N={n}（应为 2 的幂，1024–1048576）、r={r}、p={p}（1–16）"
+    if rounds is not None and not 1_000 <= rounds <= 10_000_000:
+        return f"pbkdf2 迭代次数不合理：{rounds}（应为 1000–10000000）"
+    return None
+
 
 DEFAULT_CALENDAR = Path(__file__).resolve().parent.parent / "config" / "calendar" / "cn.toml"
 
@@ -264,6 +298,10 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
     cfg.calendar = (path.parent / calendar).resolve() if calendar else DEFAULT_CALENDAR
     if cfg.open_time >= cfg.close_time:
         r.fail("hall", None, "close_time", "下班时间应晚于上班时间")
+    if cfg.id_burst_tickets and not cfg.id_burst_minutes:
+        r.fail("hall", None, "id_burst_minutes", "限制同一身份证号码短时间内取号时，须写时间段分钟数（大于 0）")
+    if cfg.id_burst_minutes > 24 * 60:
+        r.fail("hall", None, "id_burst_minutes", "时间段最长 1440 分钟（一天）；按天限制请用 max_tickets_per_id")
     for name, spec in (("ratings", _RATINGS), ("supervision", _SUPERVISION)):
         section = data.get(name, {})
         if not isinstance(section, dict):
@@ -272,6 +310,8 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
     level = cfg.ratings.get("default_level")
     if level is not None and not 1 <= level <= 5:
         r.fail("ratings", None, "default_level", "默认评价等级应为 1（非常不满意）到 5（非常满意）")
+    if cfg.supervision.get("check_seconds") == 0:
+        r.fail("supervision", None, "check_seconds", "检查间隔至少 1 秒（0 会让检查不停地运行）")
     share = cfg.supervision.get("yellow_share")
     if share is not None and share > 1:
         r.fail("supervision", None, "yellow_share", "黄灯比例应在 0 到 1 之间，如 0.2 表示剩余 20%")
@@ -329,8 +369,9 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
         staff = Staff(**r.take("staff", i, item, _STAFF, {"username", "name", "role", "password_hash"}))
         if staff.role not in ROLES:
             r.fail("staff", i, "role", f"角色应为 {' / '.join(ROLES)}，实际是 “{staff.role}”")
-        if not re.match(r"^(scrypt|pbkdf2):", staff.password_hash):
-            r.fail("staff", i, "password_hash", "应为 hall hash-password 生成的哈希，不能写明文密码")
+        problem = _hash_problem(staff.password_hash)
+        if problem:
+            r.fail("staff", i, "password_hash", problem)
         for number in staff.windows:
             if number not in numbers:
                 r.fail("staff", i, "windows", f"没有 {number} 号窗口")

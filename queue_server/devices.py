@@ -8,22 +8,28 @@ enough (write_every < quiet_after) for the others to see its devices alive.
 
 An alert opening or closing is one `change()`: the device's new alerts are stored and one
 `device.alert` / `device.ok` event announces them on /hall, so admin pages see it live.
+
+Tokens: the admin may stop a device (`revoke`) or give it a new token (`rotate`, shown once, only
+its hash kept). The config sync writes the config's token_sha256 at every start; `synced_token`
+says how a rotated token survives that: it wins over the config's until the config's changes.
 """
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, select
+from sqlalchemy import JSON, DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .auth import token_hash
 from .changes import change
 from .clock import iso
-from .errors import bad_request, not_found
+from .errors import bad_request, conflict, not_found
 from .models import Base, Device, Id, Window
 from .runtime import Runtime
 
@@ -48,6 +54,35 @@ class DeviceHealth(Base):
     status: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status_at: Mapped[datetime | None] = mapped_column(DateTime)
     alerts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DeviceTokenRotation(Base):
+    """A device whose token the admin rotated, and the config token_sha256 that rotation replaced.
+
+    The new token's hash is in `devices.token_sha256` like any other; this row is how the config
+    sync knows to keep it (see `synced_token`)."""
+    __tablename__ = "device_token_rotations"
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    config_sha256: Mapped[str] = mapped_column(String(64))
+    rotated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+def synced_token(s: Session, device: Device | None, config_sha256: str) -> tuple[str, bool]:
+    """(the token hash a device row keeps after the config sync, whether the config's changed).
+
+    A rotated token wins while the config still names the token it replaced; once someone puts a
+    new token_sha256 in the config, the config's wins and the rotation is forgotten. A changed
+    config token is also how a revoked device comes back."""
+    if device is None:
+        return config_sha256, True
+    rotation = s.get(DeviceTokenRotation, device.id)
+    if rotation is None:
+        return config_sha256, device.token_sha256 != config_sha256
+    if rotation.config_sha256 == config_sha256:
+        return device.token_sha256, False
+    s.delete(rotation)
+    return config_sha256, True
 
 
 def clean_status(value: Any) -> dict[str, Any]:
@@ -223,11 +258,38 @@ class Registry:
             for table in (self._seen, self._written, self._status):
                 table.pop(device_id, None)
             self._alerting.discard(device_id)
-        cache = getattr(self.rt, "principals", None) or {}   # auth's short-lived token cache
+        self._forget_tokens(device_id)
+        return brief | {"revoked": True}
+
+    def rotate(self, hall_id: int, device_id: int, actor: str) -> tuple[dict[str, Any], str]:
+        """A new token for a device: (its brief, the token). The old token stops working at once in
+        this process and within auth.PRINCIPAL_TTL in the others; the new one is returned only here."""
+        token = secrets.token_urlsafe(32)
+        with change(self.rt, hall_id, actor) as ch:
+            s = ch.session
+            device = s.scalar(select(Device).where(Device.id == device_id).with_for_update())
+            if device is None or device.hall_id != hall_id:
+                raise not_found("unknown_device", "没有这个设备")
+            if device.revoked:
+                raise conflict("device_revoked", "设备已停用，不能更换令牌：请在大厅配置中为它写入新的 token_sha256 后重启服务")
+            rotation = s.get(DeviceTokenRotation, device.id)
+            if rotation is None:  # the token being replaced is still the config's
+                s.add(DeviceTokenRotation(device_id=device.id, hall_id=hall_id,
+                                          config_sha256=device.token_sha256, rotated_at=ch.now))
+            else:
+                rotation.rotated_at = ch.now
+            device.token_sha256 = token_hash(token)
+            brief = device_brief(s, device)
+            ch.emit("device.token_rotated", window_id=device.window_id, device=brief)
+        self._forget_tokens(device_id)
+        return brief | {"revoked": False}, token
+
+    def _forget_tokens(self, device_id: int) -> None:
+        """Drop the device from auth's short-lived token cache (this process)."""
+        cache = getattr(self.rt, "principals", None) or {}
         for digest, entry in list(cache.items()):
             if getattr(entry[0], "device_id", None) == device_id:
                 cache.pop(digest, None)
-        return brief | {"revoked": True}
 
 
 class Monitor:

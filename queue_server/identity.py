@@ -1,4 +1,5 @@
-"""Citizens' ID and phone numbers: checked on entry, masked on every screen, hashed for matching."""
+"""Citizens' ID and phone numbers: checked on entry, masked on every screen, hashed for matching
+(phones are also stored encrypted: crypto.py), and struck out of free text bound for logs."""
 from __future__ import annotations
 
 import hashlib
@@ -47,3 +48,14 @@ def mask_phone(value: str | None) -> str | None:
 def id_hash(secret: bytes, value: str) -> str:
     """Keyed, so a leaked table cannot be reversed by hashing all 10^17 possible numbers."""
     return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+
+
+_PHONE_IN_TEXT = re.compile(r"(?<![\dA-Za-z])(?:\+?86)?(1[3-9]\d{9})(?!\d)")
+_ID_IN_TEXT = re.compile(r"(?<![\dA-Za-z])(\d{17}[\dXx])(?![\dA-Za-z])")
+
+
+def redact(text: str) -> str:
+    """Free text from elsewhere (a gateway's error, an echoed answer) may carry a number we sent:
+    mask every ID and mobile number in it before it is logged or stored."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(1).upper()), text)
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(1)), text)

@@ -8,6 +8,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, I
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .crypto import EncryptedPhone
+
 # BIGINT ids on PostgreSQL, INTEGER (rowid alias) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -166,7 +168,7 @@ class Ticket(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     appointment_code: Mapped[str | None] = mapped_column(String(32))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(EncryptedPhone)  # AES-GCM at rest (crypto.py)
     id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     id_masked: Mapped[str | None] = mapped_column(String(24))
     printed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -48,13 +48,16 @@ ERROR_CODES = [
     "invalid_id_number", "queue_empty", "window_busy", "window_paused", "wrong_state",
     "no_current_ticket", "invalid_transfer", "already_requeued", "ticket_expired", "not_this_window",
     "hall_closed", "matter_closed_today", "quota_full", "id_limit_reached", "already_checked_in",
+    "too_many_tickets", "id_too_frequent",
     # ratings, appeals, follow-ups, slips, SMS
     "invalid_level", "invalid_tags", "invalid_tag", "case_not_finished", "already_rated",
     "invalid_link", "link_expired", "link_used", "invalid_decision", "invalid_step", "unknown_follow_up",
     "unknown_action", "unknown_message", "unknown_code",
     # supervision and devices
     "invalid_period", "invalid_group", "invalid_filter", "invalid_key", "invalid_format",
-    "invalid_month", "devices_only", "invalid_status",
+    "invalid_month", "devices_only", "invalid_status", "unknown_device", "device_revoked",
+    # web hardening: a state-changing request from a page of another site
+    "cross_origin",
 ]
 
 SCHEMAS: dict[str, dict] = {
@@ -100,7 +103,8 @@ SCHEMAS: dict[str, dict] = {
     "Principal": _obj(["kind", "role", "hall_id"], kind={"type": "string", "enum": ["staff", "device"]},
                       role=STR, name=STR, hall_id=ID, staff_id={"type": ["integer", "null"]},
                       device_id={"type": ["integer", "null"]}, window_ids={"type": "array", "items": INT},
-                      printer={"type": ["string", "null"]}),
+                      printer={"type": ["string", "null"]},
+                      expires_in={"type": ["integer", "null"], "description": "staff: seconds the token still lives"}),
 }
 
 # --- request bodies: what each view reads with field() ------------------------------------------
@@ -186,6 +190,9 @@ ROUTES: list[tuple] = [
     ("post", "/auth/login", None, "登录 (staff)", "Login",
      {200: _obj(["token", "expires_in", "staff"], token=STR, expires_in=INT, staff=OBJ)},
      ["login_locked", "hall_required"], {}),
+    ("post", "/auth/refresh", ("clerk", "supervisor", "admin"),
+     "续期 (staff): a new token with a fresh expiry; the old one stops working at once", None,
+     {200: _obj(["token", "expires_in"], token=STR, expires_in=INT)}, [], {}),
     ("post", "/auth/logout", ANY_TOKEN, "注销 (staff tokens only)", None, {200: _wrap("ok", {"const": True})}, [], {}),
     ("get", "/me", ANY_TOKEN, "who am I", None, {200: _ref("Principal")}, [], {}),
     ("get", "/matters", "optional", "事项目录", None,
@@ -197,7 +204,8 @@ ROUTES: list[tuple] = [
     ("post", "/tickets", ("kiosk", "admin"), "取号", "IssueTicket",
      {201: _wrap("ticket", _ref("Ticket")), 200: _wrap("ticket", _ref("Ticket"))},
      ["unknown_matter", "invalid_priority", "invalid_phone", "invalid_id_number", "hall_closed",
-      "matter_closed_today", "quota_full", "id_limit_reached"], {}),
+      "matter_closed_today", "quota_full", "id_limit_reached",
+      "too_many_tickets", "id_too_frequent"], {}),  # both 429, with detail.retry_after (seconds)
     ("get", "/tickets/{ref}", "optional",
      "a ticket by id (hall token) or by its query code (anyone; no personal data)", None,
      {200: _obj(["ticket", "history"], ticket=_ref("Ticket"), history={"type": "array"})}, ["unknown_ticket"], {}),
@@ -231,7 +239,7 @@ ROUTES: list[tuple] = [
     ("post", "/appointments/check-in", ("kiosk", "admin"), "预约签到 → ticket", "CheckIn",
      {201: _obj(["ticket", "appointment"], ticket=_ref("Ticket"), appointment=_ref("Appointment")),
       200: _obj(["ticket", "appointment"], ticket=_ref("Ticket"), appointment=_ref("Appointment"))},
-     ["already_checked_in"], {}),
+     ["already_checked_in", "too_many_tickets"], {}),
     ("get", "/ratings/levels", None, "the five levels and their tags", None, {200: OBJ}, [], {}),
     ("post", "/ratings", "optional",
      "好差评: device (rater token), sms (link), web (query_code), slip (supervisor token)", "Rate",
@@ -296,7 +304,10 @@ ROUTES: list[tuple] = [
      ["devices_only", "invalid_status"], {}),
     ("get", "/devices", SUP, "devices and their state", None,
      {200: _obj(["devices", "quiet_after"], devices={"type": "array", "items": _ref("Device")}, quiet_after={})}, [], {}),
-    ("post", "/devices/{device_id}/revoke", ("admin",), "吊销设备令牌", None, {200: _wrap("device", _ref("Device"))}, [], {}),
+    ("post", "/devices/{device_id}/revoke", ("admin",), "吊销设备令牌", None, {200: _wrap("device", _ref("Device"))}, ["unknown_device"], {}),
+    ("post", "/devices/{device_id}/token", ("admin",),
+     "更换设备令牌: the new token is in this answer only; the old one stops working", None,
+     {200: _obj(["device", "token"], device=_ref("Device"), token=STR)}, ["unknown_device", "device_revoked"], {}),
 ]
 
 # Path parameters: integers for Flask's <int:...> converter (never negative), strings otherwise.
@@ -347,6 +358,8 @@ def _operation(method, path, roles, summary, body, responses, codes, query) -> d
                    "payload_too_large"]
     if roles in (CLERK,):
         errors.append("not_your_window")
+    if method != "get":
+        errors.append("cross_origin")
     op: dict[str, Any] = {
         "operationId": (method + "_" + re.sub(r"\W+", "_", path)).strip("_"),
         "summary": summary,

@@ -1,5 +1,5 @@
 """The hall's rules on issuing tickets: opening hours, a matter's last ticket time and daily
-quota, and the tickets one ID number may take a day.
+quota, and the tickets one ID number may take a day and within a few minutes.
 
 They run inside the issuing transaction, so a refusal issues nothing and two kiosks racing for
 the last place of a quota cannot both get it (the matter row is locked while counting). Each
@@ -122,6 +122,24 @@ def check_id_limit(s: Session, hall_id: int, id_digest: str, day: date, limit: i
                                           "如需办理更多事项，请到服务台咨询", limit=limit)
 
 
+def check_id_burst(s: Session, hall_id: int, id_digest: str, now: datetime, limit: int, minutes: int) -> None:
+    """At most `limit` tickets for one ID number within `minutes`, whichever kiosk: a person
+    takes one or two at a time; more in a few minutes is a script or a ticket tout. Counted in
+    the database, so it holds across kiosks and server processes."""
+    if not limit or not minutes:
+        return
+    since = now - timedelta(minutes=minutes)
+    recent = s.scalars(select(Ticket.issued_at).where(
+        Ticket.hall_id == hall_id, Ticket.id_hash == id_digest, Ticket.issued_at > since,
+        Ticket.issued_at <= now).order_by(Ticket.issued_at)).all()
+    if len(recent) >= limit:
+        free_at = recent[len(recent) - limit] + timedelta(minutes=minutes)
+        wait = max(1, math.ceil((free_at - now).total_seconds() / 60))
+        raise HallError("id_too_frequent", f"同一身份证号码{minutes}分钟内最多取{limit}个号，请{wait}分钟后再取；"
+                                           "如需同时办理多个事项，请到服务台咨询", 429,
+                        limit=limit, minutes=minutes, retry_after=wait * 60)
+
+
 def check_issue(rt: Runtime, s: Session, hall_id: int, matter: Matter, now: datetime, *,
                 id_digest: str | None = None, appointment: bool = False,
                 max_per_id: int = MAX_TICKETS_PER_ID) -> None:
@@ -139,6 +157,8 @@ def check_issue(rt: Runtime, s: Session, hall_id: int, matter: Matter, now: date
         check_quota(rt, s, matter, now)
     if id_digest:
         check_id_limit(s, hall_id, id_digest, now.date(), max_per_id)
+        cfg = rt.hall_config(hall_id)
+        check_id_burst(s, hall_id, id_digest, now, cfg.id_burst_tickets, cfg.id_burst_minutes)
 
 
 # --- what the kiosk shows before a ticket is taken -------------------------------------------

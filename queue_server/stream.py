@@ -31,6 +31,8 @@ class HallStream(Namespace):
             return queue_snapshot(s, hall_id, now.date(), now)
 
     def on_connect(self, auth=None):
+        if request.sid in self.principals:
+            return  # a "connect" *event* sent by a connected client: not a new connection
         token = (auth or {}).get("token") if isinstance(auth, dict) else None
         principal = authenticate(self.rt, token or request.args.get("token"))
         if principal is None:
@@ -40,6 +42,8 @@ class HallStream(Namespace):
         emit("snapshot", self._snapshot(principal.hall_id))
 
     def on_disconnect(self, reason=None):
+        if self.server.manager.is_connected(request.sid, NAMESPACE):
+            return  # a "disconnect" *event* sent by the client: forgetting it would hide it from revocation
         self.principals.pop(request.sid, None)
 
     def on_snapshot(self, _data=None):

@@ -29,6 +29,21 @@ REDIS_URL = os.environ.get("HALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("HALL_REQUIRE_SERVICES") == "1"
 
 
+def busy_hall_config(tmp_path: Path) -> Path:
+    """The small hall with the per-kiosk rate limit off, for load tests: their one kiosk token
+    stands for a hall's many kiosks, which together issue far more than one kiosk's 30 a minute."""
+    path = tmp_path / "busy-hall.toml"
+    path.write_text(SMALL_HALL.read_text(encoding="utf-8").replace(
+        "[hall]\n", "[hall]\nkiosk_tickets_per_minute = 0\n", 1), encoding="utf-8")
+    return path
+
+
+def unlimited_kiosks(app) -> None:
+    """In-process load tests: the same as busy_hall_config, on a running app."""
+    for cfg in app.extensions["hall"].halls.values():
+        cfg.kiosk_tickets_per_minute = 0
+
+
 def service_missing(what: str, exc: Exception):
     message = f"{what} is not reachable ({exc.__class__.__name__}: {exc})"
     if REQUIRE_SERVICES:

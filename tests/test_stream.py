@@ -6,7 +6,7 @@ import threading
 import pytest
 import socketio
 
-from conftest import DISPLAY, HallDriver
+from conftest import DISPLAY, HallDriver, unlimited_kiosks
 from live import LiveServer, wait_for
 
 EVENTS = ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.skipped", "ticket.transferred",
@@ -83,6 +83,7 @@ def test_events_arrive_in_order_with_contiguous_seq(live, app, clock):
 
 
 def test_concurrent_changes_still_arrive_in_seq_order(live, app):
+    unlimited_kiosks(app)  # four kiosks' worth of tickets through one token
     hall = HallDriver(app.test_client())
     screen = Screen(live.url).connect()
     start = screen.snapshots[0]["seq"]

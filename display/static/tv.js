@@ -13,7 +13,7 @@
   var VOICE_STALE_MS = 90 * 1000;   // a call still unspoken after this is dropped, not read late
   var VOICE_GAP_MS = 350;           // silence between two announcements
   var VOICE_GUARD_MS = 20000;       // an announcement that never ends is given up
-  var SILENT_WAV = "data:audio/wav;base64,UklGRiwAAABXQVZFZm10IBAAAAABAAEAgD4AAAB9AAACABAAZGF0YQgAAAAAAAAAAAAAAA==";
+  var SILENT_WAV = "/static/display/silent.wav";  // a file, not a data: URL (the CSP allows media from this server only)
 
   var $ = function (id) { return document.getElementById(id); };
   var token = Hall.tokenFromUrl();

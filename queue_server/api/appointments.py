@@ -12,6 +12,7 @@ from ..errors import HallError, bad_request
 from ..tickets import find_ticket, issue_ticket
 from . import api
 from .common import field, hall_id, json_body, runtime
+from .tickets import check_device_rate
 
 BOOKERS = ("admin",)
 READERS = ("admin", "kiosk", "clerk", "supervisor")
@@ -63,8 +64,9 @@ def appointment_cancel(code: str):
 def appointment_check_in():
     """`{code}` or `{id_number}` → 201 `{ticket, appointment}`; checking in again returns the
     same ticket (200), so a double tap or a retried request never makes two."""
-    body = json_body()
     p = g.principal
+    check_device_rate(p)  # a ticket, like POST /tickets; and by ID number it answers who booked
+    body = json_body()
     rt = runtime()
     code = field(body, "code", str, max_len=16)
     id_number = field(body, "id_number", str, max_len=24)

@@ -26,12 +26,22 @@ def logout():
     return jsonify({"ok": True})
 
 
+@api.post("/auth/refresh")
+@staff_auth.require("clerk", "supervisor", "admin")
+def refresh():
+    """A new token for this one (which stops working at once): the staff pages call it while
+    someone works, before the token's end, so a working day never ends in a login screen."""
+    return jsonify(staff_auth.refresh(runtime(), staff_auth.bearer_token()))
+
+
 @api.get("/me")
 @staff_auth.require()
 def me():
     p = g.principal
     body = {"kind": p.kind, "role": p.role, "name": p.name, "hall_id": p.hall_id,
             "staff_id": p.staff_id, "device_id": p.device_id, "window_ids": sorted(p.window_ids)}
+    if p.kind == "staff":
+        body["expires_in"] = staff_auth.seconds_left(runtime(), staff_auth.bearer_token())
     if p.kind == "device":
         # A kiosk on its own machine learns its printer from the hall config.
         with runtime().read() as s:

@@ -1,6 +1,7 @@
 """Reading request bodies: every wrong type or size becomes a 400 with a code, never a 500."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import current_app, g, request
@@ -17,14 +18,45 @@ def runtime() -> Runtime:
 
 
 def json_body() -> dict[str, Any]:
-    if not request.get_data(cache=True):
-        return {}
-    data = request.get_json(force=True, silent=True)
-    if data is None:
-        raise bad_request("invalid_json", "请求内容不是合法的 JSON")
+    """The request's JSON object ({} without a body), parsed once per request."""
+    if "json_body" not in g:
+        raw = request.get_data(cache=True)
+        g.json_body = parse_body(raw) if raw else {}
+    return g.json_body
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """Strict JSON: UTF-8 without a BOM, each key once (a proxy and this server must not read two
+    different requests out of one body), nesting the parser survives, text that can be stored."""
+    try:
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_repeated_keys,
+                          parse_constant=_no_constant, parse_float=_finite)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # an escaped lone surrogate ("\ud800") fails
+    except UnicodeEncodeError:
+        raise bad_request("invalid_characters", "请求中含有无效的 Unicode 字符") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise bad_request("invalid_json", "请求内容不是合法的 JSON（UTF-8 编码、字段不重复）") from None
     if not isinstance(data, dict):
         raise bad_request("invalid_body", "请求内容应为 JSON 对象 {...}")
     return data
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("repeated key")
+    return out
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: PostgreSQL's JSON refuses them
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
 
 
 def field(body: dict, name: str, kind: type, *, required: bool = False, max_len: int = 200,

@@ -1,4 +1,5 @@
-"""Devices: heartbeats from every device, the admin's list, revocation, and the admin page.
+"""Devices: heartbeats from every device, the admin's list, revocation, token rotation, and the
+admin page.
 
 The registry and its background checker are created when the API is registered on an app, so
 every server (demo, serve, tests) watches its devices without further wiring.
@@ -57,8 +58,19 @@ def device_revoke(device_id: int):
     return jsonify({"device": device})
 
 
+@api.post("/devices/<int:device_id>/token")
+@auth.require("admin")
+def device_rotate_token(device_id: int):
+    """A new token for the device, in this answer only (it is stored as a hash): the old token and
+    the connections made with it stop now, so whoever held it is out."""
+    device, token = registry().rotate(g.principal.hall_id, device_id, g.principal.actor)
+    _drop_connections(device_id)
+    return jsonify({"device": device, "token": token})
+
+
 def _drop_connections(device_id: int) -> None:
-    """A revoked device's open /hall connections end now, not at its next reconnect (this process)."""
+    """A revoked or re-keyed device's open /hall connections end now, not at its next reconnect
+    (this process)."""
     socketio = current_app.extensions.get("socketio")
     stream = getattr(getattr(socketio, "server", None), "namespace_handlers", {}).get(NAMESPACE)
     principals = getattr(stream, "principals", {})

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from .. import auth
 from ..clock import iso
 from ..errors import bad_request, not_found
+from ..identity import mask_phone
 from ..models import Case, Staff, Ticket, Window
 from ..ratings import appeals, followups, slips
 from ..ratings.levels import catalogue
@@ -240,7 +241,7 @@ def close_slip_batch(batch_id: int):
 # --- 短信发件箱 ---------------------------------------------------------------------------------
 
 def _message_dict(m: SmsMessage) -> dict:
-    return {"id": m.id, "phone": m.phone[:3] + "****" + m.phone[-4:], "text": m.text, "status": m.status,
+    return {"id": m.id, "phone": mask_phone(m.phone), "text": m.text, "status": m.status,
             "attempts": m.attempts, "created_at": iso(m.created_at), "next_attempt_at": iso(m.next_attempt_at),
             "sent_at": iso(m.sent_at), "gateway": m.gateway, "provider_id": m.provider_id,
             "last_error": m.last_error}
@@ -274,5 +275,5 @@ def outbox_action(message_id: int, action: str):
         raise not_found("unknown_action", "操作应为 retry（重发）或 mark-sent（标记为已发送）")
     m = sender.requeue(runtime(), g.principal.hall_id, message_id, mark_sent=action == "mark-sent")
     if m is None:
-        raise not_found("unknown_message", "没有这条待处理（失败或待核实）的短信")
+        raise not_found("unknown_message", "没有这条待处理（失败、待核实或限流未发）的短信")
     return jsonify({"message": _message_dict(m)})

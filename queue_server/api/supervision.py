@@ -187,8 +187,12 @@ def audit_trail():
     limit = max(1, min(request.args.get("limit", 300, type=int) or 300, 2000))
     flush_audit(rt)
     with rt.read() as s:
-        q = select(AuditEntry).where((AuditEntry.hall_id == h) | AuditEntry.hall_id.is_(None),
-                                     AuditEntry.at >= lo, AuditEntry.at < hi)
+        # Requests no hall can be told from (no valid token on a server of several halls: refused
+        # logins, probes) are for the admins of the deployment, not for every hall's supervisors.
+        mine = AuditEntry.hall_id == h
+        if g.principal.role == "admin":
+            mine = mine | AuditEntry.hall_id.is_(None)
+        q = select(AuditEntry).where(mine, AuditEntry.at >= lo, AuditEntry.at < hi)
         if actor:
             q = q.where(AuditEntry.actor.contains(actor))
         rows = [{"kind": "request", "id": a.id, "at": iso(a.at), "actor": a.actor, "action": a.action,

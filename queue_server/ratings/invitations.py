@@ -26,6 +26,8 @@ def on_event(rt: Runtime, wake: threading.Event | None = None):
         case_id = (event.get("case") or {}).get("id")
         if case_id is None:
             return
+        if "ticket" in event and not (event.get("ticket") or {}).get("phone"):
+            return  # no phone left at the kiosk: nothing to invite, no write transaction to queue for
         if invite_case(rt, case_id) and wake is not None:
             wake.set()
     return handle

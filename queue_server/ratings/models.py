@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, event, inspect)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..crypto import EncryptedPhone, keys_for
 from ..models import Base, Id
 
 
@@ -88,7 +89,7 @@ class SmsInvitation(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
-    phone: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str] = mapped_column(EncryptedPhone)  # AES-GCM at rest (crypto.py)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -98,13 +99,21 @@ class SmsInvitation(Base):
 class SmsMessage(Base):
     """One SMS in the outbox. pending → sending → sent; a failure goes back to pending with a later
     `next_attempt_at`; after too many attempts `failed`; a send interrupted by a crash on a gateway
-    that cannot deduplicate becomes `unknown` (kept for a person to check, never resent blindly)."""
+    that cannot deduplicate becomes `unknown` (kept for a person to check, never resent blindly).
+    Over a sending limit (per phone per day, per hall per minute) it becomes `rate_limited`, not
+    sent, the limit named in `last_error` (a person may still send it: retry).
+
+    `phone` is encrypted at rest; `phone_hash` (a keyed digest, set on every write) is what the
+    per-phone limit matches on."""
     __tablename__ = "sms_messages"
-    __table_args__ = (Index("ix_sms_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_sms_due", "status", "next_attempt_at"),
+                      Index("ix_sms_phone_claimed", "phone_hash", "claimed_at"),
+                      Index("ix_sms_hall_claimed", "hall_id", "claimed_at"))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("sms_invitations.id"))
-    phone: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str] = mapped_column(EncryptedPhone)
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -115,6 +124,14 @@ class SmsMessage(Base):
     gateway: Mapped[str] = mapped_column(String(16), default="")
     provider_id: Mapped[str | None] = mapped_column(String(300))
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+@event.listens_for(SmsMessage, "before_insert")
+@event.listens_for(SmsMessage, "before_update")
+def _digest_phone(_mapper, connection, message: SmsMessage) -> None:
+    """The digest follows the number on every write, whoever creates the message."""
+    if message.phone_hash is None or inspect(message).attrs.phone.history.has_changes():
+        message.phone_hash = keys_for(connection.dialect).digest(message.phone) if message.phone else None
 
 
 class SlipBatch(Base):

@@ -20,6 +20,8 @@ class RatingSettings:
     link_days: int = 7               # an SMS rating link expires after this many natural days
     sms_gateway: str = "outbox:"     # outbox: | http(s)://… | smpp://user:pass@host:port?source=…
     sms_sign: str = ""               # 短信签名, e.g. 【某市政务服务中心】; empty = the hall's name
+    sms_per_phone_per_day: int = 3   # SMS to one phone number per day, all halls together; 0 = no limit
+    sms_per_hall_per_minute: int = 60  # SMS a hall sends per minute; 0 = no limit
 
 
 def rating_settings(rt: Runtime, hall_id: int) -> RatingSettings:

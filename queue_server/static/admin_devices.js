@@ -1,6 +1,8 @@
 /* 设备管理: which kiosks, displays, LED strips and rating devices are online, what they report,
- * and their open alerts — live: `device.alert` / `device.ok` / `device.revoked` on /hall reload
- * the list, and it is re-read every REFRESH_MS so "last seen" and online/offline stay true.
+ * and their open alerts — live: `device.alert` / `device.ok` / `device.revoked` /
+ * `device.token_rotated` on /hall reload the list, and it is re-read every REFRESH_MS so
+ * "last seen" and online/offline stay true. An admin may give a device a new token (shown once,
+ * in a dialog) or stop it.
  * Login as on the window caller page: the API token is kept in sessionStorage.
  */
 (function () {
@@ -27,13 +29,23 @@
 
   function api(method, path, body) {
     var headers = { "Accept": "application/json" };
-    if (S.token) headers["Authorization"] = "Bearer " + S.token;
+    var sent = S.token;
+    if (sent) headers["Authorization"] = "Bearer " + sent;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     return fetch(API + path, { method: method, headers: headers, cache: "no-store",
                                body: body === undefined ? undefined : JSON.stringify(body) })
       .catch(function () { var e = new Error("无法连接服务器"); e.status = 0; throw e; })
       .then(function (res) {
         return res.json().catch(function () { return null; }).then(function (data) {
+          if (res.status === 401 && sent && window.HallSession) {
+            // Renewed while this request was on its way (staff_session.js): retry with the new token.
+            return HallSession.settled().then(function () {
+              if (S.token && S.token !== sent) return api(method, path, body);
+              var e = new Error((data && data.error && data.error.message) || "HTTP 401");
+              e.status = 401;
+              throw e;
+            });
+          }
           if (!res.ok) {
             var e = new Error((data && data.error && data.error.message) || ("HTTP " + res.status));
             e.status = res.status;
@@ -74,6 +86,7 @@
         }
         S.token = data.token; S.staff = data.staff;
         save("token", S.token); save("staff", S.staff);
+        HallSession.started(KEY, data.expires_in);
         start();
       })
       .catch(function (err) { showLogin(err.message); });
@@ -89,6 +102,7 @@
     clearInterval(S.timer);
     S.token = null; S.staff = null;
     save("token", null); save("staff", null);
+    HallSession.ended(KEY);
     showLogin(text);
   }
 
@@ -165,12 +179,8 @@
       });
       var act = cell(tr, "", "act");
       if (S.staff && S.staff.role === "admin" && !d.revoked) {
-        var b = document.createElement("button");
-        b.type = "button";
-        b.className = "hall-btn small danger";
-        b.textContent = "停用";
-        b.addEventListener("click", function () { revoke(d); });
-        act.appendChild(b);
+        act.appendChild(button("更换令牌", "hall-btn small", function () { rotate(d); }));
+        act.appendChild(button("停用", "hall-btn small danger", function () { revoke(d); }));
       }
       rows.appendChild(tr);
     });
@@ -178,6 +188,40 @@
     $("n-offline").textContent = n.offline;
     $("n-never").textContent = n.never;
     $("n-alerts").textContent = n.alerts;
+  }
+
+  function button(text, cls, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = cls;
+    b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  // Where the new token goes on each kind of device (README, kiosk/README.md, display/README.md).
+  var TOKEN_HOWTO = {
+    kiosk: "取号机：python -m kiosk --server 服务器地址 --token 新令牌 …",
+    display: "综合屏：浏览器打开 /display?token=新令牌",
+    rater: "评价器：平板打开 /rater?token=新令牌（键盘评价器：python -m display.keypad --token 新令牌 …）",
+    led: "窗口屏：python -m display.led --server 服务器地址 --token 新令牌 …"
+  };
+
+  function rotate(d) {
+    if (!window.confirm("为设备「" + d.name + "」更换令牌？旧令牌立即失效，设备需改用新令牌才能重新连接。")) return;
+    api("POST", "/devices/" + d.id + "/token").then(function (data) {
+      $("token-device").textContent = d.name + "（" + d.kind_name + "）";
+      $("token-value").textContent = data.token;
+      $("token-how").textContent = TOKEN_HOWTO[d.kind] || "";
+      $("token-dialog").showModal();
+      message("已更换令牌：" + d.name, "info");
+      refresh();
+    }).catch(function (err) { message(err.message, "error"); });
+  }
+
+  function closeTokenDialog() {
+    $("token-value").textContent = "";   // shown once: gone from the page when closed
+    $("token-dialog").close();
   }
 
   function revoke(d) {
@@ -191,7 +235,8 @@
   // ------------------------------------------------------------------ live
   function connect() {
     if (typeof io !== "function") { refresh(); return; }
-    var s = S.socket = io("/hall", { auth: { token: S.token }, reconnectionDelay: 1000, reconnectionDelayMax: 3000 });
+    var s = S.socket = io("/hall", { auth: function (cb) { cb({ token: S.token }); },   // renewed tokens too
+                                      reconnectionDelay: 1000, reconnectionDelayMax: 3000 });
     var pill = $("conn-state");
     pill.hidden = false;
     function state(ok) { pill.textContent = ok ? "实时连接" : "连接中断"; pill.className = "pill " + (ok ? "ok" : "bad"); }
@@ -211,6 +256,8 @@
   }
 
   function start() {
+    HallSession.keep({ prefix: KEY, token: function () { return S.token; },
+                       renewed: function (token) { S.token = token; save("token", token); } });
     $("login-view").hidden = true;
     $("devices-view").hidden = false;
     $("btn-logout").hidden = false;
@@ -222,6 +269,8 @@
 
   function init() {
     $("login-form").addEventListener("submit", onLogin);
+    $("token-close").addEventListener("click", closeTokenDialog);
+    $("token-dialog").addEventListener("close", function () { $("token-value").textContent = ""; });
     $("btn-logout").addEventListener("click", logout);
     S.token = load("token");
     S.staff = load("staff");

@@ -85,8 +85,9 @@
 
   function api(method, path, body) {
     var headers = { "Accept": "application/json" };
+    var sent = S.token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (S.token) headers["Authorization"] = "Bearer " + S.token;
+    if (sent) headers["Authorization"] = "Bearer " + sent;
     return fetch(API + path, {
       method: method, headers: headers, cache: "no-store",
       body: body === undefined ? undefined : JSON.stringify(body)
@@ -94,14 +95,23 @@
       throw new ApiError("network", "无法连接服务器，请检查网络后重试", 0);
     }).then(function (res) {
       return res.json().catch(function () { return null; }).then(function (data) {
-        if (!res.ok) {
-          var err = (data && data.error) || {};
-          throw new ApiError(err.code || "http_" + res.status,
-                             err.message || ("服务器错误（" + res.status + "），请稍后再试"), res.status, err.detail);
+        if (res.status === 401 && sent && window.HallSession) {
+          // The token may have been renewed while this request was on its way: retry with the new one.
+          return HallSession.settled().then(function () {
+            if (S.token && S.token !== sent) return api(method, path, body);
+            throw apiError(res, data);
+          });
         }
+        if (!res.ok) throw apiError(res, data);
         return data;
       });
     });
+  }
+
+  function apiError(res, data) {
+    var err = (data && data.error) || {};
+    return new ApiError(err.code || "http_" + res.status,
+                        err.message || ("服务器错误（" + res.status + "），请稍后再试"), res.status, err.detail);
   }
 
   /** Every failure lands here: a 401 ends the session, anything else shows its Chinese message. */
@@ -201,6 +211,7 @@
       S.staff = data.staff;
       save("token", S.token);
       save("staff", S.staff);
+      HallSession.started(STORE, data.expires_in);
       showMessage("");
       afterLogin();
     }).catch(function (err) {
@@ -220,6 +231,8 @@
   }
 
   function afterLogin() {
+    HallSession.keep({ prefix: STORE, token: function () { return S.token; },
+                       renewed: function (token) { S.token = token; save("token", token); } });
     var go = function () {
       var list = selectableWindows();
       var stored = load("window", null);
@@ -276,6 +289,7 @@
     disconnect();
     S.token = null; S.staff = null; S.windowId = null; S.win = null; S.cur = null; S.pending = null;
     ["token", "staff", "window"].forEach(function (k) { save(k, null); });
+    HallSession.ended(STORE);
     if ($("transfer-dialog").open) $("transfer-dialog").close();
     showMessage("");
     showLogin(message, kind);
@@ -300,7 +314,7 @@
     S.snapshotThisConnection = false;
     openedAt = Date.now();
     socket = io("/hall", {
-      auth: { token: S.token },
+      auth: function (cb) { cb({ token: S.token }); },   // a renewed token on every reconnect
       reconnectionDelay: 1000,
       reconnectionDelayMax: 3000,
       timeout: 8000

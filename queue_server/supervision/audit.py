@@ -22,12 +22,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
 from flask import current_app, g, request
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from ..runtime import Runtime
 from .models import AuditEntry
@@ -59,9 +61,25 @@ def guard_engine(engine: Engine) -> None:
 def record(rt: Runtime, *, hall_id: int | None, actor: str, action: str, target: str = "",
            status: int = 0, origin: str = "", detail: dict[str, Any] | None = None, note: str = "",
            at: datetime | None = None) -> None:
-    writer(rt).add({"hall_id": hall_id, "at": at or rt.clock.now(), "actor": actor[:100],
-                    "action": action[:80], "target": target[:300], "status": status,
-                    "origin": origin[:64], "detail": detail or {}, "note": note[:2000]})
+    writer(rt).add({"hall_id": hall_id, "at": at or rt.clock.now(), "actor": _text(actor)[:100],
+                    "action": _text(action)[:80], "target": _text(target)[:300], "status": status,
+                    "origin": _text(origin)[:64], "detail": _clean(detail or {}), "note": _text(note)[:2000]})
+
+
+def _text(value: str) -> str:
+    """Whatever a client sent (a path, a query, a user name) as text every database stores:
+    PostgreSQL refuses NUL in text and JSON, and one refused row must not cost the batch."""
+    return value.replace("\x00", "\ufffd")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_text(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
 
 
 def flush(rt: Runtime) -> None:
@@ -119,12 +137,25 @@ class AuditWriter:
                     raise
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            self._insert(batch)
+        except (DataError, IntegrityError):
+            # A row the database refuses (not a database that is down): write the others one by
+            # one and drop only what is refused, loudly, rather than retry the batch for ever.
+            for row in batch:
+                try:
+                    self._insert([row])
+                except (DataError, IntegrityError):
+                    log.error("audit row refused by the database, dropped: %s %s %s",
+                              row.get("actor"), row.get("action"), row.get("target"), exc_info=True)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
         with self.rt.writing() as s:
-            s.execute(insert(AuditEntry), batch)
+            s.execute(insert(AuditEntry), rows)
             s.commit()
 
     def _run(self) -> None:
-        quiet = 0.0
+        quiet, failing_since, told = 0.0, None, 0.0
         while True:
             self.wake.wait(self.delay)
             with self.lock:
@@ -137,9 +168,20 @@ class AuditWriter:
             quiet = 0.0
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - the database is down: the rows wait, retried next round
-                log.warning("audit rows kept in memory: the database did not take them", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - the database is down: the rows wait, retried next round
+                now = time.monotonic()
+                if failing_since is None:   # the first failure with its traceback, then a line a minute
+                    failing_since = told = now
+                    log.warning("audit rows kept in memory: the database did not take them", exc_info=True)
+                elif now - told >= 60:
+                    told = now
+                    log.warning("audit rows still in memory (%d) after %.0f s: %s", len(self.pending),
+                                now - failing_since, type(exc).__name__)
                 self.wake.wait(1.0)
+            else:
+                if failing_since is not None:
+                    log.warning("audit rows written again after %.0f s", time.monotonic() - failing_since)
+                failing_since = None
 
 
 def mark(action: str, **detail: Any) -> None:
@@ -166,7 +208,7 @@ def after_request(response):
         principal = g.get("principal")
         actor = principal.actor if principal is not None else ""
         if not actor and request.endpoint == "api.login":
-            body = request.get_json(silent=True) or {}
+            body = g.get("json_body") or {}   # as api.common.json_body read it (none if refused)
             name = body.get("username") if isinstance(body, dict) else None
             actor = f"staff:{name}" if isinstance(name, str) else ""
         detail = {"method": request.method, **({k: v for k, v in (request.view_args or {}).items()})}

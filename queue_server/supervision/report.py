@@ -75,13 +75,14 @@ def standalone_html(app, hall_id: int, month: str) -> str:
     from pathlib import Path
 
     from flask import render_template
+    from markupsafe import escape     # the title is written here, not by Jinja: escape it by hand
     rt = app.extensions["hall"]
     css = (Path(__file__).parent / "static" / "report.css").read_text(encoding="utf-8")
     with app.app_context(), rt.read() as s:
         data = report_data(s, hall_id, month, rt.clock.now())
         body = render_template("supervision/report_body.html", r=data)
     return ("<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-            f"<title>{data['hall']['name']} {month} 月度通报</title>"
+            f"<title>{escape(data['hall']['name'])} {escape(month)} 月度通报</title>"
             "<style>:root{--hall-font:\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;--hall-muted:#5b6776}"
             f"body{{margin:0;background:#eef2f7}}{css}</style></head>"
             f"<body class=\"report-page\"><main class=\"report\">{body}</main></body></html>\n")

@@ -107,11 +107,12 @@ class HallProcess:
     """`hall serve` for one test: start, kill -9, start again on the same port and database."""
 
     def __init__(self, db: Path, port: int | None = None, hall: Path = SMALL_HALL, log: Path | None = None,
-                 quiet_after: float | None = None, env: dict | None = None):
+                 quiet_after: float | None = None, env: dict | None = None, unlimited_kiosks: bool = False):
         self.env = env
         self.db, self.port, self.hall = db, port or free_port(), hall
         self.log = log or db.with_suffix(".log")
         self.quiet_after = quiet_after
+        self.unlimited_kiosks = unlimited_kiosks
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -120,6 +121,8 @@ class HallProcess:
                "--hall", str(self.hall)]
         if self.quiet_after:
             cmd += ["--quiet-after", str(self.quiet_after)]
+        if self.unlimited_kiosks:
+            cmd += ["--unlimited-kiosks"]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=str(ROOT),
                                          env={**os.environ, **(self.env or {})})

@@ -39,10 +39,15 @@ def main() -> None:
     ap.add_argument("--hall", default=str(ROOT / "tests" / "halls" / "small.toml"))
     ap.add_argument("--start", default="2026-03-10T09:00:00")
     ap.add_argument("--quiet-after", type=float)
+    ap.add_argument("--unlimited-kiosks", action="store_true",
+                    help="no per-kiosk issuing limit: a test fills a busy hall in seconds through one token")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     app = create_app([args.hall], f"sqlite:///{args.db}", secret=b"display-tests",
                      clock=RunningClock(datetime.fromisoformat(args.start)))
+    if args.unlimited_kiosks:
+        for cfg in app.extensions["hall"].halls.values():
+            cfg.kiosk_tickets_per_minute = 0
     if args.quiet_after:
         app.extensions["hall_devices"].quiet_after = args.quiet_after
         app.extensions["hall_device_monitor"].set_interval(0.2)

@@ -230,7 +230,7 @@ def _busy_demo_hall(api: Api) -> None:
 
 
 def test_screenshots_of_a_busy_demo_hall_at_1080p_and_4k(open_page, hall_process, artifacts):
-    server = hall_process(hall=DEMO_HALL)
+    server = hall_process(hall=DEMO_HALL, unlimited_kiosks=True)  # 84 tickets in seconds, one token
     api = Api(server.url, password="demo1234", kiosk="demo-kiosk", display="demo-display")
     page = open_page(server.url + "/display?token=demo-display", 1920, 1080)
     connected(page)

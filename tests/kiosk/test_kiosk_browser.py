@@ -171,7 +171,7 @@ def test_tap_through_to_a_ticket_and_its_printed_slip(kiosk_hall, open_kiosk, si
     expect(page.locator("#ticket-windows")).to_have_text("5号、6号、8号、9号窗口")
     expect(page.locator("#ticket-ahead")).to_have_text("前面没有人等候，请留意叫号")
     expect(page.locator("#print-note")).to_have_text("请取走您的告知单")
-    page.wait_for_function("document.querySelector('#slip-img').naturalWidth > 500")
+    page.wait_for_function("() => document.querySelector('#slip-img').naturalWidth > 500")
     expect(page.locator("#countdown")).to_contain_text("秒后返回首页")
     check_layout(page)
     shot(page, "6-ticket")
@@ -404,7 +404,7 @@ def test_every_screen_fits_in_elder_contrast_and_english(kiosk_hall, open_kiosk,
     shot(page, "21-elder-priority")
     page.click("[data-priority='pregnant']")
     expect(page.locator("#ticket-number")).to_have_text("C001")
-    page.wait_for_function("document.querySelector('#slip-img').naturalWidth > 500")
+    page.wait_for_function("() => document.querySelector('#slip-img').naturalWidth > 500")
     check_layout(page)
     shot(page, "22-elder-ticket")
     page.click("#ticket-done")  # a new citizen: the modes reset

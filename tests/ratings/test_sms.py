@@ -158,7 +158,8 @@ def test_failures_are_retried_with_backoff_and_never_lost(hall, clock, rt):
     m = messages(rt)[0]
     assert m.status == "pending" and m.attempts == 1 and "timeout" in m.last_error
     assert m.next_attempt_at == clock.now() + timedelta(seconds=30)
-    assert sender.send_due(rt, gateway=gateway) == {"sent": 0, "retry": 0, "failed": 0, "recovered": 0}
+    assert sender.send_due(rt, gateway=gateway) == {"sent": 0, "retry": 0, "failed": 0, "recovered": 0,
+                                                     "rate_limited": 0}
     clock.advance(seconds=30)
     assert sender.send_due(rt, gateway=gateway)["retry"] == 1
     assert messages(rt)[0].next_attempt_at == clock.now() + timedelta(minutes=1)

@@ -12,7 +12,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import REDIS_URL, SMALL_HALL, service_missing
+from conftest import REDIS_URL, busy_hall_config, service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,11 +49,12 @@ def hall_servers(tmp_path: Path, database_url: str, message_queue: str, channel:
     """`count` server processes on one database and message queue, started together (as a city
     deployment starts them); yields (processes, ports, log files) and stops them after."""
     procs, ports, logs = [], [], []
+    config = busy_hall_config(tmp_path)
     for i in range(count):
         port = free_port()
         log_path = tmp_path / f"server{i}.log"
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(SMALL_HALL),
+            [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(config),
              "--database-url", database_url, "--message-queue", message_queue, "--channel", channel,
              "--port", str(port), "--data-dir", str(tmp_path / f"data{i}"), "--ignore-hours"],
             cwd=ROOT, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,

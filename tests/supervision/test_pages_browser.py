@@ -69,7 +69,7 @@ def test_dashboard_and_monthly_report(page, live):
     furnish(live)
     login(page, live.url + "/supervisor")
     page.wait_for_selector("#live-cards .card")
-    page.wait_for_function("document.getElementById('conn').textContent === '实时'")
+    page.wait_for_function("() => document.getElementById('conn').textContent === '实时'")
     cards = page.inner_text("#live-cards")
     assert "等候人数" in cards and "暂停窗口" in cards and "4号" in cards and "红色预警" in cards
     page.screenshot(path=str(ARTIFACTS / "dashboard_live.png"), full_page=True)
@@ -77,11 +77,11 @@ def test_dashboard_and_monthly_report(page, live):
     # A ticket issued now reaches the open dashboard over the websocket.
     before = page.inner_text("#live-cards .card:first-child .value")
     live.client.post("/api/v1/tickets", json={"matter_id": 3}, headers={"Authorization": "Bearer test-kiosk"})
-    page.wait_for_function(f"document.querySelector('#live-cards .card:first-child .value').textContent !== '{before}'")
+    page.wait_for_function(f"() => document.querySelector('#live-cards .card:first-child .value').textContent !== '{before}'")
 
     page.click("[data-tab=stats]")
     page.click("[data-range=last]")
-    page.wait_for_function("document.getElementById('from').value === '2026-03-01'")
+    page.wait_for_function("() => document.getElementById('from').value === '2026-03-01'")
     page.wait_for_selector("#groups tbody tr.click")
     page.wait_for_selector("#chart-groups svg")
     assert page.input_value("#to") == "2026-03-31"
@@ -91,11 +91,11 @@ def test_dashboard_and_monthly_report(page, live):
     assert f"{stats['totals']['on_time_rate']:.1f}%" in shown and f"{stats['totals']['satisfaction_rate']:.1f}%" in shown
     page.screenshot(path=str(ARTIFACTS / "dashboard_stats.png"), full_page=True)
     page.select_option("#by", "window")
-    page.wait_for_function("document.getElementById('groups-title').textContent.includes('窗口')")
+    page.wait_for_function("() => document.getElementById('groups-title').textContent.includes('窗口')")
     page.click("#groups tbody tr.click >> nth=0")
     page.wait_for_selector("#drill:not([hidden]) #drill-table tbody tr")
     page.select_option("#drill-only", "late")
-    page.wait_for_function("document.getElementById('drill-title').textContent.includes('办件明细')")
+    page.wait_for_function("() => document.getElementById('drill-title').textContent.includes('办件明细')")
     page.screenshot(path=str(ARTIFACTS / "dashboard_drill.png"), full_page=True)
     with page.expect_download() as download:
         page.click("#export-xlsx")
@@ -139,21 +139,21 @@ def test_slip_box_opening_in_the_browser(page, live):
         page.press("#code", "Enter")  # what the scanner types after the digits
         page.wait_for_selector("#levels button:not([disabled])")
         page.keyboard.press(key)
-        page.wait_for_function("document.getElementById('current').textContent.includes('已录入')")
+        page.wait_for_function("() => document.getElementById('current').textContent.includes('已录入')")
     page.fill("#code", str(fresh[0]))
     page.press("#code", "Enter")
     page.wait_for_selector("#current.refused")
-    page.wait_for_function("document.getElementById('refused-count').textContent === '1'")
+    page.wait_for_function("() => document.getElementById('refused-count').textContent === '1'")
     assert "评议单已录入" in page.inner_text("#current")
     page.fill("#code", str(taken))
     page.press("#code", "Enter")
     # Wait for this scan's own answer: the 「拒绝」 of the previous one is still on screen.
-    page.wait_for_function("document.getElementById('refused-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('refused-count').textContent === '2'")
     assert "拒绝" in page.inner_text("#current")
     page.fill("#code", "88888888")
     page.press("#code", "Enter")
-    page.wait_for_function("document.getElementById('current').textContent.includes('无法识别')")
-    page.wait_for_function("document.getElementById('refused-count').textContent === '3'")
+    page.wait_for_function("() => document.getElementById('current').textContent.includes('无法识别')")
+    page.wait_for_function("() => document.getElementById('refused-count').textContent === '3'")
     page.screenshot(path=str(ARTIFACTS / "slips_scanning.png"))
     page.click("#finish")
     page.wait_for_selector("#result-view:not([hidden])")

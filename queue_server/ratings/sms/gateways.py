@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ...identity import redact
 from .smpp import PERMANENT, SmppClient, SmppError
 
 HTTP_TIMEOUT = 10.0
@@ -66,7 +67,7 @@ class HttpGateway:
             raise GatewayError("短信平台的回应不是 JSON") from None
         message_id = next((str(answer[k]) for k in ("message_id", "id", "msgid") if answer.get(k)), "")
         if not message_id:
-            raise GatewayError(f"短信平台没有返回消息编号：{answer}")
+            raise GatewayError(f"短信平台没有返回消息编号：{redact(str(answer))[:200]}")
         return message_id
 
     def close(self) -> None:

@@ -11,6 +11,14 @@ When the gateway says the text may have gone although the send failed (SMPP: the
 broke after a submit_sm was written, or some parts of a long text were accepted), the same rule
 as for a crash applies.
 
+Sending limits ([ratings] sms_per_phone_per_day, sms_per_hall_per_minute) are checked at the
+claim, in its transaction: a message over a limit becomes `rate_limited` with the limit in
+`last_error` and is not sent (listed in the outbox like a failure; an admin's retry sends it when
+the limit allows). One phone number gets a few texts a day at most, whatever goes wrong upstream
+(a clerk finishing the same person's cases in a loop, a script, a bug), and a hall never floods
+its SMS account or gets its sender number blocked by the carrier for spamming. Counts come from
+the table, so they hold across server processes; the per-phone one matches `phone_hash`.
+
 A crash between 2 and 3 leaves a row in `sending`. After STALE it is recovered: on a gateway
 that deduplicates by our `ref` (outbox, HTTP with Idempotency-Key) it goes back to `pending` and
 the resend is harmless; on SMPP, which has no idempotency key in submit_sm, it becomes `unknown`
@@ -20,13 +28,15 @@ human check to a citizen receiving the same link twice without anyone knowing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from ...identity import redact
 from ...runtime import Runtime
 from ..models import SmsMessage
-from ..settings import rating_settings
+from ..settings import RatingSettings, rating_settings
 from .gateways import GatewayError, gateway_for
 
 log = logging.getLogger("hall.sms")
@@ -35,6 +45,8 @@ MAX_ATTEMPTS = 8
 STALE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
+REACHED = ("sending", "sent", "unknown")  # may have reached the phone
+RETRYABLE = ("failed", "unknown", "rate_limited")  # a person may send these again
 
 
 def backoff(attempts: int) -> timedelta:
@@ -89,7 +101,30 @@ def recover_stale(rt: Runtime, now: datetime, idempotent: dict[str, bool]) -> in
         return len(rows)
 
 
+def over_limit(s: Session, m: SmsMessage, now: datetime, settings: RatingSettings) -> str | None:
+    """Why `m` may not be sent now (the limit, in words for the outbox), or None."""
+    per_phone = settings.sms_per_phone_per_day
+    if per_phone and m.phone_hash:
+        today = datetime.combine(now.date(), time())
+        sent = s.scalar(select(func.count()).select_from(SmsMessage).where(
+            SmsMessage.phone_hash == m.phone_hash, SmsMessage.claimed_at >= today,
+            SmsMessage.status.in_(REACHED), SmsMessage.id != m.id)) or 0
+        if sent >= per_phone:
+            return (f"限流未发送：同一手机号每天最多发送{per_phone}条短信，今天已发{sent}条"
+                    "（次日可由管理员重发）")
+    per_minute = settings.sms_per_hall_per_minute
+    if per_minute:
+        sent = s.scalar(select(func.count()).select_from(SmsMessage).where(
+            SmsMessage.hall_id == m.hall_id, SmsMessage.claimed_at > now - timedelta(minutes=1),
+            SmsMessage.status != "rate_limited", SmsMessage.id != m.id)) or 0
+        if sent >= per_minute:
+            return (f"限流未发送：本大厅每分钟最多发送{per_minute}条短信，一分钟内已发{sent}条"
+                    "（可由管理员重发）")
+    return None
+
+
 def _claim(rt: Runtime, hall_id: int, now: datetime, scheme: str) -> SmsMessage | None:
+    """The next due message, now `sending` — or `rate_limited` when a sending limit says no."""
     with rt.writing() as s:
         m = s.scalar(select(SmsMessage).where(SmsMessage.hall_id == hall_id, SmsMessage.status == "pending",
                                               SmsMessage.next_attempt_at <= now)
@@ -98,7 +133,11 @@ def _claim(rt: Runtime, hall_id: int, now: datetime, scheme: str) -> SmsMessage 
         if m is None:
             s.commit()
             return None
-        m.status, m.attempts, m.claimed_at, m.gateway = "sending", m.attempts + 1, now, scheme
+        reason = over_limit(s, m, now, rating_settings(rt, hall_id))
+        if reason:
+            m.status, m.last_error = "rate_limited", reason
+        else:
+            m.status, m.attempts, m.claimed_at, m.gateway = "sending", m.attempts + 1, now, scheme
         s.commit()
         return m
 
@@ -111,12 +150,12 @@ def _finish(rt: Runtime, message_id: int, now: datetime, provider_id: str | None
             m.status, m.sent_at, m.provider_id, m.last_error = "sent", now, provider_id, ""
         elif error.ambiguous and not idempotent:
             m.status = "unknown"
-            m.last_error = (f"{error}；短信可能已部分或全部发出，为免重复不自动重发："
+            m.last_error = (f"{redact(str(error))}；短信可能已部分或全部发出，为免重复不自动重发："
                             "请核对短信中心记录后标记为已发送或重发")[:500]
         elif not error.retryable or m.attempts >= MAX_ATTEMPTS:
-            m.status, m.last_error = "failed", str(error)[:500]
+            m.status, m.last_error = "failed", redact(str(error))[:500]
         else:
-            m.status, m.last_error = "pending", str(error)[:500]
+            m.status, m.last_error = "pending", redact(str(error))[:500]
             m.next_attempt_at = now + backoff(m.attempts)
         s.commit()
         return m.status
@@ -125,7 +164,7 @@ def _finish(rt: Runtime, message_id: int, now: datetime, provider_id: str | None
 def send_due(rt: Runtime, now: datetime | None = None, gateway=None, limit: int = 100) -> dict[str, int]:
     """Send what is due now in every hall; `gateway` overrides the configured one (tests)."""
     now = now or rt.clock.now()
-    counts = {"sent": 0, "retry": 0, "failed": 0, "recovered": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "recovered": 0, "rate_limited": 0}
     if not _anything_to_do(rt, now):
         return counts  # the usual case: a read, no write transaction every few seconds
     gateways = {h: gateway or gateway_of(rt, h) for h in list(rt.halls)}
@@ -135,11 +174,15 @@ def send_due(rt: Runtime, now: datetime | None = None, gateway=None, limit: int 
             m = _claim(rt, hall_id, now, gw.scheme)
             if m is None:
                 break
+            if m.status == "rate_limited":
+                log.warning("SMS %s not sent: %s", m.id, m.last_error)
+                counts["rate_limited"] += 1
+                continue
             try:
                 provider_id = gw.send(m.phone, m.text, ref_of(m))
             except GatewayError as exc:
                 status = _finish(rt, m.id, now, error=exc, idempotent=gw.idempotent)
-                log.warning("SMS %s to %s*** failed (%s): %s", m.id, m.phone[:3], status, exc)
+                log.warning("SMS %s failed (%s): %s", m.id, status, redact(str(exc)))
                 counts["retry" if status == "pending" else "failed"] += 1
                 continue
             _finish(rt, m.id, now, provider_id=provider_id)
@@ -148,10 +191,12 @@ def send_due(rt: Runtime, now: datetime | None = None, gateway=None, limit: int 
 
 
 def requeue(rt: Runtime, hall_id: int, message_id: int, *, mark_sent: bool = False) -> SmsMessage | None:
-    """A person's decision on a `failed` or `unknown` message: send again, or record it as sent."""
+    """A person's decision on a `failed`, `unknown` or `rate_limited` message: send again (the
+    sending limits still apply), or record it as sent (not a rate-limited one: it never left)."""
     with rt.writing() as s:
         m = s.get(SmsMessage, message_id)
-        if m is None or m.hall_id != hall_id or m.status not in ("failed", "unknown"):
+        if m is None or m.hall_id != hall_id or m.status not in RETRYABLE \
+                or (mark_sent and m.status == "rate_limited"):
             s.commit()
             return None
         now = rt.clock.now()

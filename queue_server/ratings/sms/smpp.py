@@ -39,7 +39,8 @@ class SmppError(Exception):
 def cstr(value: str, limit: int) -> bytes:
     raw = value.encode("ascii")
     if len(raw) >= limit:
-        raise SmppError(f"field too long for SMPP ({limit - 1} octets max): {value!r}")
+        # Not the value: it may be the destination number or the password, and errors are logged.
+        raise SmppError(f"field too long for SMPP ({len(raw)} octets, {limit - 1} max)")
     return raw + b"\0"
 
 

@@ -1,5 +1,6 @@
 /* What the supervisor's pages share: login with the staff API (token in sessionStorage), calls
-   with the token, formatting. A 401 ends the session and shows the login again. */
+   with the token, formatting. A 401 ends the session and shows the login again; while someone
+   works, staff_session.js renews the token before it ends. */
 (function () {
   "use strict";
   const KEY = "hall.supervisor.";
@@ -14,7 +15,12 @@
     if (token) headers.Authorization = "Bearer " + token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const res = await fetch("/api/v1" + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+    if (res.status === 401 && token && window.HallSession) {
+      await HallSession.settled();  // renewed while this request was on its way: retry with the new token
+      if (store.get("token") && store.get("token") !== token) return api(method, path, body, raw);
+    }
     if (res.status === 401 && path !== "/auth/login") {
+      if (window.HallSession) HallSession.ended(KEY);
       store.set("token", null);
       store.set("staff", null);
       location.reload();
@@ -57,6 +63,13 @@
 
   /* Show the login form in `root` unless a supervisor or admin is logged in; resolves with the staff. */
   function login(root, title) {
+    return askLogin(root, title).then((staff) => {
+      HallSession.keep({prefix: KEY, token: () => store.get("token"), renewed: (token) => store.set("token", token)});
+      return staff;
+    });
+  }
+
+  function askLogin(root, title) {
     const staff = store.get("staff");
     if (store.get("token") && staff) return Promise.resolve(staff);
     return new Promise((resolve) => {
@@ -77,6 +90,7 @@
           }
           store.set("token", data.token);
           store.set("staff", data.staff);
+          HallSession.started(KEY, data.expires_in);
           form.remove();
           resolve(data.staff);
         } catch (err) { error.textContent = err.message; }
@@ -90,6 +104,7 @@
     try { await api("POST", "/auth/logout"); } catch (e) { /* the session ends here anyway */ }
     store.set("token", null);
     store.set("staff", null);
+    HallSession.ended(KEY);
     location.reload();
   }
 

@@ -123,7 +123,8 @@
 
   function connect(token) {
     if (typeof io !== "function") { $("conn").textContent = "无实时连接"; return; }
-    const socket = io("/hall", {auth: {token}, reconnectionDelay: 1000, reconnectionDelayMax: 5000});
+    // The token is read at every (re)connect: staff_session.js may have renewed it meanwhile.
+    const socket = io("/hall", {auth: (cb) => cb({token: Sup.store.get("token") || token}), reconnectionDelay: 1000, reconnectionDelayMax: 5000});
     socket.on("connect", () => { $("conn").textContent = "实时"; $("conn").className = "conn"; soon(); });
     socket.on("disconnect", () => { $("conn").textContent = "连接中断，重连中…"; $("conn").className = "conn off"; });
     socket.on("connect_error", () => { $("conn").textContent = "连接中断，重连中…"; $("conn").className = "conn off"; });
@@ -314,14 +315,14 @@
   }
 
   // --- SMS outbox -------------------------------------------------------------------------------
-  const SMS_STATUS = {pending: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败", unknown: "待核实"};
+  const SMS_STATUS = {pending: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败", unknown: "待核实", rate_limited: "限流未发"};
   async function loadOutbox() {
     const d = await api("GET", "/sms/outbox");
     $("outbox-gateway").textContent = "短信网关：" + d.gateway + (d.gateway.startsWith("outbox") ? "（发件箱模式：短信只保存在这里，不实际发出）" : "");
     table($("outbox-table"), ["手机", {title: "内容", text: true}, "状态", "次数", "创建", "发送", "网关编号", {title: "错误", text: true}, "操作"],
       d.messages.map((m) => {
         const ops = el("div", {class: "actions"});
-        if (me.role === "admin" && (m.status === "failed" || m.status === "unknown")) {
+        if (me.role === "admin" && ["failed", "unknown", "rate_limited"].includes(m.status)) {
           const act = (action) => async () => {
             try { await api("POST", `/sms/outbox/${m.id}/${action}`); loadOutbox(); } catch (err) { say(err.message, true); }
           };

@@ -110,6 +110,7 @@
     $("again").addEventListener("click", async () => scanning((await api("POST", "/slips/batches")).batch.id));
     $("scan-form").addEventListener("submit", (ev) => { ev.preventDefault(); check($("code").value.trim()); });
     $("skip").addEventListener("click", skip);
+    $("print-summary").addEventListener("click", () => window.print());
     $("finish").addEventListener("click", () => finish().catch((err) => status(err.message, "refused")));
     document.addEventListener("keydown", (ev) => {
       if (!pending) return;
