@@ -92,7 +92,7 @@ def parse_slot(raw: str) -> datetime:
 
 def _is_workday(rt: Runtime, day: date) -> bool:
     try:
-        return rt.calendar.is_workday(day)
+        return rt.calendar.is_workday(day, strict=True)
     except CalendarError as exc:
         raise HallError("calendar_missing", f"{exc}；暂不能预约该日期", 409) from None
 

@@ -23,7 +23,6 @@ from .clock import iso
 from .errors import HallError
 from .models import Case, Matter, Ticket, Window, WindowMatter
 from .runtime import Runtime
-from .workdays import CalendarError
 
 MAX_TICKETS_PER_ID = 3          # per ID number per hall per day; 0 = no limit ([hall] max_tickets_per_id)
 DEFAULT_SERVICE_MINUTES = 10    # the wait estimate before the day has finished cases to learn from
@@ -40,11 +39,8 @@ def refused(code: str, message: str, **detail) -> HallError:
 
 
 def _workday(rt: Runtime, day: date) -> bool:
-    """A year missing from the calendar must not close the hall: count Monday–Friday then."""
-    try:
-        return rt.calendar.is_workday(day)
-    except CalendarError:
-        return day.weekday() < 5
+    """A year missing from the calendar must not close the hall: it counts Monday–Friday."""
+    return rt.calendar.is_workday(day)
 
 
 def next_opening(rt: Runtime, now: datetime) -> date:

@@ -2,11 +2,17 @@
 
 Time limits in the hall are counted in working days (行政许可法 §82). The calendar comes from
 the yearly 国务院办公厅 notice and is kept in `config/calendar/cn.toml`, so a hall can update it
-without a software release. A date in a year the calendar does not cover is an error, never a
-guess: a wrong due date is worse than a clear message to update the calendar.
+without a software release.
+
+Next year's notice comes out in November, so every December cases are accepted whose limits run
+into a year the calendar does not cover yet. Refusing them would stop the windows; instead such a
+year counts Monday–Friday, and the year is remembered in `guessed_years` so supervisors are told
+(dashboard, log) to update the calendar. Where a guess would mislead a citizen (an appointment on
+what may be a holiday) callers ask `is_workday(day, strict=True)` and refuse clearly.
 """
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -22,6 +28,7 @@ class WorkCalendar:
     holidays: set[date] = field(default_factory=set)
     workdays: set[date] = field(default_factory=set)
     years: set[int] = field(default_factory=set)
+    guessed_years: set[int] = field(default_factory=set)
 
     @classmethod
     def load(cls, path: str | Path) -> "WorkCalendar":
@@ -52,12 +59,25 @@ class WorkCalendar:
             raise CalendarError(f"{path}: 同一天既是假日又是调休上班日：{sorted(clash)[0]}")
         return cal
 
-    def is_workday(self, day: date) -> bool:
+    def is_workday(self, day: date, strict: bool = False) -> bool:
         if day.year not in self.years:
-            raise CalendarError(f"工作日历缺少 {day.year} 年的节假日安排，请更新 config/calendar/cn.toml")
+            if strict:
+                raise CalendarError(f"工作日历缺少 {day.year} 年的节假日安排，请更新 config/calendar/cn.toml")
+            if day.year not in self.guessed_years:
+                self.guessed_years.add(day.year)
+                logging.getLogger("hall").warning(
+                    "工作日历缺少 %s 年的节假日安排：该年暂按周一至周五计算工作日，请更新 config/calendar/cn.toml",
+                    day.year)
+            return day.weekday() < 5
         if day in self.workdays:
             return True
         return day.weekday() < 5 and day not in self.holidays
+
+    def missing_years(self, today: date) -> list[int]:
+        """Years a supervisor must add: this year, next year from November (limits run into it),
+        and any year a count has already guessed. The same answer in every server process."""
+        wanted = {today.year, *self.guessed_years} | ({today.year + 1} if today.month >= 11 else set())
+        return sorted(y for y in wanted if y not in self.years)
 
     def add_working_days(self, start: date, days: int) -> date:
         """The `days`-th working day after `start` (the start day itself is not counted)."""

@@ -44,9 +44,14 @@ def test_same_day_limit_on_a_holiday_moves_to_next_working_day():
     assert CAL.due_at(datetime(2026, 3, 10, 10), 0, END) == datetime(2026, 3, 10, 17, 30)
 
 
-def test_year_outside_calendar_is_an_error_not_a_guess():
+def test_year_outside_calendar_counts_weekdays_and_is_remembered_as_a_guess():
+    cal = WorkCalendar.load(DEFAULT_CALENDAR)
     with pytest.raises(CalendarError, match="2031"):
-        CAL.is_workday(date(2031, 5, 1))
+        cal.is_workday(date(2031, 5, 1), strict=True)   # appointments: no guessing
+    assert cal.guessed_years == set()
+    assert cal.is_workday(date(2031, 5, 1)) is True      # a Thursday, counted Monday–Friday
+    assert cal.is_workday(date(2031, 5, 3)) is False     # a Saturday
+    assert cal.guessed_years == {2031}
 
 
 def test_make_up_days_are_weekends_and_holidays_are_listed():

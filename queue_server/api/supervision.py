@@ -96,8 +96,11 @@ def check_now():
 @auth.require(*SUPERVISORS)
 def today_live():
     rt = runtime()
+    now = rt.clock.now()
     with rt.read() as s:
-        return jsonify(live.today(s, g.principal.hall_id, rt.clock.now()))
+        data = live.today(s, g.principal.hall_id, now)
+    data["calendar_missing_years"] = rt.calendar.missing_years(now.date())
+    return jsonify(data)
 
 
 @api.get("/supervision/stats")

@@ -135,3 +135,23 @@ def test_overdue_follow_up_raises_a_warning(hall, clock, rt):
     assert red["kind"] == "follow_up" and red["level"] == "red"
     f = hall.c.get(f"/api/v1/follow-ups/{rating['follow_up_id']}", headers=hall.headers("supervisor")).get_json()["follow_up"]
     assert f["overdue"] is True
+
+
+def test_a_december_case_whose_limit_runs_into_an_uncovered_year_is_accepted_and_flagged(hall, clock, rt):
+    """The 2027 holiday notice is not in config/calendar/cn.toml yet: the window must still work."""
+    clock.set(datetime(2026, 12, 29, 10, 0))  # a Tuesday; 3 working days reach into 2027
+    case = accept_only(hall)["case"]
+    assert case["due_at"] == "2027-01-01T17:30:00+08:00"  # Mon–Fri counted: provisional
+    assert at(clock, rt, "2027-01-01T09:00")[0]["level"] == "yellow"  # the checker runs through it
+    live = hall.c.get("/api/v1/supervision/live", headers=hall.headers("supervisor")).get_json()
+    assert live["calendar_missing_years"] == [2027]
+
+
+def test_from_november_the_dashboard_asks_for_next_years_calendar(hall, clock):
+    clock.set(datetime(2026, 10, 30, 10, 0))
+    live = hall.c.get("/api/v1/supervision/live", headers=hall.headers("supervisor")).get_json()
+    assert live["calendar_missing_years"] == []
+    clock.set(datetime(2026, 11, 2, 10, 0))
+    hall.tokens.clear()
+    live = hall.c.get("/api/v1/supervision/live", headers=hall.headers("supervisor")).get_json()
+    assert live["calendar_missing_years"] == [2027]

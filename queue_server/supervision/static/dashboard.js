@@ -73,6 +73,10 @@
   async function loadLive() {
     const d = await api("GET", "/supervision/live");
     today = d.at.slice(0, 10);
+    const missing = d.calendar_missing_years || [];
+    $("calendar-alert").hidden = !missing.length;
+    $("calendar-alert").textContent = missing.length ? "工作日历缺少 " + missing.join("、") +
+      " 年的节假日安排：这些年份的办结时限暂按周一至周五计算。国务院办公厅通知发布后，请更新 config/calendar/cn.toml 并重启服务。" : "";
     const cards = $("live-cards");
     cards.textContent = "";
     cards.append(
