@@ -102,7 +102,11 @@ def _register_parts(app: Flask) -> None:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(HallError)
     def hall_error(exc: HallError):
-        return jsonify(exc.to_dict()), exc.status
+        response = jsonify(exc.to_dict())
+        retry = exc.detail.get("retry_after")
+        if exc.status in (429, 503) and isinstance(retry, int) and retry > 0:
+            response.headers["Retry-After"] = str(retry)   # what HTTP clients and proxies read
+        return response, exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

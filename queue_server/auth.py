@@ -9,6 +9,7 @@ be kept alive for ever.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import threading
 import time
@@ -113,8 +114,10 @@ class LoginGuard:
             for key in keys:
                 times = self._recent(key, now)
                 if len(times) >= self.limit:
-                    wait = int(self.window - (now - times[0])) // 60 + 1
-                    raise HallError("login_locked", f"登录失败次数过多，请 {wait} 分钟后再试，或联系管理员", 429)
+                    seconds = max(1, math.ceil(self.window - (now - times[0])))
+                    wait = (seconds - 1) // 60 + 1
+                    raise HallError("login_locked", f"登录失败次数过多，请 {wait} 分钟后再试，或联系管理员", 429,
+                                    retry_after=seconds)
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()

@@ -2,17 +2,28 @@
 
 A client that sees a gap in `seq`, or reconnects, emits `snapshot` and gets a fresh one; it never
 has to guess what it missed.
+
+A device whose token the admin rotates or revokes loses its connections at once in the process
+that made the change (api/devices.py); in every other process `sweep` finds them within
+SWEEP_EVERY seconds, so a stopped screen stops hearing the hall everywhere.
 """
 from __future__ import annotations
 
+import logging
+import threading
+
 from flask import request
 from flask_socketio import Namespace, SocketIO, emit, join_room
+from sqlalchemy import select
 
-from .auth import Principal, authenticate
+from .auth import Principal, authenticate, token_hash
+from .models import Device
 from .runtime import Runtime
 from .views import queue_snapshot
 
 NAMESPACE = "/hall"
+SWEEP_EVERY = 3.0
+log = logging.getLogger("hall")
 
 
 def room(hall_id: int) -> str:
@@ -24,6 +35,9 @@ class HallStream(Namespace):
         super().__init__(NAMESPACE)
         self.rt = rt
         self.principals: dict[str, Principal] = {}
+        self.device_tokens: dict[str, str] = {}   # sid → the token digest a device connected with
+        self._sweeper: threading.Thread | None = None
+        self._sweeper_guard = threading.Lock()
 
     def _snapshot(self, hall_id: int) -> dict:
         with self.rt.read() as s:
@@ -34,10 +48,14 @@ class HallStream(Namespace):
         if request.sid in self.principals:
             return  # a "connect" *event* sent by a connected client: not a new connection
         token = (auth or {}).get("token") if isinstance(auth, dict) else None
-        principal = authenticate(self.rt, token or request.args.get("token"))
+        token = token or request.args.get("token")
+        principal = authenticate(self.rt, token)
         if principal is None:
             raise ConnectionRefusedError("unauthorized")
         self.principals[request.sid] = principal
+        if principal.device_id is not None:
+            self.device_tokens[request.sid] = token_hash(token)
+            self._start_sweeper()
         join_room(room(principal.hall_id))
         emit("snapshot", self._snapshot(principal.hall_id))
 
@@ -45,6 +63,7 @@ class HallStream(Namespace):
         if self.server.manager.is_connected(request.sid, NAMESPACE):
             return  # a "disconnect" *event* sent by the client: forgetting it would hide it from revocation
         self.principals.pop(request.sid, None)
+        self.device_tokens.pop(request.sid, None)
 
     def on_snapshot(self, _data=None):
         principal = self.principals.get(request.sid)
@@ -53,6 +72,49 @@ class HallStream(Namespace):
         snap = self._snapshot(principal.hall_id)
         emit("snapshot", snap)
         return {"seq": snap["seq"]}
+
+
+    def sweep(self) -> list[str]:
+        """End the device connections whose token is no longer their device's (rotated or
+        revoked, by any process); returns their sids."""
+        held = {sid: (digest, self.principals[sid].device_id)
+                for sid, digest in list(self.device_tokens.items()) if sid in self.principals}
+        if not held:
+            return []
+        with self.rt.read() as s:
+            current = {i: (digest, revoked) for i, digest, revoked in s.execute(
+                select(Device.id, Device.token_sha256, Device.revoked)
+                .where(Device.id.in_({d for _, d in held.values()})))}
+        gone = [sid for sid, (digest, device_id) in held.items()
+                if current.get(device_id, (None, True)) != (digest, False)]
+        for sid in gone:
+            self.device_tokens.pop(sid, None)
+            try:
+                self.server.disconnect(sid, namespace=NAMESPACE)
+            except Exception:  # noqa: BLE001 - already gone
+                log.debug("disconnect %s failed", sid)
+        return gone
+
+    def _start_sweeper(self) -> None:
+        with self._sweeper_guard:
+            if self._sweeper is None:
+                self._sweeper = threading.Thread(target=self._sweep_while_devices, name="hall-token-sweep",
+                                                 daemon=True)
+                self._sweeper.start()
+
+    def _sweep_while_devices(self) -> None:
+        """Runs while devices are connected (so an app that is gone leaves no thread behind)."""
+        stop = threading.Event()
+        while True:
+            stop.wait(SWEEP_EVERY)
+            with self._sweeper_guard:
+                if not self.device_tokens:
+                    self._sweeper = None
+                    return
+            try:
+                self.sweep()
+            except Exception as exc:  # noqa: BLE001 - the database is away: try again next round
+                log.warning("token sweep failed: %s", type(exc).__name__)
 
 
 def make_publisher(socketio: SocketIO):

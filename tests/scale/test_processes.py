@@ -80,3 +80,20 @@ def test_call_next_exactly_once_across_processes(servers):
         t.join()
     counts = Counter(called)
     assert len(counts) == 150 and max(counts.values()) == 1
+
+
+def test_a_rotated_display_token_cuts_its_connections_in_every_process(servers):
+    """The admin on process A re-keys the hall screen; its connection on process B ends too."""
+    a, b = servers
+    on_b = Screen(f"http://127.0.0.1:{b}", token="test-display").connect()
+    on_a = Screen(f"http://127.0.0.1:{a}", token="test-display").connect()
+    admin = call(a, "POST", "/api/v1/auth/login", {"username": "admin", "password": "test1234"})[1]["token"]
+    screen = next(d for d in call(a, "GET", "/api/v1/devices", token=admin)[1]["devices"] if d["name"] == "测试综合屏")
+    status, body = call(a, "POST", f"/api/v1/devices/{screen['id']}/token", {}, admin)
+    assert status == 200 and body["token"] != "test-display"
+    wait_for(lambda: not on_a.sio.connected, timeout=2)          # the process that rotated: at once
+    wait_for(lambda: not on_b.sio.connected, timeout=10)         # the other: by its sweep (3 s)
+    assert call(b, "GET", "/api/v1/queue", token="test-display")[0] == 401
+    again = Screen(f"http://127.0.0.1:{b}", token=body["token"]).connect()   # the new token works there
+    assert again.sio.connected
+    again.close()

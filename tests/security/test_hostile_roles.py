@@ -177,8 +177,9 @@ FOREIGN_BODY_IDS = {"IssueTicket", "BookAppointment", "CheckIn", "Rate", "Requeu
 
 def test_another_halls_staff_and_devices_cannot_touch_this_hall(s):
     """Hall B's callers, each in a role the operation allows, aimed at hall A's objects (in the
-    path or the body): a change is refused with 403/404; a read is refused or shows nothing of
-    hall A (an empty list); and hall A is unchanged."""
+    path or the body): a change is refused with 403/404; so is a read of an object named in the
+    path (another hall's window or case is not there, not an empty list); and hall A is
+    unchanged. A read by query code (public by design) must show nothing personal of hall A."""
     problems = Problems()
     secrets = s.f.secrets()
     with unchanged(s.app):
@@ -191,7 +192,9 @@ def test_another_halls_staff_and_devices_cannot_touch_this_hall(s):
                     r = s.send(method, path, s.body(rule, schema), bearer(s.b.token(role)))
                     what = f"{method.upper()} {path} {rule.what} as hall B {role}"
                     shown = [x for x in secrets if x in r.get_data(as_text=True)]
-                    if method == "get" and r.status_code == 200 and not shown:
+                    # Not objects: the slip's query code (public, next test) and an export's format.
+                    no_object = path in ("/tickets/{ref}", "/supervision/export.{fmt}") or "{" not in path
+                    if method == "get" and r.status_code == 200 and not shown and no_object:
                         continue
                     if shown:
                         problems.append(f"{what}: shows hall A's {shown}")

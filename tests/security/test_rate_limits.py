@@ -83,7 +83,7 @@ def test_a_runaway_kiosk_is_stopped_per_minute_and_others_carry_on(kiosks, clock
     assert refused.status_code == 429 and error_problem(refused) is None
     err = refused.get_json()["error"]
     assert err["code"] == "too_many_tickets" and "每分钟最多3张" in err["message"]
-    assert err["detail"]["retry_after"] == 40
+    assert err["detail"]["retry_after"] == 40 and refused.headers["Retry-After"] == "40"
     # Nothing was issued by the refusal (B004 is next); the other kiosk and the admin go on.
     assert _issue(kiosks, KIOSK_2).get_json()["ticket"]["number"] == "B004"
     assert _issue(kiosks, "admin").status_code == 201
@@ -130,7 +130,7 @@ def test_one_id_number_gets_at_most_3_tickets_in_10_minutes_across_kiosks_and_pr
         err = refused.get_json()["error"]
         assert err["code"] == "id_too_frequent"
         assert "10分钟内最多取3个号" in err["message"] and "请5分钟后再取" in err["message"]
-        assert err["detail"]["retry_after"] == 300
+        assert err["detail"]["retry_after"] == 300 and refused.headers["Retry-After"] == "300"
         assert _issue(one, id_number=ID_B).status_code == 201   # another person is not affected
         assert _issue(one).status_code == 201                   # nor tickets without an ID
         clock.advance(minutes=4, seconds=59)
@@ -237,6 +237,8 @@ def test_password_guessing_is_locked_out(hall):
     assert wrong == [401] * 5
     locked = hall.c.post("/api/v1/auth/login", json={"username": "clerk01", "password": "test1234"})
     assert locked.status_code == 429 and locked.get_json()["error"]["code"] == "login_locked"
+    seconds = locked.get_json()["error"]["detail"]["retry_after"]
+    assert 0 < seconds <= 15 * 60 and locked.headers["Retry-After"] == str(seconds)
 
 
 # --- configuration and description -------------------------------------------------------------
