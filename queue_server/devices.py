@@ -243,9 +243,7 @@ class Registry:
     def revoke(self, hall_id: int, device_id: int, actor: str) -> dict[str, Any]:
         with change(self.rt, hall_id, actor) as ch:
             s = ch.session
-            device = s.scalar(select(Device).where(Device.id == device_id).with_for_update())
-            if device is None or device.hall_id != hall_id:
-                raise not_found("unknown_device", "没有这个设备")
+            device = _locked_device(s, hall_id, device_id)
             if device.revoked:
                 return device_brief(s, device) | {"revoked": True}
             device.revoked = True
@@ -267,9 +265,7 @@ class Registry:
         token = secrets.token_urlsafe(32)
         with change(self.rt, hall_id, actor) as ch:
             s = ch.session
-            device = s.scalar(select(Device).where(Device.id == device_id).with_for_update())
-            if device is None or device.hall_id != hall_id:
-                raise not_found("unknown_device", "没有这个设备")
+            device = _locked_device(s, hall_id, device_id)
             if device.revoked:
                 raise conflict("device_revoked", "设备已停用，不能更换令牌：请在大厅配置中为它写入新的 token_sha256 后重启服务")
             rotation = s.get(DeviceTokenRotation, device.id)
@@ -290,6 +286,14 @@ class Registry:
         for digest, entry in list(cache.items()):
             if getattr(entry[0], "device_id", None) == device_id:
                 cache.pop(digest, None)
+
+
+def _locked_device(s: Session, hall_id: int, device_id: int) -> Device:
+    """The hall's device, locked for the change (another hall's is not there)."""
+    device = s.scalar(select(Device).where(Device.id == device_id).with_for_update())
+    if device is None or device.hall_id != hall_id:
+        raise not_found("unknown_device", "没有这个设备")
+    return device
 
 
 class Monitor:

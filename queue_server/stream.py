@@ -87,13 +87,21 @@ class HallStream(Namespace):
                 .where(Device.id.in_({d for _, d in held.values()})))}
         gone = [sid for sid, (digest, device_id) in held.items()
                 if current.get(device_id, (None, True)) != (digest, False)]
-        for sid in gone:
+        self._disconnect(gone)
+        return gone
+
+    def drop_device(self, device_id: int) -> None:
+        """End this process's connections of a device now (its token was just rotated or revoked
+        here); the other processes' sweeps find theirs."""
+        self._disconnect([sid for sid, p in list(self.principals.items()) if p.device_id == device_id])
+
+    def _disconnect(self, sids: list[str]) -> None:
+        for sid in sids:
             self.device_tokens.pop(sid, None)
             try:
                 self.server.disconnect(sid, namespace=NAMESPACE)
             except Exception:  # noqa: BLE001 - already gone
                 log.debug("disconnect %s failed", sid)
-        return gone
 
     def _start_sweeper(self) -> None:
         with self._sweeper_guard:

@@ -29,6 +29,18 @@ REDIS_URL = os.environ.get("HALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("HALL_REQUIRE_SERVICES") == "1"
 
 
+def migrate(engine, how: str, revision: str) -> None:
+    """Alembic `upgrade`/`downgrade` to `revision` on this engine, under the server's start-up lock."""
+    from alembic import command
+
+    from queue_server.schema import alembic_config, startup_lock
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        startup_lock(conn)
+        cfg.attributes["connection"] = conn
+        getattr(command, how)(cfg, revision)
+
+
 def busy_hall_config(tmp_path: Path) -> Path:
     """The small hall with the per-kiosk rate limit off, for load tests: their one kiosk token
     stands for a hall's many kiosks, which together issue far more than one kiosk's 30 a minute."""

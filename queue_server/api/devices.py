@@ -6,8 +6,6 @@ every server (demo, serve, tests) watches its devices without further wiring.
 """
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, current_app, g, jsonify, render_template
 
 from .. import auth
@@ -16,7 +14,6 @@ from ..stream import NAMESPACE
 from . import api
 from .common import json_body, runtime
 
-log = logging.getLogger("hall.devices")
 
 admin_pages = Blueprint("admin_devices", __name__)
 
@@ -69,17 +66,11 @@ def device_rotate_token(device_id: int):
 
 
 def _drop_connections(device_id: int) -> None:
-    """A revoked or re-keyed device's open /hall connections end now, not at its next reconnect
-    (this process)."""
+    """A revoked or re-keyed device's open /hall connections end now, not at its next reconnect."""
     socketio = current_app.extensions.get("socketio")
     stream = getattr(getattr(socketio, "server", None), "namespace_handlers", {}).get(NAMESPACE)
-    principals = getattr(stream, "principals", {})
-    for sid, principal in list(principals.items()):
-        if principal.device_id == device_id:
-            try:
-                socketio.server.disconnect(sid, namespace=NAMESPACE)
-            except Exception:  # noqa: BLE001 - already gone
-                log.debug("disconnect %s failed", sid)
+    if stream is not None:
+        stream.drop_device(device_id)
 
 
 @admin_pages.get("/admin/devices")

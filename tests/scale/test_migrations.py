@@ -12,30 +12,21 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, create_engine, func, select
 
-from conftest import DISPLAY, SMALL_HALL, HallDriver, fresh_postgres_url
+from conftest import DISPLAY, HallDriver, SMALL_HALL, fresh_postgres_url, migrate
 from queue_server import crypto
 from queue_server.app import create_app
 from queue_server.config import load_hall_config
 from queue_server.db import make_engine
-from queue_server.schema import alembic_config, startup_lock
+from queue_server.schema import alembic_config
 
 TODAY = date(2026, 3, 10)  # the `clock` fixture's day (a Tuesday)
 YESTERDAY = date(2026, 3, 9)
 _KEYS = crypto.PhoneKeys.from_secret(b"test-secret")
 CORE_TABLES = ["halls", "counters", "departments", "staff", "auth_tokens", "matters", "windows",
                "devices", "staff_windows", "window_matters", "tickets", "cases", "events"]
-
-
-def _migrate(engine, how: str, revision: str) -> None:
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        startup_lock(conn)
-        cfg.attributes["connection"] = conn
-        getattr(command, how)(cfg, revision)
 
 
 def _all_heads() -> set[str]:
@@ -201,7 +192,7 @@ def _fill_core(engine) -> dict:
 def _old_database(url: str):
     engine = make_engine(url)
     crypto.bind(engine, b"test-secret")  # the server's secret: the phone migration needs it both ways
-    _migrate(engine, "upgrade", "0001")
+    migrate(engine, "upgrade", "0001")
     assert _heads(engine) == {"0001"}
     ids = _fill_core(engine)
     return engine, ids
@@ -273,10 +264,10 @@ def test_an_existing_database_is_taken_forward_without_loss(database_url, clock)
 
     # Down to the core and up again: the branches' tables go and come back, the core data stays.
     kept = _dump(engine)
-    _migrate(engine, "downgrade", "0001")
+    migrate(engine, "downgrade", "0001")
     assert _heads(engine) == {"0001"}
     assert _dump(engine) == kept
-    _migrate(engine, "upgrade", "heads")
+    migrate(engine, "upgrade", "heads")
     assert _heads(engine) == _all_heads()
     assert _dump(engine) == kept
     engine.dispose()

@@ -440,6 +440,19 @@ class PageParts(HTMLParser):
         return found
 
 
+class OneHall:
+    """The small hall, furnished (hall objects for every operation), with its callers and the
+    served API description: the setting of the hostile tests that stay within one hall."""
+
+    def __init__(self, tmp: Path):
+        self.clock = clock_at()
+        self.app = make_app([SMALL_HALL], tmp, self.clock)
+        self.c = self.app.test_client()
+        self.who = Callers(self.c)
+        self.f = furnish(self.app, self.clock, self.who)
+        self.spec = self.c.get(API + "/openapi.json").get_json()
+
+
 def clock_at(when: datetime = MORNING) -> FrozenClock:
     return FrozenClock(when)
 

@@ -10,9 +10,8 @@ import json
 
 import pytest
 
-from hostile_helpers import API, Callers, Problems, clock_at, furnish, make_app, rules_for, unchanged
+from hostile_helpers import API, OneHall, Problems, rules_for, unchanged
 
-from conftest import SMALL_HALL
 
 CAP = 64 * 1024
 
@@ -50,14 +49,10 @@ def malformed(example: dict) -> dict[str, tuple[bytes, int, tuple]]:
     }
 
 
-class Setting:
+class Setting(OneHall):
     def __init__(self, tmp):
-        self.clock = clock_at()
-        self.app = make_app([SMALL_HALL], tmp, self.clock)
-        self.c = self.app.test_client()
-        self.who = Callers(self.c)
-        self.f = furnish(self.app, self.clock, self.who)
-        spec = self.c.get(API + "/openapi.json").get_json()
+        super().__init__(tmp)
+        spec = self.spec
         self.posts = []
         for path, ops in spec["paths"].items():
             if "post" in ops:

@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from hostile_helpers import API, Callers, Problems, clock_at, furnish, make_app, ok, unchanged
-
-from conftest import SMALL_HALL
+from hostile_helpers import API, OneHall, Problems, ok, unchanged
 
 
-class Hall:
+
+class Hall(OneHall):
     def __init__(self, tmp):
-        self.clock = clock_at()
-        self.app = make_app([SMALL_HALL], tmp, self.clock)
-        self.c = self.app.test_client()
-        self.who = Callers(self.c)
-        self.f = furnish(self.app, self.clock, self.who)
-        spec = self.c.get(API + "/openapi.json").get_json()
+        super().__init__(tmp)
+        spec = self.spec
         self.window_ops = [(m, p) for p, ops in spec["paths"].items() for m in ops
                            if p.startswith("/windows/{window_id}/")]
         # A no-show at window 4 (户籍): window 1 (商事登记) does not serve its matter.

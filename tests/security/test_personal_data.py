@@ -22,17 +22,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, text
 
-from conftest import KIOSK, PASSWORD, SMALL_HALL, HallDriver, fresh_postgres_url
+from conftest import HallDriver, KIOSK, PASSWORD, SMALL_HALL, fresh_postgres_url, migrate
 from live import LiveServer
 from queue_server import crypto
 from queue_server.app import create_app
 from queue_server.db import make_engine
 from queue_server.ratings.sms import sender
-from queue_server.schema import alembic_config, startup_lock
+from queue_server.schema import alembic_config
 
 ID_A = "11010519491231002X"   # valid GB 11643 numbers
 ID_B = "110101199003074477"
@@ -337,14 +336,6 @@ def old_url(request, tmp_path):
     return fresh_postgres_url()
 
 
-def _migrate(engine, how: str, revision: str) -> None:
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        startup_lock(conn)
-        cfg.attributes["connection"] = conn
-        getattr(command, how)(cfg, revision)
-
-
 def _old_rows(engine) -> dict:
     """A hall as the release before this revision wrote it: clear phone numbers in a ticket, a
     booking, an SMS invitation and its message (rows written with SQL, no app code)."""
@@ -392,14 +383,14 @@ def _phones(engine) -> dict[str, list]:
 def test_the_migration_encrypts_existing_numbers_in_place_and_the_downgrade_restores_them(old_url, clock):
     engine = make_engine(old_url)
     for revision in BEFORE:
-        _migrate(engine, "upgrade", revision)
+        migrate(engine, "upgrade", revision)
     ids = _old_rows(engine)
     clear = _phones(engine)
     assert clear["tickets"] == [PHONE_A, None] and clear["sms_messages"] == [PHONE_A]
 
     # Without the secret (an `alembic upgrade` by hand) the numbers cannot be encrypted: it stops.
     with pytest.raises(crypto.KeyMissing):
-        _migrate(engine, "upgrade", "heads")
+        migrate(engine, "upgrade", "heads")
     assert _phones(engine) == clear  # rolled back whole
     crypto.bind(engine, SECRET)  # this test's own engine, for the downgrade below
 
@@ -426,9 +417,9 @@ def test_the_migration_encrypts_existing_numbers_in_place_and_the_downgrade_rest
 
         # Down to the revisions before and up again: clear, then sealed again (new nonces).
         for revision in ("0002_appointments", "0004_ratings_supervision"):
-            _migrate(engine, "downgrade", revision)
+            migrate(engine, "downgrade", revision)
         assert _phones(engine) == clear
-        _migrate(engine, "upgrade", "heads")
+        migrate(engine, "upgrade", "heads")
         again = _phones(engine)
         assert again["tickets"][0] != sealed["tickets"][0] and keys.decrypt(again["tickets"][0]) == PHONE_A
     finally:
