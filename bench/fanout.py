@@ -12,8 +12,10 @@ windows; each call-next is followed by a skip (the window must be free to call a
 call produces two events. Tickets are issued before the screens connect.
 
 Every screen records each event's arrival (time.time(); same machine as the driver). Delivery
-latency is arrival minus the start of the request that caused the event. Lost: for each screen,
-the seq numbers between the start and the end of the run that it never received. Out of order:
+latency is arrival minus the start of the request that caused the event. Lost: for each display,
+the seq numbers between the start and the end of the run that it never received; for each LED
+strip and rating device (they hear only their own window), the window's `window_seq` numbers
+from its snapshot to the window's last that it never received. Out of order:
 events that arrived after one with a higher seq (across processes each one publishes after its own
 commit, so two close events can cross in Redis; a real screen then sees a gap and asks for a
 snapshot).
@@ -90,7 +92,9 @@ class Screen:
     def __init__(self, port: int, kind: str, token: str, client_class):
         self.port, self.kind, self.token = port, kind, token
         self.snapshot_seq: int | None = None
-        self.events: list[tuple[int, str, int | None, float]] = []   # (seq, type, ticket id, arrival)
+        self.scope: dict | None = None      # {"window_id", "window_seq"} for a window's device
+        # (seq, window_seq, type, ticket id, arrival)
+        self.events: list[tuple[int, int | None, str, int | None, float]] = []
         self.disconnected = False
         self.sio = client_class(reconnection=False, handle_sigint=False)
         self.sio.on("snapshot", self._snapshot, namespace=NAMESPACE)
@@ -100,11 +104,14 @@ class Screen:
     def _snapshot(self, data):
         if self.snapshot_seq is None:
             self.snapshot_seq = data.get("seq")
+            self.scope = data.get("scope")
 
     def _event(self, event, data):
         arrival = time.time()
         ticket = data.get("ticket") if isinstance(data, dict) else None
-        self.events.append((data.get("seq") if isinstance(data, dict) else None, event,
+        if not isinstance(data, dict):
+            return
+        self.events.append((data.get("seq"), data.get("window_seq"), event,
                             ticket.get("id") if isinstance(ticket, dict) else None, arrival))
 
     def _gone(self, *_):
@@ -114,17 +121,23 @@ class Screen:
         return ((f"http://127.0.0.1:{self.port}",),
                 dict(namespaces=[NAMESPACE], auth={"token": self.token}, transports=["websocket"], wait_timeout=30))
 
-    def has_all(self, last_seq: int) -> bool:
-        return self.disconnected or len({e[0] for e in self.events if e[0] is not None and e[0] <= last_seq}) \
+    def has_all(self, last_seq: int, window_seqs: dict[int, int]) -> bool:
+        if self.disconnected:
+            return True
+        if self.scope:
+            last = window_seqs.get(self.scope["window_id"], 0)
+            return len({e[1] for e in self.events if e[1] is not None and e[1] <= last}) \
+                >= last - self.scope["window_seq"]
+        return len({e[0] for e in self.events if e[0] is not None and e[0] <= last_seq}) \
             >= last_seq - (self.snapshot_seq or 0)
 
     def report(self) -> dict:
-        return {"kind": self.kind, "snapshot_seq": self.snapshot_seq, "events": self.events,
+        return {"kind": self.kind, "snapshot_seq": self.snapshot_seq, "scope": self.scope, "events": self.events,
                 "disconnected": self.disconnected}
 
 
-def _finished(screens: list[Screen], last_seq: int) -> bool:
-    return all(s.has_all(last_seq) for s in screens if s.snapshot_seq is not None)
+def _finished(screens: list[Screen], last_seq: int, window_seqs: dict[int, int]) -> bool:
+    return all(s.has_all(last_seq, window_seqs) for s in screens if s.snapshot_seq is not None)
 
 
 def _screens_process(specs: list[tuple[int, str, str]], ready, conn) -> None:
@@ -162,9 +175,9 @@ def _screens_process(specs: list[tuple[int, str, str]], ready, conn) -> None:
             await asyncio.gather(*(connect(s) for s in screens))
             connected()
             cpu0 = time.process_time()
-            last_seq, grace = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+            last_seq, window_seqs, grace = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
             deadline = time.time() + grace
-            while time.time() < deadline and not _finished(screens, last_seq):
+            while time.time() < deadline and not _finished(screens, last_seq, window_seqs):
                 await asyncio.sleep(0.05)
             done(cpu0)
         asyncio.run(main())
@@ -183,9 +196,9 @@ def _screens_process(specs: list[tuple[int, str, str]], ready, conn) -> None:
             list(pool.map(connect, screens))
         connected()
         cpu0 = time.process_time()
-        last_seq, grace = conn.recv()
+        last_seq, window_seqs, grace = conn.recv()
         deadline = time.time() + grace
-        while time.time() < deadline and not _finished(screens, last_seq):
+        while time.time() < deadline and not _finished(screens, last_seq, window_seqs):
             time.sleep(0.05)
         done(cpu0)
     conn.close()
@@ -229,11 +242,12 @@ def _drive(ports_of_windows: list[tuple[int, int, str]], rate: float, seconds: f
     return ops
 
 
-def _seq(port: int, token: str) -> int:
+def _seqs(port: int, token: str) -> tuple[int, dict[int, int]]:
+    """The hall's last seq and each window's last window_seq."""
     status, body = api(port, "GET", "/api/v1/queue", token=token)
     if status != 200:
         raise RuntimeError(f"GET /queue: {status} {body}")
-    return body["seq"]
+    return body["seq"], {w["id"]: w["window_seq"] for w in body["windows"]}
 
 
 def run(database_url: str | None, processes: int, clients: int = 500, rate: float = 20, seconds: float = 10,
@@ -292,12 +306,12 @@ def run(database_url: str | None, processes: int, clients: int = 500, rate: floa
             log(f"  fan-out: {connected}/{clients} screens connected in {connect_s:.1f} s")
 
             cluster.mark()
-            first_seq = _seq(cluster.ports[0], hall.displays[0])
+            first_seq, _ = _seqs(cluster.ports[0], hall.displays[0])
             ops = _drive(driver, rate, seconds)
             time.sleep(0.2)
-            last_seq = _seq(cluster.ports[0], hall.displays[0])
+            last_seq, window_seqs = _seqs(cluster.ports[0], hall.displays[0])
             for pipe in pipes:
-                pipe.send((last_seq, grace))
+                pipe.send((last_seq, window_seqs, grace))
             screens, client_cpu = [], 0.0
             for pipe in pipes:
                 got = pipe.recv()
@@ -309,30 +323,38 @@ def run(database_url: str | None, processes: int, clients: int = 500, rate: floa
             cluster.check_alive()
 
     return _figures(database_url, processes, clients, connected, failures, connect_s, rate, seconds,
-                    ops, screens, first_seq, last_seq, usage | {"client_cpu_s": round(client_cpu, 2)}, client_procs) \
+                    ops, screens, first_seq, last_seq, window_seqs, usage | {"client_cpu_s": round(client_cpu, 2)},
+                    client_procs) \
         | {"screen_client": screen_client()}
 
 
 def _figures(database_url, processes, clients, connected, failures, connect_s, rate, seconds, ops, screens,
-             first_seq, last_seq, usage, client_procs) -> dict:
+             first_seq, last_seq, window_seqs, usage, client_procs) -> dict:
     started = {(op["type"], op["ticket_id"]): op["start"] for op in ops if op["status"] == 200}
     ok_ops = len(started)
-    wanted = set(range(first_seq + 1, last_seq + 1))
-    delivered = lost = duplicates = out_of_order = dropped = 0
+    wanted_seqs = set(range(first_seq + 1, last_seq + 1))
+    expected = delivered = lost = duplicates = out_of_order = dropped = 0
     latencies: list[float] = []
     for screen in screens:
         if screen["snapshot_seq"] is None:
             continue
-        seqs = [e[0] for e in screen["events"] if e[0] is not None]
-        got = [s for s in seqs if s in wanted]
+        scope = screen["scope"]
+        if scope:      # a window's device: its window's numbering, from its snapshot on
+            at = 1
+            wanted = set(range(scope["window_seq"] + 1, window_seqs.get(scope["window_id"], 0) + 1))
+        else:
+            at, wanted = 0, wanted_seqs
+        got = [e[at] for e in screen["events"] if e[at] in wanted]
+        expected += len(wanted)
         delivered += len(set(got))
         lost += len(wanted - set(got))
         duplicates += len(got) - len(set(got))
         out_of_order += sum(1 for a, b in zip(got, got[1:]) if b < a)
         dropped += screen["disconnected"]
-        for seq, event, ticket_id, arrival in screen["events"]:
-            if seq in wanted and (event, ticket_id) in started:
-                latencies.append((arrival - started[(event, ticket_id)]) * 1000)
+        for event in screen["events"]:
+            key, arrival = (event[2], event[3]), event[4]
+            if event[at] in wanted and key in started:
+                latencies.append((arrival - started[key]) * 1000)
     call_ms = [(op["answered"] - op["start"]) * 1000 for op in ops if op["type"] == "ticket.called" and op["status"] == 200]
     call_starts = sorted(op["start"] for op in ops if op["type"] == "ticket.called")
     # calls made per second: n calls span n - 1 gaps from the first call's start to the last's
@@ -346,7 +368,7 @@ def _figures(database_url, processes, clients, connected, failures, connect_s, r
             "client_procs": client_procs, "rate": rate, "seconds": seconds,
             "calls": sum(1 for op in ops if op["type"] == "ticket.called" and op["status"] == 200),
             "events": last_seq - first_seq, "driver_ops_ok": ok_ops, "driver_statuses": statuses,
-            "expected": len(wanted) * connected, "delivered": delivered, "lost": lost,
+            "expected": expected, "delivered": delivered, "lost": lost,
             "duplicates": duplicates, "out_of_order": out_of_order, "disconnected": dropped,
             "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "max_ms": max(latencies) if latencies else None,

@@ -3,6 +3,9 @@
 It keeps a Socket.IO connection to `/hall` (reconnecting by itself, including after a server
 restart), applies events strictly in `seq` order (a gap waits GAP_WAIT s, then asks for a
 snapshot), sends the device heartbeat, and speaks the REST API with the device token.
+A device bound to one window hears only that window: its snapshot names the `scope`, and the
+order it keeps is the events' `window_seq` (queue_server/stream.py); `scope="hall"` asks for
+every event of the hall instead.
 The drivers only say what a snapshot and an event mean to them.
 """
 from __future__ import annotations
@@ -32,9 +35,11 @@ class ApiError(Exception):
 class HallClient:
     def __init__(self, server: str, token: str, *, on_snapshot: Callable[[dict], None],
                  on_event: Callable[[dict], None], status: Callable[[], dict] | None = None,
-                 heartbeat: float = 30.0):
+                 heartbeat: float = 30.0, scope: str | None = None):
         self.server = server.rstrip("/")
         self.token = token
+        self.scope = scope
+        self.key = "seq"          # or "window_seq" once a snapshot says the stream is one window's
         self.on_snapshot, self.on_event = on_snapshot, on_event
         self.status = status or (lambda: {})
         self.heartbeat_every = heartbeat
@@ -102,7 +107,8 @@ class HallClient:
         delay = 0.5
         while not self._stop.is_set():
             try:
-                self.sio.connect(self.server, auth={"token": self.token}, namespaces=[NAMESPACE],
+                auth = {"token": self.token, **({"scope": self.scope} if self.scope else {})}
+                self.sio.connect(self.server, auth=auth, namespaces=[NAMESPACE],
                                  transports=["websocket"], wait_timeout=5)
                 return
             except socketio.exceptions.ConnectionError as exc:
@@ -143,9 +149,10 @@ class HallClient:
     def _snapshot(self, snap: dict) -> None:
         with self._lock:
             self.awaiting = False
-            self.seq = snap["seq"]
+            scope = snap.get("scope")
+            self.key, self.seq = ("window_seq", scope["window_seq"]) if scope else ("seq", snap["seq"])
             self.stats["snapshots"] += 1
-            self.buffer = [e for e in self.buffer if e["seq"] > snap["seq"]]
+            self.buffer = [e for e in self.buffer if isinstance(e.get(self.key), int) and e[self.key] > self.seq]
             self.on_snapshot(snap)
             self._drain()
 
@@ -154,23 +161,26 @@ class HallClient:
             return
         with self._lock:
             self.stats["events"] += 1
-            if not self.awaiting and self.seq is not None and data["seq"] <= self.seq:
+            if not self.awaiting and not isinstance(data.get(self.key), int):
+                return
+            if not self.awaiting and self.seq is not None and data[self.key] <= self.seq:
                 return
             self.buffer.append(data)
             if not self.awaiting:
                 self._drain()
 
     def _drain(self) -> None:
-        self.buffer.sort(key=lambda e: e["seq"])
+        key = self.key
+        self.buffer.sort(key=lambda e: e[key])
         while self.buffer:
             e = self.buffer[0]
-            if self.seq is not None and e["seq"] <= self.seq:
+            if self.seq is not None and e[key] <= self.seq:
                 self.buffer.pop(0)
                 continue
-            if e["seq"] != (self.seq or 0) + 1:
+            if e[key] != (self.seq or 0) + 1:
                 break
             self.buffer.pop(0)
-            self.seq = e["seq"]
+            self.seq = e[key]
             try:
                 self.on_event(e)
             except Exception:  # noqa: BLE001 - one bad event must not stop the stream

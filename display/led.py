@@ -61,8 +61,9 @@ class LedDriver:
                                      for n, a in windows.items()] if windows else
                                     [Strip(make_protocol(protocol, address=address, **self._opts))])
         self.link = SerialLink(port, baudrate, on_open=self._resend_all)
+        # Strips of several windows need the whole hall's events; one strip hears its window's.
         self.client = HallClient(server, token, on_snapshot=self._snapshot, on_event=self._event,
-                                 status=self._status, heartbeat=heartbeat)
+                                 status=self._status, heartbeat=heartbeat, scope="hall" if windows else None)
         self._stop = threading.Event()
         self._refresher = threading.Thread(target=self._refresh_loop, daemon=True, name="led-refresh")
 

@@ -7,6 +7,12 @@ The numbering, commit and broadcast happen under a per-hall lock, so within one 
 clients receive events in `seq` order; across processes (Redis) a client that sees a gap asks
 for a snapshot.
 
+An event about a window also gets that window's own number (`window_seq`), so a device that
+hears only its window (an LED strip, a rating device: stream.py) can see a gap the same way.
+It is bumped before the per-hall lock is taken: the window row stays locked to the commit, so
+two events of one window are numbered and sent in order, and no thread ever holds the hall's
+lock while waiting for a window row that a thread queued on that lock holds.
+
 `origin` is where the change came from (the client address), kept with the stored event for the
 audit trail and not broadcast. After the transaction is over, the event goes to the runtime's
 `subscribers` (e.g. the SMS invitation on `case.finished`), outside any lock, so they may start
@@ -25,7 +31,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from .clock import iso
-from .models import Event, Hall
+from .models import Event, Hall, Window
 from .runtime import Runtime
 
 log = logging.getLogger("hall")
@@ -50,10 +56,19 @@ class Change:
 
 _BUMP = (update(Hall).where(Hall.id == bindparam("hall")).values(event_seq=Hall.event_seq + 1)
          .returning(Hall.event_seq))
+_BUMP_WINDOW = (update(Window).where(Window.id == bindparam("window"))
+                .values(event_seq=Window.event_seq + 1).returning(Window.event_seq))
 _STORE = insert(Event)
 
 
-def _record(change: Change) -> dict[str, Any]:
+def _number_for_window(change: Change) -> int | None:
+    window_id = change._event["window_id"]
+    if window_id is None:
+        return None
+    return change.session.connection().execute(_BUMP_WINDOW, {"window": window_id}).scalar_one_or_none()
+
+
+def _record(change: Change, window_seq: int | None) -> dict[str, Any]:
     pending = change._event
     stored = pending["data"] if not change.origin else {**pending["data"], "origin": change.origin}
     conn = change.session.connection()
@@ -61,7 +76,10 @@ def _record(change: Change) -> dict[str, Any]:
     conn.execute(_STORE, {"hall_id": change.hall_id, "seq": seq, "type": pending["type"], "at": change.now,
                           "ticket_id": pending["ticket_id"], "case_id": pending["case_id"],
                           "window_id": pending["window_id"], "actor": change.actor, "data": stored})
-    return {"type": pending["type"], "seq": seq, "at": iso(change.now), **pending["data"]}
+    event = {"type": pending["type"], "seq": seq, "at": iso(change.now), **pending["data"]}
+    if window_seq is not None:
+        event["window_id"], event["window_seq"] = pending["window_id"], window_seq
+    return event
 
 
 @contextmanager
@@ -74,8 +92,10 @@ def change(rt: Runtime, hall_id: int, actor: str = "", origin: str | None = None
             if current._event is None:
                 session.commit()
                 return
+            session.flush()   # the ORM's row writes (and their locks) come before the numbering
+            window_seq = _number_for_window(current)
             with rt.emit_lock(hall_id):
-                event = _record(current)
+                event = _record(current, window_seq)
                 session.commit()
                 rt.publish(hall_id, event)
         except BaseException:

@@ -75,6 +75,8 @@ class Window(Base):
     # Who is signed in at the window now (shown on the rating device).
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", use_alter=True, name="fk_window_staff"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # This window's own event numbering, for devices that hear only their window (stream.py).
+    event_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class WindowMatter(Base):

@@ -3,6 +3,13 @@
 A client that sees a gap in `seq`, or reconnects, emits `snapshot` and gets a fresh one; it never
 has to guess what it missed.
 
+A device bound to one window (an LED strip, a rating device) hears only that window's events:
+a hall of a hundred windows sends each call to the screens that show it, not to two hundred
+devices that would drop it. Such a connection's snapshot says so (`scope`: the window and its
+`window_seq`), and it checks gaps on the events' `window_seq` instead of `seq`. A device that
+wants the whole hall anyway (one LED process driving several windows' strips) connects with
+`auth.scope = "hall"`.
+
 A device whose token the admin rotates or revokes loses its connections at once in the process
 that made the change (api/devices.py); in every other process `sweep` finds them within
 SWEEP_EVERY seconds, so a stopped screen stops hearing the hall everywhere.
@@ -17,7 +24,7 @@ from flask_socketio import Namespace, SocketIO, emit, join_room
 from sqlalchemy import select
 
 from .auth import Principal, authenticate, token_hash
-from .models import Device
+from .models import Device, Window
 from .runtime import Runtime
 from .views import queue_snapshot
 
@@ -26,8 +33,24 @@ SWEEP_EVERY = 3.0
 log = logging.getLogger("hall")
 
 
+WINDOW_DEVICES = ("led", "rater")
+
+
 def room(hall_id: int) -> str:
     return f"hall:{hall_id}"
+
+
+def window_room(hall_id: int, window_id: int) -> str:
+    return f"hall:{hall_id}:window:{window_id}"
+
+
+def window_scope(principal: Principal, auth) -> int | None:
+    """The one window this connection hears, or None for the whole hall."""
+    if principal.role not in WINDOW_DEVICES or len(principal.window_ids) != 1:
+        return None
+    if isinstance(auth, dict) and auth.get("scope") == "hall":
+        return None
+    return next(iter(principal.window_ids))
 
 
 class HallStream(Namespace):
@@ -36,13 +59,20 @@ class HallStream(Namespace):
         self.rt = rt
         self.principals: dict[str, Principal] = {}
         self.device_tokens: dict[str, str] = {}   # sid → the token digest a device connected with
+        self.scopes: dict[str, int] = {}          # sid → the one window it hears (window devices)
         self._sweeper: threading.Thread | None = None
         self._sweeper_guard = threading.Lock()
 
-    def _snapshot(self, hall_id: int) -> dict:
+    def _snapshot(self, hall_id: int, window_id: int | None = None) -> dict:
         with self.rt.read() as s:
             now = self.rt.clock.now()
-            return queue_snapshot(s, hall_id, now.date(), now)
+            snap = queue_snapshot(s, hall_id, now.date(), now)
+            if window_id is not None:
+                seq = next((w["window_seq"] for w in snap["windows"] if w["id"] == window_id), None)
+                if seq is None:   # a window taken out of service: still its own numbering
+                    seq = s.scalar(select(Window.event_seq).where(Window.id == window_id)) or 0
+                snap["scope"] = {"window_id": window_id, "window_seq": seq}
+            return snap
 
     def on_connect(self, auth=None):
         if request.sid in self.principals:
@@ -56,22 +86,28 @@ class HallStream(Namespace):
         if principal.device_id is not None:
             self.device_tokens[request.sid] = token_hash(token)
             self._start_sweeper()
-        join_room(room(principal.hall_id))
-        emit("snapshot", self._snapshot(principal.hall_id))
+        scope = window_scope(principal, auth)
+        if scope is None:
+            join_room(room(principal.hall_id))
+        else:
+            self.scopes[request.sid] = scope
+            join_room(window_room(principal.hall_id, scope))
+        emit("snapshot", self._snapshot(principal.hall_id, scope))
 
     def on_disconnect(self, reason=None):
         if self.server.manager.is_connected(request.sid, NAMESPACE):
             return  # a "disconnect" *event* sent by the client: forgetting it would hide it from revocation
         self.principals.pop(request.sid, None)
         self.device_tokens.pop(request.sid, None)
+        self.scopes.pop(request.sid, None)
 
     def on_snapshot(self, _data=None):
         principal = self.principals.get(request.sid)
         if principal is None:
             return {"error": {"code": "unauthorized", "message": "未认证"}}
-        snap = self._snapshot(principal.hall_id)
+        snap = self._snapshot(principal.hall_id, self.scopes.get(request.sid))
         emit("snapshot", snap)
-        return {"seq": snap["seq"]}
+        return {"seq": snap["seq"], **({"window_seq": snap["scope"]["window_seq"]} if "scope" in snap else {})}
 
 
     def sweep(self) -> list[str]:
@@ -127,5 +163,7 @@ class HallStream(Namespace):
 
 def make_publisher(socketio: SocketIO):
     def publish(hall_id: int, event: dict) -> None:
-        socketio.emit(event["type"], event, namespace=NAMESPACE, to=room(hall_id))
+        window_id = event.get("window_id") if "window_seq" in event else None
+        to = room(hall_id) if window_id is None else [room(hall_id), window_room(hall_id, window_id)]
+        socketio.emit(event["type"], event, namespace=NAMESPACE, to=to)
     return publish

@@ -240,7 +240,8 @@ def queue_snapshot(session: Session, hall_id: int, day: date, now) -> dict[str, 
         "at": iso(now),
         "day": day.isoformat(),
         "waiting": counts,
-        "windows": [window_dict(session, w, counts["by_window"].get(str(w.id), 0)) for w in windows],
+        "windows": [{**window_dict(session, w, counts["by_window"].get(str(w.id), 0)), "window_seq": w.event_seq}
+                    for w in windows],
         "recent_calls": [{"type": t, "at": iso(at), "ticket_number": number, "window_number": wn,
                           "window_name": wname, "recall": t == "ticket.recalled"}
                          for t, at, number, wn, wname in recent],

@@ -16,8 +16,9 @@ EVENTS = ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.skipped",
 class Screen:
     """What a hall display does: keeps the snapshot, applies events in seq order."""
 
-    def __init__(self, url: str, token: str = DISPLAY):
+    def __init__(self, url: str, token: str = DISPLAY, scope: str | None = None):
         self.sio = socketio.Client(reconnection=False)
+        self.scope = scope
         self.snapshots: list[dict] = []
         self.events: list[dict] = []
         self.lock = threading.Lock()
@@ -35,7 +36,8 @@ class Screen:
             self.events.append(data)
 
     def connect(self):
-        self.sio.connect(self.url, namespaces=["/hall"], auth={"token": self.token},
+        auth = {"token": self.token, **({"scope": self.scope} if self.scope else {})}
+        self.sio.connect(self.url, namespaces=["/hall"], auth=auth,
                          transports=["websocket"], wait_timeout=5)
         wait_for(lambda: self.snapshots)
         return self
@@ -135,6 +137,46 @@ def test_asking_for_a_snapshot_after_a_gap(live, app):
     wait_for(lambda: len(screen.snapshots) == 2)
     screen.close()
     assert reply == {"seq": screen.events[-1]["seq"]} and screen.snapshots[-1]["seq"] == reply["seq"]
+
+
+def test_a_window_device_hears_only_its_window_numbered_by_window_seq(live, app):
+    """A rating device and an LED strip of window 1 get window 1's events, with their own
+    contiguous numbering; the hall display gets everything; another window's call is not theirs."""
+    hall = HallDriver(app.test_client())
+    window1 = hall.windows[1]["id"]
+    display = Screen(live.url).connect()
+    rater = Screen(live.url, "test-rater-01").connect()
+    led = Screen(live.url, "test-led-01").connect()
+    hall_wide = Screen(live.url, "test-rater-01", scope="hall").connect()
+    scope = rater.snapshots[0]["scope"]
+    assert scope == {"window_id": window1, "window_seq": 0} and led.snapshots[0]["scope"] == scope
+    assert "scope" not in display.snapshots[0] and "scope" not in hall_wide.snapshots[0]
+
+    for code in ("XK00101001", "QR00201001", "GG00301001"):
+        hall.issue(code)
+    hall.op(1, "call-next")
+    hall.op(3, "call-next")
+    hall.op(1, "accept")
+    hall.op(1, "finish")
+    hall.op(3, "skip")
+    hall.op(1, "pause")
+    wait_for(lambda: len(display.events) >= 9 and len(hall_wide.events) >= 9 and len(led.events) >= 4)
+    mine = [e for e in display.events if (e.get("window") or {}).get("id") == window1]
+    for screen in (rater, led):
+        assert [e["seq"] for e in screen.events] == [e["seq"] for e in mine]
+        assert [e["window_seq"] for e in screen.events] == [1, 2, 3, 4]
+        assert [e["type"] for e in screen.events] == ["ticket.called", "case.accepted", "case.finished",
+                                                      "window.paused"]
+    assert [e["seq"] for e in hall_wide.events] == [e["seq"] for e in display.events]
+    assert [e["type"] for e in display.events].count("ticket.issued") == 3
+
+    # A gap: the device asks, and the answer is its window's number, consistent with the queue.
+    reply = rater.sio.call("snapshot", namespace="/hall", timeout=5)
+    wait_for(lambda: len(rater.snapshots) == 2)
+    for screen in (display, rater, led, hall_wide):
+        screen.close()
+    assert reply["window_seq"] == 4 and rater.snapshots[-1]["scope"] == {"window_id": window1, "window_seq": 4}
+    assert next(w for w in hall.queue()["windows"] if w["id"] == window1)["window_seq"] == 4
 
 
 def test_connect_without_a_valid_token_is_refused(live):

@@ -6,6 +6,9 @@
  * deliver slightly out of order), so the screen waits GAP_WAIT_MS and then asks for a snapshot.
  * On every (re)connect the server sends a snapshot; until it arrives events are held back, so
  * a screen never shows a state older than the server's after a blip or a server restart.
+ *
+ * A device bound to one window (a rating tablet) hears only that window's events: its snapshot
+ * names the `scope`, and the order it keeps is the events' `window_seq` instead of `seq`.
  */
 (function (global) {
   "use strict";
@@ -19,6 +22,7 @@
   function HallStream(opts) {
     this.o = opts;
     this.seq = null;
+    this.key = "seq";               // "window_seq" when the snapshot says the stream is one window's
     this.awaiting = true;
     this.buffer = [];
     this.connected = false;
@@ -32,7 +36,7 @@
     var self = this, o = this.o;
     if (typeof global.io !== "function") { o.onStatus(false, "socket.io 未加载"); return; }
     var s = this.socket = global.io("/hall", {
-      auth: { token: o.token }, reconnection: true, reconnectionDelay: 500,
+      auth: o.scope ? { token: o.token, scope: o.scope } : { token: o.token }, reconnection: true, reconnectionDelay: 500,
       reconnectionDelayMax: 3000, randomizationFactor: 0.3, timeout: 5000
     });
     s.on("connect", function () {
@@ -85,9 +89,11 @@
     clearTimeout(this.snapTimer);
     this.awaiting = false;
     this.stats.snapshots++;
-    this.seq = snap.seq;
-    var covered = this.buffer.filter(function (e) { return e.seq <= snap.seq; });
-    this.buffer = this.buffer.filter(function (e) { return e.seq > snap.seq; });
+    var key = this.key = snap.scope ? "window_seq" : "seq";
+    var seq = this.seq = snap.scope ? snap.scope.window_seq : snap.seq;
+    var mine = this.buffer.filter(function (e) { return typeof e[key] === "number"; });
+    var covered = mine.filter(function (e) { return e[key] <= seq; });
+    this.buffer = mine.filter(function (e) { return e[key] > seq; });
     this.o.onSnapshot(snap, covered);
     this.drain();
   };
@@ -96,20 +102,21 @@
     if (!ev || typeof ev.seq !== "number") return;
     this.stats.events++;
     ev._received = Date.now();
-    if (this.seq !== null && ev.seq <= this.seq && !this.awaiting) return;
+    if (!this.awaiting && typeof ev[this.key] !== "number") return;
+    if (this.seq !== null && ev[this.key] <= this.seq && !this.awaiting) return;
     this.buffer.push(ev);
     if (!this.awaiting) this.drain();
   };
 
   HallStream.prototype.drain = function () {
-    var self = this;
-    this.buffer.sort(function (a, b) { return a.seq - b.seq; });
+    var self = this, key = this.key;
+    this.buffer.sort(function (a, b) { return a[key] - b[key]; });
     while (this.buffer.length) {
       var e = this.buffer[0];
-      if (e.seq <= this.seq) { this.buffer.shift(); continue; }
-      if (e.seq !== this.seq + 1) break;
+      if (e[key] <= this.seq) { this.buffer.shift(); continue; }
+      if (e[key] !== this.seq + 1) break;
       this.buffer.shift();
-      this.seq = e.seq;
+      this.seq = e[key];
       this.stats.applied++;
       this.o.onEvent(e);
     }

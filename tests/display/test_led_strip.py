@@ -84,6 +84,27 @@ def test_call_recall_accept_pause_and_idle_frames(app, live, hall, tmp_path):
         time.sleep(0.3)
         assert all("B001" not in f["text"] for f in strip.frames())
         wait_for(lambda: driver.client.stats["beats"] >= 2, what="heartbeats")
+        assert driver.client.key == "window_seq" and driver.client.stats["gaps"] == 0
+    finally:
+        driver.stop()
+        pty.unplug()
+
+
+def test_one_process_drives_several_windows_strips_on_one_bus(app, live, hall, tmp_path):
+    """A strip's token hears only its own window, unless the driver has strips of other windows:
+    then it asks for the whole hall."""
+    pty = Pty(tmp_path / "ttyLED")
+    strip = StripReader(pty)
+    driver = LedDriver(live.url, LED, str(pty.path), refresh=3600, heartbeat=30, windows={1: 1, 3: 3}).start()
+    try:
+        wait_for(lambda: {f["address"] for f in strip.frames()} >= {1, 3}, what="both strips idle")
+        hall.issue("XK00101001")
+        hall.issue("QR00201001")
+        hall.op(3, "call-next")
+        assert strip.wait_text("请B001号")["address"] == 3
+        hall.op(1, "call-next")
+        assert strip.wait_text("请A001号")["address"] == 1
+        assert driver.client.key == "seq"
     finally:
         driver.stop()
         pty.unplug()

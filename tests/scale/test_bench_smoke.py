@@ -55,7 +55,9 @@ def test_the_bench_pieces_measure_what_they_say():
 
     fan = fanout.run(PG_URL, 2, clients=10, rate=5, seconds=2, windows=3, client_procs=2, redis_url=REDIS_URL)
     assert fan["connected"] == 10 and fan["calls"] == 10 and fan["events"] == 20   # each call, then a skip
-    assert fan["expected"] == 10 * 20 and fan["delivered"] == fan["expected"] and fan["lost"] == 0
+    # 2 displays hear all 20 events; of the 8 window devices (LED strip, rater), window 1's four
+    # hear its 4 calls (8 events) and windows 2 and 3's two each hear 3 calls (6 events).
+    assert fan["expected"] == 2 * 20 + 4 * 8 + 4 * 6 and fan["delivered"] == fan["expected"] and fan["lost"] == 0
     assert fan["duplicates"] == 0 and fan["p99_ms"] is not None
 
     text = run_all.block("python bench/run_all.py --quick", datetime(2026, 3, 10, 9), 0.5,
@@ -65,16 +67,19 @@ def test_the_bench_pieces_measure_what_they_say():
     readme = run_all.replace_block("# Benchmarks\n\nhand-written\n", text)
     again = run_all.replace_block(readme + "\nmore hand-written\n", text)
     assert again.count(run_all.BEGIN) == 1 and "hand-written" in again and "more hand-written" in again
-    assert "FQM was not measured in this run" in text and "200 of 200 delivered, 0 lost" in text
+    assert "FQM was not measured in this run" in text and "96 of 96 delivered, 0 lost" in text
 
 
 def test_a_missing_event_counts_as_lost():
     """The fan-out's loss count is not a formality: one screen missing one event is one lost."""
     ops = [{"type": "ticket.called", "ticket_id": 7, "status": 200, "start": 100.0, "late": 0.0, "answered": 100.01},
            {"type": "ticket.skipped", "ticket_id": 7, "status": 200, "start": 100.1, "late": 0.0, "answered": 100.11}]
-    whole = {"kind": "display", "snapshot_seq": 5, "disconnected": False,
-             "events": [(6, "ticket.called", 7, 100.02), (7, "ticket.skipped", 7, 100.12)]}
-    holed = dict(whole, events=[(7, "ticket.skipped", 7, 100.13)])
-    r = fanout._figures(None, 1, 2, 2, [], 0.1, 1, 1, ops, [whole, holed], 5, 7, {"cpu_s": 0, "peak_rss_mb": []}, 1)
-    assert (r["expected"], r["delivered"], r["lost"]) == (4, 3, 1)
+    whole = {"kind": "display", "snapshot_seq": 5, "scope": None, "disconnected": False,
+             "events": [(6, 11, "ticket.called", 7, 100.02), (7, 12, "ticket.skipped", 7, 100.12)]}
+    holed = dict(whole, events=[(7, 12, "ticket.skipped", 7, 100.13)])
+    rater = {"kind": "rater", "snapshot_seq": 5, "scope": {"window_id": 3, "window_seq": 10}, "disconnected": False,
+             "events": [(6, 11, "ticket.called", 7, 100.02)]}
+    r = fanout._figures(None, 1, 3, 3, [], 0.1, 1, 1, ops, [whole, holed, rater], 5, 7, {3: 12},
+                        {"cpu_s": 0, "peak_rss_mb": []}, 1)
+    assert (r["expected"], r["delivered"], r["lost"]) == (6, 4, 2)
     assert r["max_ms"] == pytest.approx(30, abs=0.01)
