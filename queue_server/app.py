@@ -18,6 +18,7 @@ from .clock import Clock
 from .config import HallConfig, load_hall_config
 from .db import make_engine, session_factories
 from .errors import HallError
+from .mq import client_manager
 from .runtime import Runtime
 from .schema import startup_lock, upgrade
 from .stream import HallStream, make_publisher
@@ -66,8 +67,9 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     _register_errors(app)
     install_web_security(app)
 
-    socketio = SocketIO(app, async_mode=async_mode, message_queue=message_queue, channel=channel,
-                        logger=False, engineio_logger=False)
+    manager = client_manager(message_queue, channel)
+    options = {"client_manager": manager} if manager else {"message_queue": message_queue, "channel": channel}
+    socketio = SocketIO(app, async_mode=async_mode, logger=False, engineio_logger=False, **options)
     socketio.on_namespace(HallStream(rt))
     rt.publish = make_publisher(socketio)
     return app

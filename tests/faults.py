@@ -1,6 +1,8 @@
 """A TCP proxy the test controls: put it between the server and PostgreSQL or Redis, then
 `down()` cuts every connection and refuses new ones (what clients see while a database
-restarts), `up()` lets traffic through again."""
+restarts), `up()` lets traffic through again; `hang()` keeps connections open but passes no
+bytes (a frozen host, a network that drops packets without a reset), `resume()` lets the held
+bytes through."""
 from __future__ import annotations
 
 import socket
@@ -19,6 +21,8 @@ class FaultProxy:
         self.conns: list[socket.socket] = []
         self.lock = threading.Lock()
         self.stopped = False
+        self.flowing = threading.Event()
+        self.flowing.set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -40,13 +44,13 @@ class FaultProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src, dst):
+    def _pipe(self, src, dst):
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                self.flowing.wait()
                 dst.sendall(data)
         except OSError:
             pass
@@ -71,7 +75,14 @@ class FaultProxy:
     def up(self):
         self.is_up = True
 
+    def hang(self):
+        self.flowing.clear()
+
+    def resume(self):
+        self.flowing.set()
+
     def close(self):
         self.stopped = True
+        self.flowing.set()
         self.down()
         self.listener.close()

@@ -118,3 +118,41 @@ def test_redis_restart_events_resume_and_displays_resync(servers_behind_proxy, r
               "gap": [last_seen, first_after], "snapshot_seq": snap["seq"],
               "events_lost_on_A_display_while_down": 5 - got_on_a}
     print("\nREDIS REPORT", json.dumps(report))
+
+
+def test_a_hanging_redis_delays_a_change_by_seconds_not_forever(servers_behind_proxy, redis_proxy):
+    """Redis stops answering without closing anything (a frozen host): a change still commits
+    and answers within a few seconds (the publish gives up), the hall keeps working, and once
+    Redis answers again the other process's display is back in step by a snapshot."""
+    (a, b), _ = servers_behind_proxy
+    catalogue = call(a, "GET", "/api/v1/matters")[1]
+    matter = next(m for m in catalogue["matters"] if m["code"] == "QR00201001")["id"]
+    screen = Screen(f"http://127.0.0.1:{b}", token=DISPLAY).connect()
+    assert call(a, "POST", "/api/v1/tickets", {"matter_id": matter}, KIOSK)[0] == 201
+    wait_for(lambda: len(screen.events) == 1)
+
+    redis_proxy.hang()
+    took = []
+    for _ in range(2):
+        started = time.monotonic()
+        status, body = call(a, "POST", "/api/v1/tickets", {"matter_id": matter}, KIOSK)
+        took.append(time.monotonic() - started)
+        assert status == 201, body
+    assert max(took) < 8, f"a hanging Redis held the request {max(took):.1f} s"
+    redis_proxy.resume()
+
+    deadline = time.monotonic() + RESUME_WITHIN
+    seen = len(screen.events)
+    while time.monotonic() < deadline and len(screen.events) == seen:
+        assert call(a, "POST", "/api/v1/tickets", {"matter_id": matter}, KIOSK)[0] == 201
+        time.sleep(0.5)
+    assert len(screen.events) > seen, "no event reached the other process after Redis answered again"
+    time.sleep(0.3)
+    screen.sio.call("snapshot", namespace="/hall", timeout=5)
+    wait_for(lambda: len(screen.snapshots) >= 2)
+    snap = dict(screen.snapshots[-1])
+    api = call(b, "GET", "/api/v1/queue", token=DISPLAY)[1]
+    screen.close()
+    snap.pop("at"), api.pop("at")
+    assert snap == api
+    print("\nREDIS HANG REPORT", json.dumps({"issue_s_while_hanging": [round(t, 2) for t in took]}))
