@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import appointments, rules
@@ -22,6 +22,7 @@ _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud a
 
 
 _INSERT = insert(Ticket).returning(Ticket.id)
+_BY_REQUEST = select(Ticket.id).where(Ticket.hall_id == bindparam("hall"), Ticket.request_id == bindparam("request"))
 
 
 def new_query_code() -> str:
@@ -43,13 +44,15 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
         raise bad_request("invalid_priority", "预约优先号只能通过预约签到取得，请到“预约签到取号”输入预约码")
     phone = clean_phone(phone) if phone else None
     id_clean = clean_id_number(id_number) if id_number else None
-    if request_id is not None:
-        existing = _by_request(rt, hall_id, request_id)
-        if existing is not None:
-            return existing, False
     try:
         with change(rt, hall_id, actor) as ch:
             s = ch.session
+            if request_id is not None:
+                # A kiosk's retry: looked up in the issuing transaction (one transaction per
+                # issue, not a read before it), and answered without a change or an event.
+                first = s.connection().execute(_BY_REQUEST, {"hall": hall_id, "request": request_id}).scalar()
+                if first is not None:
+                    return _answer(s, s.get(Ticket, first)), False
             booking = appointments.claim(s, hall_id, appointment_code, ch.now) if appointment_code else None
             if booking is not None:
                 matter_id, priority, appointment_code = booking.matter_id, "appointment", booking.code
@@ -91,10 +94,12 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
 
 def _by_request(rt: Runtime, hall_id: int, request_id: str) -> dict[str, Any] | None:
     with rt.read() as s:
-        ticket = s.scalar(select(Ticket).where(Ticket.hall_id == hall_id, Ticket.request_id == request_id))
-        if ticket is None:
-            return None
-        return ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+        first = s.connection().execute(_BY_REQUEST, {"hall": hall_id, "request": request_id}).scalar()
+        return None if first is None else _answer(s, s.get(Ticket, first))
+
+
+def _answer(s, ticket: Ticket) -> dict[str, Any]:
+    return ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
 
 
 def find_ticket(rt: Runtime, ref: str, hall_id: int | None) -> tuple[Ticket, dict[str, Any], list[dict]]:
