@@ -288,9 +288,11 @@ def test_no_client_event_changes_anything_or_reaches_others(s):
                         pytest.fail(f"{who}: a {event!r} event re-ran the connection handler")
             assert client.is_connected("/hall"), who
             answer = client.emit("snapshot", namespace="/hall", callback=True)
-            assert answer == {"seq": first["seq"]}, (who, answer)
+            mine = {"window_seq": first["scope"]["window_seq"]} if "scope" in first else {}  # a window's device
+            assert answer == {"seq": first["seq"], **mine}, (who, answer)
             again = [m for m in client.get_received("/hall") if m["name"] == "snapshot"][-1]["args"][0]
             assert again["seq"] == first["seq"] and again.get("windows") == first.get("windows"), who
+            assert again.get("scope") == first.get("scope"), who
         heard = listener.get_received("/hall")
         assert heard == [], f"another client heard: {[m['name'] for m in heard]}"
     hall_b = clients["hall B display"]
