@@ -23,6 +23,8 @@ import logging
 import re
 import threading
 import time
+import traceback
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -104,10 +106,13 @@ class AuditWriter:
     """Queues audit rows and writes them in one transaction per batch from a background thread.
 
     The thread starts with the first row and ends after `idle` seconds without any, so an app
-    that is gone (a test's, a stopped server's) leaves no thread behind."""
+    that is gone (a test's, a stopped server's) leaves no thread behind. It holds the runtime
+    weakly: rows still queued when their app is dropped (a stopped server flushes first) are
+    given up with a line in the log instead of being retried against a database that is gone."""
 
     def __init__(self, rt: Runtime, delay: float = 0.2, idle: float = 5.0, cap: int = 100_000):
-        self.rt, self.delay, self.idle, self.cap = rt, delay, idle, cap
+        self._rt = weakref.ref(rt)
+        self.delay, self.idle, self.cap = delay, idle, cap
         self.pending: list[dict[str, Any]] = []
         self.lock = threading.Lock()         # guards `pending` and `thread`
         self.writing = threading.Lock()      # one batch at a time, in order
@@ -150,7 +155,10 @@ class AuditWriter:
                               row.get("actor"), row.get("action"), row.get("target"), exc_info=True)
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
-        with self.rt.writing() as s:
+        rt = self._rt()
+        if rt is None:
+            raise _AppGone
+        with rt.writing() as s:
             s.execute(insert(AuditEntry), rows)
             s.commit()
 
@@ -159,6 +167,10 @@ class AuditWriter:
         while True:
             self.wake.wait(self.delay)
             with self.lock:
+                if self.pending and self._rt() is None:
+                    log.warning("audit writer: its server is gone; %d queued rows given up", len(self.pending))
+                    self.pending, self.thread = [], None
+                    return
                 if not self.pending:
                     quiet += self.delay
                     if quiet >= self.idle:
@@ -177,11 +189,16 @@ class AuditWriter:
                     told = now
                     log.warning("audit rows still in memory (%d) after %.0f s: %s", len(self.pending),
                                 now - failing_since, type(exc).__name__)
+                traceback.clear_frames(exc.__traceback__)   # a kept log record must not keep the runtime
                 self.wake.wait(1.0)
             else:
                 if failing_since is not None:
                     log.warning("audit rows written again after %.0f s", time.monotonic() - failing_since)
                 failing_since = None
+
+
+class _AppGone(Exception):
+    """The writer's runtime has been dropped."""
 
 
 def mark(action: str, **detail: Any) -> None:

@@ -160,3 +160,29 @@ def test_the_source_has_no_statement_that_changes_audit_rows():
             if "audit_entries" in line and re.search(r"\b(UPDATE|DELETE)\b", line):
                 assert ("TRIGGER" in line or "RAISE" in line or "_FORBIDDEN" in line or "BEFORE UPDATE" in line
                         or "FOR EACH ROW" in line), (name, line)
+
+
+def test_a_writer_whose_server_is_gone_gives_up_its_rows(caplog):
+    """A test's or a dropped app's writer must not retry a database that is gone for ever."""
+    import gc
+    import time as clock
+
+    from queue_server.supervision.audit import AuditWriter
+
+    class Away:
+        """A runtime whose database does not answer."""
+        def writing(self):
+            raise RuntimeError("database unavailable")
+
+    rt = Away()
+    w = AuditWriter(rt, delay=0.05, idle=0.2)
+    w.add({"actor": "staff:first"})
+    clock.sleep(0.3)
+    assert [r["actor"] for r in w.pending] == ["staff:first"] and w.thread is not None  # kept while it lives
+    del rt
+    gc.collect()
+    deadline = clock.monotonic() + 5
+    while w.thread is not None and clock.monotonic() < deadline:
+        clock.sleep(0.05)
+    assert w.thread is None and w.pending == []
+    assert "1 queued rows given up" in caplog.text
