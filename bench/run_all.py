@@ -174,14 +174,17 @@ def _closed_row(r: dict, op: str) -> dict | None:
     return next((row for row in r["rows"] if row["op"] == op), None)
 
 
-def targets(http: list[dict], fan: list[dict], peer_result: dict | None) -> list[str]:
+def targets(http: list[dict], fan: list[dict], peer_result: dict | None, peer_url: str | None = None) -> list[str]:
     """One line per target of issue 7: met / NOT met / not judged, and the numbers behind it."""
     lines = []
     closed = [r for r in http if r["mode"] == "closed"]
     paced = [r for r in http if r["mode"] == "paced" and r["clients"] >= TARGET_CLIENTS]
     best_issue = max(((row["per_s"], _deploy(r)) for r in closed if (row := _closed_row(r, "issue"))), default=None)
 
-    if peer_result is None:
+    if peer_result is None and peer_url:
+        lines.append(f"- Ticket throughput ≥ {PEER_FACTOR}× FQM's: **not judged** — FQM at {peer_url} was given "
+                     "but its run failed (see the failures).")
+    elif peer_result is None:
         lines.append(f"- Ticket throughput ≥ {PEER_FACTOR}× FQM's: **not judged** — no peer URL given: FQM was "
                      "not measured in this run.")
     elif best_issue is None or not peer_result["issue"]["per_s"]:
@@ -253,7 +256,7 @@ def block(command: str, started: datetime, minutes: float, m: dict, http: list[d
            f"at the start {m['load']}; Python {m['python']}, PostgreSQL {m['postgresql']}, Redis {m['redis']}",
            "- servers and clients share this machine; server CPU is user+system seconds of all `hall serve` "
            "processes during the measured phase; peak RSS is each process's VmHWM.",
-           "", "### Targets (issue 7)", "", *targets(http, fan, peer_result), ""]
+           "", "### Targets (issue 7)", "", *targets(http, fan, peer_result, peer_url), ""]
     if failures:
         out += ["### Failures in this run", "", *[f"- {f}" for f in failures], ""]
     out += ["### Issue and call-next over HTTP, closed loop (maximum throughput)", "",

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("HALL_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HALL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-shared-secret"
-_TICK = os.sysconf("SC_CLK_TCK")
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -58,7 +58,7 @@ def exit_cleanly_on_sigterm() -> None:
 
 # --- what a process costs -------------------------------------------------------------------
 
-def _stat_fields(pid: int) -> list[str]:
+def stat_fields(pid: int) -> list[str]:
     raw = Path(f"/proc/{pid}/stat").read_text()
     return raw[raw.rindex(")") + 2:].split()   # after "pid (comm) ": state is field 0
 
@@ -69,7 +69,7 @@ def _descendants(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                children.setdefault(int(_stat_fields(int(entry.name))[1]), []).append(int(entry.name))
+                children.setdefault(int(stat_fields(int(entry.name))[1]), []).append(int(entry.name))
             except (OSError, ValueError, IndexError):
                 continue
     out, todo = [], [pid]
@@ -85,11 +85,11 @@ def cpu_seconds(pid: int) -> float:
     total = 0.0
     for p in _descendants(pid):
         try:
-            f = _stat_fields(p)
+            f = stat_fields(p)
         except OSError:
             continue
         total += int(f[11]) + int(f[12]) + (int(f[13]) + int(f[14]) if p == pid else 0)
-    return total / _TICK
+    return total / TICK
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -8,7 +8,6 @@ sampler follows those backends' CPU while they live.
 """
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +15,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.servers import PG_SERVER, REDIS_URL, cpu_seconds, hall_servers, postgres_database, redis_channel
-
-TICKS = os.sysconf("SC_CLK_TCK")
+from bench.servers import (PG_SERVER, REDIS_URL, TICK, cpu_seconds, hall_servers, postgres_database,
+                           redis_channel, stat_fields)
 
 __all__ = ["PG_SERVER", "REDIS_URL", "cpu_seconds", "memory_kb", "reset_peak", "postgres_cpu_total",
            "fresh_database", "tag", "database_bytes", "BackendSampler", "start_servers"]
@@ -46,14 +44,13 @@ def reset_peak(pid: int) -> None:
 
 
 def _own_cpu(pid: str) -> float:
-    raw = Path(f"/proc/{pid}/stat").read_text()
-    if not raw[raw.index("(") + 1:].startswith("postgres"):
+    if not Path(f"/proc/{pid}/comm").read_text().startswith("postgres"):
         return 0.0
-    fields = raw[raw.rindex(")") + 2:].split()
+    fields = stat_fields(int(pid))
     total = int(fields[11]) + int(fields[12])
     if b"-D" in Path(f"/proc/{pid}/cmdline").read_bytes():  # the postmaster: its reaped backends too
         total += int(fields[13]) + int(fields[14])
-    return total / TICKS
+    return total / TICK
 
 
 def postgres_cpu_total() -> float:
