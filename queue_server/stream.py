@@ -109,7 +109,6 @@ class HallStream(Namespace):
         emit("snapshot", snap)
         return {"seq": snap["seq"], **({"window_seq": snap["scope"]["window_seq"]} if "scope" in snap else {})}
 
-
     def sweep(self) -> list[str]:
         """End the device connections whose token is no longer their device's (rotated or
         revoked, by any process); returns their sids."""

@@ -50,9 +50,9 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
             if request_id is not None:
                 # A kiosk's retry: looked up in the issuing transaction (one transaction per
                 # issue, not a read before it), and answered without a change or an event.
-                first = s.connection().execute(_BY_REQUEST, {"hall": hall_id, "request": request_id}).scalar()
+                first = _first_for_request(s, hall_id, request_id)
                 if first is not None:
-                    return _answer(s, s.get(Ticket, first)), False
+                    return first, False
             booking = appointments.claim(s, hall_id, appointment_code, ch.now) if appointment_code else None
             if booking is not None:
                 matter_id, priority, appointment_code = booking.matter_id, "appointment", booking.code
@@ -94,11 +94,15 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
 
 def _by_request(rt: Runtime, hall_id: int, request_id: str) -> dict[str, Any] | None:
     with rt.read() as s:
-        first = s.connection().execute(_BY_REQUEST, {"hall": hall_id, "request": request_id}).scalar()
-        return None if first is None else _answer(s, s.get(Ticket, first))
+        return _first_for_request(s, hall_id, request_id)
 
 
-def _answer(s, ticket: Ticket) -> dict[str, Any]:
+def _first_for_request(s, hall_id: int, request_id: str) -> dict[str, Any] | None:
+    """The ticket an earlier request with this id was given, as it stands now."""
+    found = s.connection().execute(_BY_REQUEST, {"hall": hall_id, "request": request_id}).scalar()
+    if found is None:
+        return None
+    ticket = s.get(Ticket, found)
     return ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
 
 
