@@ -124,16 +124,21 @@ class Screen:
     def has_all(self, last_seq: int, window_seqs: dict[int, int]) -> bool:
         if self.disconnected:
             return True
-        if self.scope:
-            last = window_seqs.get(self.scope["window_id"], 0)
-            return len({e[1] for e in self.events if e[1] is not None and e[1] <= last}) \
-                >= last - self.scope["window_seq"]
-        return len({e[0] for e in self.events if e[0] is not None and e[0] <= last_seq}) \
-            >= last_seq - (self.snapshot_seq or 0)
+        at, wanted = expected(self.scope, self.snapshot_seq or 0, last_seq, window_seqs)
+        return wanted <= {e[at] for e in self.events}
 
     def report(self) -> dict:
         return {"kind": self.kind, "snapshot_seq": self.snapshot_seq, "scope": self.scope, "events": self.events,
                 "disconnected": self.disconnected}
+
+
+def expected(scope: dict | None, first_seq: int, last_seq: int, window_seqs: dict[int, int]) -> tuple[int, set[int]]:
+    """What a screen must receive of a run: (the index of its number in an event record, the
+    numbers). A display: every seq after `first_seq`; a window's device: its window's
+    `window_seq` numbers after the one its snapshot gave."""
+    if scope:
+        return 1, set(range(scope["window_seq"] + 1, window_seqs.get(scope["window_id"], 0) + 1))
+    return 0, set(range(first_seq + 1, last_seq + 1))
 
 
 def _finished(screens: list[Screen], last_seq: int, window_seqs: dict[int, int]) -> bool:
@@ -332,20 +337,14 @@ def _figures(database_url, processes, clients, connected, failures, connect_s, r
              first_seq, last_seq, window_seqs, usage, client_procs) -> dict:
     started = {(op["type"], op["ticket_id"]): op["start"] for op in ops if op["status"] == 200}
     ok_ops = len(started)
-    wanted_seqs = set(range(first_seq + 1, last_seq + 1))
-    expected = delivered = lost = duplicates = out_of_order = dropped = 0
+    must = delivered = lost = duplicates = out_of_order = dropped = 0
     latencies: list[float] = []
     for screen in screens:
         if screen["snapshot_seq"] is None:
             continue
-        scope = screen["scope"]
-        if scope:      # a window's device: its window's numbering, from its snapshot on
-            at = 1
-            wanted = set(range(scope["window_seq"] + 1, window_seqs.get(scope["window_id"], 0) + 1))
-        else:
-            at, wanted = 0, wanted_seqs
+        at, wanted = expected(screen["scope"], first_seq, last_seq, window_seqs)
         got = [e[at] for e in screen["events"] if e[at] in wanted]
-        expected += len(wanted)
+        must += len(wanted)
         delivered += len(set(got))
         lost += len(wanted - set(got))
         duplicates += len(got) - len(set(got))
@@ -368,7 +367,7 @@ def _figures(database_url, processes, clients, connected, failures, connect_s, r
             "client_procs": client_procs, "rate": rate, "seconds": seconds,
             "calls": sum(1 for op in ops if op["type"] == "ticket.called" and op["status"] == 200),
             "events": last_seq - first_seq, "driver_ops_ok": ok_ops, "driver_statuses": statuses,
-            "expected": expected, "delivered": delivered, "lost": lost,
+            "expected": must, "delivered": delivered, "lost": lost,
             "duplicates": duplicates, "out_of_order": out_of_order, "disconnected": dropped,
             "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "max_ms": max(latencies) if latencies else None,
