@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, literal, or_, select
+from sqlalchemy import and_, bindparam, case, or_, select
 from sqlalchemy.orm import Session
 
 from .changes import Change, change
@@ -59,9 +59,15 @@ def _announce(ch: Change, type: str, window: Window, ticket: Ticket | None, **ex
 
 def _candidate_statement(ranked: bool):
     """The next ticket for a window, built once per window order (SQL built per call cost more
-    than running it). FOR UPDATE SKIP LOCKED: a ticket another window is claiming is passed over."""
+    than running it). FOR UPDATE SKIP LOCKED: a ticket another window is claiming is passed over.
+
+    The plain order is exactly ix_tickets_next's, so the database reads waiting tickets in that
+    order and stops at the first this window serves; a ranked window's order depends on the
+    window, so its waiting queue is sorted on each call."""
     window_id = bindparam("window_id")
-    rank = case((Ticket.target_window_id == window_id, -1), else_=WindowMatter.rank) if ranked else literal(0)
+    order = [Ticket.is_priority.desc(), Ticket.queue_since, Ticket.id]
+    if ranked:
+        order.insert(1, case((Ticket.target_window_id == window_id, -1), else_=WindowMatter.rank))
     return (select(Ticket)
             .outerjoin(WindowMatter, and_(WindowMatter.matter_id == Ticket.matter_id,
                                           WindowMatter.window_id == window_id))
@@ -69,7 +75,7 @@ def _candidate_statement(ranked: bool):
                    Ticket.status == "waiting",
                    or_(Ticket.target_window_id == window_id,
                        and_(Ticket.target_window_id.is_(None), WindowMatter.window_id.is_not(None))))
-            .order_by(Ticket.is_priority.desc(), rank, Ticket.queue_since, Ticket.id)
+            .order_by(*order)
             .limit(1)
             .with_for_update(skip_locked=True, of=Ticket))
 

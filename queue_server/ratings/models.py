@@ -115,7 +115,7 @@ class SmsMessage(Base):
     phone: Mapped[str] = mapped_column(EncryptedPhone)
     phone_hash: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # rate_limited: 12
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)

@@ -281,3 +281,22 @@ def test_an_existing_database_is_taken_forward_without_loss(database_url, clock)
         assert HallDriver(app.test_client()).issue("GG00301001").get_json()["ticket"]["number"] == "C003"
     finally:
         app.extensions["hall"].engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_migrations_build_what_the_models_say():
+    """A database made by the migrations alone matches the models, index for index (on
+    PostgreSQL, which applies every type change; SQLite keeps old column types in place)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from queue_server.models import Base
+    from queue_server.schema import upgrade
+
+    engine = make_engine(fresh_postgres_url())
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
