@@ -3,15 +3,15 @@
 Every state change (issue, call, accept, …) runs inside `change()`. The event that announces it
 is numbered (`seq`) and stored in the same transaction, so the stream and the database can
 never disagree: a rolled-back change has no event, a committed one always has exactly one.
-The numbering, commit and broadcast happen under a per-hall lock, so within one process
-clients receive events in `seq` order; across processes (Redis) a client that sees a gap asks
-for a snapshot.
+The numbering takes the hall row's lock until the commit, so events commit in `seq` order; the
+hall's outbox (outbox.py) sends them in that order, so within one process clients receive
+events in `seq` order; across processes (Redis) a client that sees a gap asks for a snapshot.
 
 An event about a window also gets that window's own number (`window_seq`), so a device that
 hears only its window (an LED strip, a rating device: stream.py) can see a gap the same way.
-It is bumped before the per-hall lock is taken: the window row stays locked to the commit, so
-two events of one window are numbered and sent in order, and no thread ever holds the hall's
-lock while waiting for a window row that a thread queued on that lock holds.
+It is bumped before the hall row is locked: the window row stays locked to the commit, so two
+events of one window are numbered and sent in order, and no transaction ever holds the hall's
+row while waiting for a window row that a transaction queued on the hall row holds.
 
 `origin` is where the change came from (the client address), kept with the stored event for the
 audit trail and not broadcast. After the transaction is over, the event goes to the runtime's
@@ -84,23 +84,29 @@ def _record(change: Change, window_seq: int | None) -> dict[str, Any]:
 
 @contextmanager
 def change(rt: Runtime, hall_id: int, actor: str = "", origin: str | None = None) -> Iterator[Change]:
-    event = None
-    with rt.writing() as session:
-        current = Change(session, hall_id, actor, rt.clock.now(), origin)
-        try:
-            yield current
-            if current._event is None:
+    outbox = rt.outbox(hall_id)
+    place = event = None
+    committed = False
+    try:
+        with rt.writing() as session:
+            current = Change(session, hall_id, actor, rt.clock.now(), origin)
+            try:
+                yield current
+                if current._event is None:
+                    session.commit()
+                    return
+                session.flush()   # the ORM's row writes (and their locks) come before the numbering
+                window_seq = _number_for_window(current)
+                event = _record(current, window_seq)   # the hall row is locked from here to the commit
+                place = outbox.take_place()
                 session.commit()
-                return
-            session.flush()   # the ORM's row writes (and their locks) come before the numbering
-            window_seq = _number_for_window(current)
-            with rt.emit_lock(hall_id):
-                event = _record(current, window_seq)
-                session.commit()
-                rt.publish(hall_id, event)
-        except BaseException:
-            session.rollback()
-            raise
+                committed = True
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        if place is not None:   # sent after the session is back in the pool, outside every lock
+            outbox.settle(place, event if committed else None)
     _notify(rt, hall_id, event)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
 from .config import HallConfig
+from .outbox import Outbox
 from .workdays import WorkCalendar
 
 Publisher = Callable[[int, dict], None]
@@ -42,7 +43,7 @@ class Runtime:
     ignore_hours: bool = False
     demo: bool = False  # `hall demo`: the front page links the demo's device tokens
     audit_writer: Any = None  # supervision.audit.AuditWriter, made with the first audited request
-    _emit_locks: dict[int, threading.Lock] = field(default_factory=dict)
+    _outboxes: dict[int, Outbox] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _sqlite_writer: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,13 +56,13 @@ class Runtime:
             session.begin()
             yield session
 
-    def emit_lock(self, hall_id: int) -> threading.Lock:
-        """Held from the event's numbering to its broadcast, so one process sends in `seq` order."""
+    def outbox(self, hall_id: int) -> Outbox:
+        """The hall's line of events to send, so one process sends in `seq` order (outbox.py)."""
         with self._locks_guard:
-            lock = self._emit_locks.get(hall_id)
-            if lock is None:
-                lock = self._emit_locks[hall_id] = threading.Lock()
-            return lock
+            box = self._outboxes.get(hall_id)
+            if box is None:
+                box = self._outboxes[hall_id] = Outbox(lambda event: self.publish(hall_id, event))
+            return box
 
     def hall_config(self, hall_id: int) -> HallConfig:
         return self.halls[hall_id]
