@@ -46,8 +46,8 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     crypto.bind(engine, secret)  # phones are encrypted with it, the migrations included
     upgrade(engine)
     catalogue: dict = {}  # routes, matters, window names: see views.load_catalogue
-    write, read = session_factories(engine, catalogue)
-    rt = Runtime(engine=engine, write=write, read=read, clock=clock or Clock(), calendar=calendar,
+    write, read, lookup = session_factories(engine, catalogue)
+    rt = Runtime(engine=engine, write=write, read=read, lookup=lookup, clock=clock or Clock(), calendar=calendar,
                  secret=secret, login_guard=LoginGuard())
     with write() as s, s.begin():
         startup_lock(s.connection())  # several server processes may start at once

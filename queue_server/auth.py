@@ -67,25 +67,33 @@ def authenticate(rt: Runtime, token: str | None) -> Principal | None:
     return principal
 
 
+_DEVICE = select(Device.id, Device.kind, Device.hall_id, Device.name, Device.window_id, Device.revoked)
+_LOGIN = (select(AuthToken.expires_at, AuthToken.revoked, Staff.id, Staff.role, Staff.hall_id, Staff.username,
+                 Staff.active, StaffWindow.window_id)
+          .join(Staff, Staff.id == AuthToken.staff_id)
+          .outerjoin(StaffWindow, StaffWindow.staff_id == Staff.id))
+
+
 def _lookup(rt: Runtime, digest: str) -> tuple[Principal | None, object]:
-    """(principal, login expiry or None for devices)."""
-    with rt.read() as s:
-        device = s.scalar(select(Device).where(Device.token_sha256 == digest))
+    """(principal, login expiry or None for devices). One statement per kind of token, outside a
+    transaction: a clerk's token is checked on each request, most of them after the cache's
+    few seconds have passed."""
+    with rt.lookup() as s:
+        device = s.execute(_DEVICE.where(Device.token_sha256 == digest)).first()
         if device is not None:
             if device.revoked:
                 return None, None
             windows = frozenset([device.window_id]) if device.window_id else frozenset()
             return Principal("device", device.kind, device.hall_id, device.name,
                              device_id=device.id, window_ids=windows), None
-        login = s.get(AuthToken, digest)
-        if login is None or login.revoked or login.expires_at <= rt.clock.now():
-            return None, None
-        staff = s.get(Staff, login.staff_id)
-        if staff is None or not staff.active:
-            return None, None
-        return Principal("staff", staff.role, staff.hall_id, staff.username, staff_id=staff.id,
-                         window_ids=frozenset(s.scalars(select(StaffWindow.window_id).where(
-                             StaffWindow.staff_id == staff.id)))), login.expires_at
+        rows = s.execute(_LOGIN.where(AuthToken.token_sha256 == digest)).all()
+    if not rows:
+        return None, None
+    expires_at, revoked, staff_id, role, hall_id, username, active, _ = rows[0]
+    if revoked or expires_at <= rt.clock.now() or not active:
+        return None, None
+    windows = frozenset(row.window_id for row in rows if row.window_id is not None)
+    return Principal("staff", role, hall_id, username, staff_id=staff_id, window_ids=windows), expires_at
 
 
 class LoginGuard:

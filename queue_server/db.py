@@ -52,11 +52,14 @@ def make_engine(url: str) -> Engine:
     raise ValueError(f"不支持的数据库地址：{parsed.render_as_string(hide_password=True)}（支持 sqlite 与 postgresql）")
 
 
-def session_factories(engine: Engine, info: dict | None = None) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
-    """(write, read) session factories; objects stay readable after commit for serialising.
+def session_factories(engine: Engine, info: dict | None = None) -> tuple[sessionmaker[Session], ...]:
+    """(write, read, lookup) session factories; objects stay readable after commit for serialising.
 
     `info` is shared by every session (the server's cached catalogue routes live there).
     On PostgreSQL reads run REPEATABLE READ, so a snapshot and its `seq` are one consistent view.
+    A lookup is a read that needs no such view (one statement, or rows that do not change
+    together, like a token's owner): on PostgreSQL it runs in autocommit, which spares the
+    BEGIN and ROLLBACK round trips that a transaction costs on every request.
     """
     info = info if info is not None else {}
     write = sessionmaker(engine, expire_on_commit=False, info=info)
@@ -64,7 +67,12 @@ def session_factories(engine: Engine, info: dict | None = None) -> tuple[session
     if engine.dialect.name == "postgresql":
         options["isolation_level"] = "REPEATABLE READ"
     read = sessionmaker(engine.execution_options(**options), expire_on_commit=False, info=info)
-    return write, read
+    if engine.dialect.name == "postgresql":
+        lookup = sessionmaker(engine.execution_options(**READONLY, isolation_level="AUTOCOMMIT"),
+                              expire_on_commit=False, info=info)
+    else:
+        lookup = read
+    return write, read, lookup
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -27,6 +27,7 @@ class Runtime:
     engine: Engine
     write: sessionmaker[Session]
     read: sessionmaker[Session]
+    lookup: sessionmaker[Session]   # reads outside a transaction (db.session_factories)
     clock: Clock
     calendar: WorkCalendar
     secret: bytes
