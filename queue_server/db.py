@@ -9,13 +9,16 @@ call-next exactly-once. Read-only work starts a plain deferred BEGIN and never b
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 READONLY = {"hall_readonly": True}
+PING_AFTER = 1.0              # seconds a pooled PostgreSQL connection may idle before a checkout pings it
 PG_POOL, PG_OVERFLOW = 8, 4   # per server process: 4 processes stay under 50 connections
 
 
@@ -47,9 +50,32 @@ def make_engine(url: str) -> Engine:
         # A city runs several processes on one PostgreSQL (100 connections by default): each
         # process keeps at most POOL + OVERFLOW; a request beyond that waits for a connection
         # (more transactions at once than cores only queue inside PostgreSQL anyway).
-        return create_engine(url, pool_size=PG_POOL, max_overflow=PG_OVERFLOW, pool_pre_ping=True,
-                             pool_timeout=10)
+        engine = create_engine(url, pool_size=PG_POOL, max_overflow=PG_OVERFLOW, pool_timeout=10)
+        _ping_when_idle(engine)
+        return engine
     raise ValueError(f"不支持的数据库地址：{parsed.render_as_string(hide_password=True)}（支持 sqlite 与 postgresql）")
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled connection before use only if it sat idle for PING_AFTER seconds.
+
+    After a database restart, connections that waited in the pool are dead, and the first request
+    on one would fail: so a connection that has been idle is pinged, and a dead one is replaced
+    (the pool retries the checkout). A connection back from a request a moment ago is not: under
+    load a ping on every checkout was a round trip, and a wait for the GIL, on every request. A
+    connection that breaks while in use fails that request with 503 and the pool is renewed."""
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, _proxy):
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)   # what pool_pre_ping runs: no transaction left open
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool drops it and connects anew
+            raise DisconnectionError(str(exc)) from exc
 
 
 def session_factories(engine: Engine, info: dict | None = None) -> tuple[sessionmaker[Session], ...]:

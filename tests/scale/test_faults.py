@@ -1,12 +1,16 @@
 """Faults: the database goes away under a running server, then comes back."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from conftest import SMALL_HALL, HallDriver, fresh_postgres_url
 from faults import FaultProxy
+from queue_server import db
 from queue_server.app import create_app
 
 
@@ -33,6 +37,35 @@ def test_postgres_restart_gives_503_then_recovers_without_a_server_restart(clock
         assert snap["waiting"]["total"] == 1 and snap["seq"] == 4  # the failed changes left no event
     finally:
         app.extensions["hall"].engine.dispose()
+        proxy.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("ping_after, survives", [(0.2, True), (60.0, False)])
+def test_a_restart_while_the_pool_is_quiet_costs_no_request(monkeypatch, ping_after, survives):
+    """Connections that sat in the pool are tested before use, so a database restarted overnight
+    fails no one's first ticket; connections in constant use are not (a round trip per request),
+    and the one statement that meets a broken one fails (a 503) and renews the pool."""
+    monkeypatch.setattr(db, "PING_AFTER", ping_after)
+    url = make_url(fresh_postgres_url())
+    proxy = FaultProxy(url.host or "127.0.0.1", url.port or 5432)
+    engine = db.make_engine(url.set(port=proxy.port).render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        proxy.down()   # the database restarts while the pooled connection waits
+        proxy.up()
+        time.sleep(0.3)
+        if survives:
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT 2")).scalar() == 2
+        else:
+            with pytest.raises(OperationalError), engine.connect() as conn:
+                conn.execute(text("SELECT 2"))
+        with engine.connect() as conn:   # either way the pool is whole again
+            assert conn.execute(text("SELECT 3")).scalar() == 3
+    finally:
+        engine.dispose()
         proxy.close()
 
 
