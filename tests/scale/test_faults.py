@@ -69,6 +69,29 @@ def test_a_restart_while_the_pool_is_quiet_costs_no_request(monkeypatch, ping_af
         proxy.close()
 
 
+@pytest.mark.postgres
+def test_a_quiet_process_reuses_its_last_connection_without_a_ping(monkeypatch):
+    """At a hall's pace the pool hands back the connection used last (LIFO), which has not been
+    idle long enough to need a ping; the pool's other connections age unused."""
+    monkeypatch.setattr(db, "PING_AFTER", 0.25)
+    engine = db.make_engine(fresh_postgres_url())
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+    try:
+        opened = [engine.connect() for _ in range(3)]   # a burst left three connections in the pool
+        for conn in opened:
+            conn.execute(text("SELECT 1"))
+            conn.close()
+        for _ in range(6):                               # then a request every 0.1 s
+            time.sleep(0.1)
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        assert pings == []
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_disk_full_is_a_clear_error_and_nothing_half_written(tmp_path, clock):
     """SQLite reports a full disk as SQLITE_FULL; max_page_count makes the file 'full' here."""
     url = f"sqlite:///{tmp_path / 'hall.db'}"
