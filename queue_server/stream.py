@@ -12,19 +12,21 @@ wants the whole hall anyway (one LED process driving several windows' strips) co
 
 A device whose token the admin rotates or revokes loses its connections at once in the process
 that made the change (api/devices.py); in every other process `sweep` finds them within
-SWEEP_EVERY seconds, so a stopped screen stops hearing the hall everywhere.
+SWEEP_EVERY seconds, so a stopped screen stops hearing the hall everywhere. A staff page's
+connection lasts as long as its login session: renewing the token (`/auth/refresh`) keeps it,
+logging out, the session's end or a deactivated account ends it the same way.
 """
 from __future__ import annotations
 
 import logging
 import threading
 
-from flask import request
+from flask import current_app, request
 from flask_socketio import Namespace, SocketIO, emit, join_room
 from sqlalchemy import select
 
 from .auth import Principal, authenticate, token_hash
-from .models import Device, Window
+from .models import AuthToken, Device, Staff, Window
 from .runtime import Runtime
 from .views import queue_snapshot
 
@@ -59,6 +61,7 @@ class HallStream(Namespace):
         self.rt = rt
         self.principals: dict[str, Principal] = {}
         self.device_tokens: dict[str, str] = {}   # sid → the token digest a device connected with
+        self.staff_tokens: dict[str, str] = {}    # sid → the token digest a staff page connected with
         self.scopes: dict[str, int] = {}          # sid → the one window it hears (window devices)
         self._sweeper: threading.Thread | None = None
         self._sweeper_guard = threading.Lock()
@@ -86,6 +89,9 @@ class HallStream(Namespace):
         if principal.device_id is not None:
             self.device_tokens[request.sid] = token_hash(token)
             self._start_sweeper()
+        elif principal.kind == "staff":
+            self.staff_tokens[request.sid] = token_hash(token)
+            self._start_sweeper()
         scope = window_scope(principal, auth)
         if scope is None:
             join_room(room(principal.hall_id))
@@ -99,6 +105,7 @@ class HallStream(Namespace):
             return  # a "disconnect" *event* sent by the client: forgetting it would hide it from revocation
         self.principals.pop(request.sid, None)
         self.device_tokens.pop(request.sid, None)
+        self.staff_tokens.pop(request.sid, None)
         self.scopes.pop(request.sid, None)
 
     def on_snapshot(self, _data=None):
@@ -110,18 +117,16 @@ class HallStream(Namespace):
         return {"seq": snap["seq"], **({"window_seq": snap["scope"]["window_seq"]} if "scope" in snap else {})}
 
     def sweep(self) -> list[str]:
-        """End the device connections whose token is no longer their device's (rotated or
-        revoked, by any process); returns their sids."""
-        held = {sid: (digest, self.principals[sid].device_id)
-                for sid, digest in list(self.device_tokens.items()) if sid in self.principals}
-        if not held:
+        """End the connections whose credentials ended, by any process: a device whose token is
+        no longer its own (rotated or revoked), a staff page whose login session is over.
+        Returns their sids."""
+        devices = {sid: (digest, self.principals[sid].device_id)
+                   for sid, digest in list(self.device_tokens.items()) if sid in self.principals}
+        staff = {sid: digest for sid, digest in list(self.staff_tokens.items()) if sid in self.principals}
+        if not devices and not staff:
             return []
         with self.rt.read() as s:
-            current = {i: (digest, revoked) for i, digest, revoked in s.execute(
-                select(Device.id, Device.token_sha256, Device.revoked)
-                .where(Device.id.in_({d for _, d in held.values()})))}
-        gone = [sid for sid, (digest, device_id) in held.items()
-                if current.get(device_id, (None, True)) != (digest, False)]
+            gone = _ended_devices(s, devices) + _ended_logins(s, staff, self.rt.clock.now())
         self._disconnect(gone)
         return gone
 
@@ -133,6 +138,7 @@ class HallStream(Namespace):
     def _disconnect(self, sids: list[str]) -> None:
         for sid in sids:
             self.device_tokens.pop(sid, None)
+            self.staff_tokens.pop(sid, None)
             try:
                 self.server.disconnect(sid, namespace=NAMESPACE)
             except Exception:  # noqa: BLE001 - already gone
@@ -146,18 +152,50 @@ class HallStream(Namespace):
                 self._sweeper.start()
 
     def _sweep_while_devices(self) -> None:
-        """Runs while devices are connected (so an app that is gone leaves no thread behind)."""
+        """Runs while devices or staff pages are connected (so an app that is gone leaves no
+        thread behind)."""
         stop = threading.Event()
         while True:
             stop.wait(SWEEP_EVERY)
             with self._sweeper_guard:
-                if not self.device_tokens:
+                if not self.device_tokens and not self.staff_tokens:
                     self._sweeper = None
                     return
             try:
                 self.sweep()
             except Exception as exc:  # noqa: BLE001 - the database is away: try again next round
                 log.warning("token sweep failed: %s", type(exc).__name__)
+
+
+def _ended_devices(s, held: dict[str, tuple[str, int]]) -> list[str]:
+    if not held:
+        return []
+    current = {i: (digest, revoked) for i, digest, revoked in s.execute(
+        select(Device.id, Device.token_sha256, Device.revoked)
+        .where(Device.id.in_({d for _, d in held.values()})))}
+    return [sid for sid, (digest, device_id) in held.items()
+            if current.get(device_id, (None, True)) != (digest, False)]
+
+
+def _ended_logins(s, held: dict[str, str], now) -> list[str]:
+    """A login session is the chain of tokens renewed from one password login: they share the
+    staff member and `created_at` (auth.refresh). It is over when none of them is still valid."""
+    if not held:
+        return []
+    session_of = {digest: (staff_id, started) for digest, staff_id, started in s.execute(
+        select(AuthToken.token_sha256, AuthToken.staff_id, AuthToken.created_at)
+        .where(AuthToken.token_sha256.in_(set(held.values()))))}
+    live = {(staff_id, started) for staff_id, started in s.execute(
+        select(AuthToken.staff_id, AuthToken.created_at).join(Staff, Staff.id == AuthToken.staff_id)
+        .where(AuthToken.staff_id.in_({staff_id for staff_id, _ in session_of.values()}),
+               AuthToken.revoked.is_(False), AuthToken.expires_at > now, Staff.active.is_(True)))}
+    return [sid for sid, digest in held.items() if session_of.get(digest) not in live]
+
+
+def current_stream() -> "HallStream | None":
+    """This app's /hall namespace, to end connections now from a request (logout, revocation)."""
+    socketio = current_app.extensions.get("socketio")
+    return getattr(getattr(socketio, "server", None), "namespace_handlers", {}).get(NAMESPACE)
 
 
 def make_publisher(socketio: SocketIO):

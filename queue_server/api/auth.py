@@ -3,6 +3,7 @@ from flask import g, jsonify, request
 from .. import auth as staff_auth
 from ..errors import unauthorized
 from ..models import Device
+from ..stream import current_stream
 from . import api
 from .common import field, json_body, runtime
 
@@ -23,6 +24,9 @@ def logout():
     if g.principal.kind != "staff":
         raise unauthorized("设备令牌不能注销")
     staff_auth.logout(runtime(), token)
+    stream = current_stream()
+    if stream is not None:   # this process's pages of the session close now; others' at their sweep
+        stream.sweep()
     return jsonify({"ok": True})
 
 

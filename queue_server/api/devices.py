@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, g, jsonify, render_template
 
 from .. import auth
 from ..devices import Monitor, Registry, clean_status
-from ..stream import NAMESPACE
+from ..stream import current_stream
 from . import api
 from .common import json_body, runtime
 
@@ -67,8 +67,7 @@ def device_rotate_token(device_id: int):
 
 def _drop_connections(device_id: int) -> None:
     """A revoked or re-keyed device's open /hall connections end now, not at its next reconnect."""
-    socketio = current_app.extensions.get("socketio")
-    stream = getattr(getattr(socketio, "server", None), "namespace_handlers", {}).get(NAMESPACE)
+    stream = current_stream()
     if stream is not None:
         stream.drop_device(device_id)
 

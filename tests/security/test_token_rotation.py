@@ -4,6 +4,7 @@ restart and the config sync until the config names another token."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import threading
 import time
@@ -363,3 +364,42 @@ def test_the_admin_rotates_a_device_token_on_the_devices_page(chromium, tmp_path
             assert not errors, errors
         finally:
             context.close()
+
+
+# ------------------------------------------------------------------- a staff page's stream and its login
+
+def _stream(app):
+    return app.extensions["socketio"].server.namespace_handlers["/hall"]
+
+
+def test_logging_out_closes_the_pages_stream_at_once(app, client, clock):
+    with LiveServer(app) as live:
+        token = login(client)["token"]
+        page = Listener(live.url, token)
+        clock.set(clock.now() + datetime.timedelta(minutes=5))
+        other_login = Listener(live.url, login(client)["token"])   # the same clerk, another login
+        assert client.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 200
+        wait_for(lambda: not page.sio.connected, timeout=2)
+        assert other_login.sio.connected
+        other_login.close()
+
+
+def test_a_staff_stream_lasts_as_long_as_its_login_session(app, client, db_url, clock):
+    with LiveServer(app) as live:
+        stream = _stream(app)
+        token = login(client)["token"]
+        page = Listener(live.url, token)
+        renewed = refresh(client, token).get_json()["token"]
+        assert stream.sweep() == [] and page.sio.connected   # a renewal keeps the session going
+        # Logged out through another server process: this process's sweep ends the page.
+        elsewhere = create_app([SMALL_HALL], db_url, secret=b"test-secret", clock=clock).test_client()
+        assert elsewhere.post("/api/v1/auth/logout", headers=bearer(renewed)).status_code == 200
+        assert len(stream.sweep()) == 1
+        wait_for(lambda: not page.sio.connected)
+
+        # A session nobody renews ends at its expiry, and its page with it.
+        quiet = Listener(live.url, login(client, "clerk05")["token"])
+        assert stream.sweep() == []
+        clock.set(clock.now() + datetime.timedelta(hours=auth.SESSION_HOURS, minutes=1))
+        assert len(stream.sweep()) == 1
+        wait_for(lambda: not quiet.sio.connected)
