@@ -71,6 +71,12 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     options = {"client_manager": manager} if manager else {"message_queue": message_queue, "channel": channel}
     socketio = SocketIO(app, async_mode=async_mode, logger=False, engineio_logger=False, **options)
     socketio.on_namespace(HallStream(rt))
+    if message_queue:
+        # Listen to the other processes now, not when this process's first screen connects (which
+        # is when python-socketio starts the listener): that screen would get its snapshot and
+        # then miss whatever another process sent before the subscription was in place.
+        socketio.server.manager_initialized = True
+        socketio.server.manager.initialize()
     rt.publish = make_publisher(socketio)
     return app
 

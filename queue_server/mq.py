@@ -2,7 +2,8 @@
 
 python-socketio's Redis manager publishes on a client without a socket timeout: a Redis that
 hangs (a frozen host, a network that drops packets without a reset) would hold the publishing
-request forever, and with it the hall's emit lock, so every change in the hall would stop.
+request forever, and with it the hall's outbox (outbox.py), so no event of the hall would
+leave this process again.
 Here a publish gives up after PUBLISH_TIMEOUT (the manager tries twice), the change stays
 committed, and the screens of the other processes see the gap in `seq` and take a snapshot
 once events flow again. The listener keeps its own blocking connection: a quiet hall is not a

@@ -44,6 +44,20 @@ def require_redis() -> None:
         service_missing("Redis at " + REDIS_URL, exc)
 
 
+def _wait_subscribed(message_queue: str, channel: str, count: int) -> None:
+    """Every process listens on the channel as soon as it serves, before any screen connects."""
+    import redis
+    client = redis.Redis.from_url(message_queue)
+    deadline = time.time() + 10
+    try:
+        while (dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)) < count:
+            if time.time() > deadline:
+                raise AssertionError(f"not every process listens on {channel} 10 s after it serves")
+            time.sleep(0.05)
+    finally:
+        client.close()
+
+
 @contextmanager
 def hall_servers(tmp_path: Path, database_url: str, message_queue: str, channel: str, count: int = 2):
     """`count` server processes on one database and message queue, started together (as a city
@@ -72,6 +86,7 @@ def hall_servers(tmp_path: Path, database_url: str, message_queue: str, channel:
                     if proc.poll() is not None or time.time() > deadline:
                         raise AssertionError(log_path.read_text())
                     time.sleep(0.2)
+        _wait_subscribed(message_queue, channel, count)
         yield procs, ports, logs
     finally:
         for proc in procs:
