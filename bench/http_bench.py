@@ -44,7 +44,7 @@ if __package__ in (None, ""):
 from bench.hall_config import BenchHall, write_bench_hall  # noqa: E402
 from bench.servers import PG_SERVER, REDIS_URL, Cluster, api, deployment, exit_cleanly_on_sigterm  # noqa: E402
 
-RATES = (50, 100, 200, 400, 800)
+RATES = (20, 50, 100, 200, 400, 800)
 P99_TARGET_MS = 20.0
 SUSTAINED = 0.9      # a paced step counts only if the servers kept up with 90 % of the asked rate
 MAX_FAILURES_IN_A_ROW = 50   # a closed-loop client stops after this many failed requests in a row
