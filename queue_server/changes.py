@@ -54,7 +54,7 @@ class Change:
                        "window_id": window_id, "data": data}
 
 
-_BUMP = (update(Hall).where(Hall.id == bindparam("hall")).values(event_seq=Hall.event_seq + 1)
+_BUMP = (update(Hall).where(Hall.id == bindparam("hall_id")).values(event_seq=Hall.event_seq + 1)
          .returning(Hall.event_seq))
 _BUMP_WINDOW = (update(Window).where(Window.id == bindparam("window"))
                 .values(event_seq=Window.event_seq + 1).returning(Window.event_seq))
@@ -65,8 +65,7 @@ _STORED = ("hall_id", "type", "at", "ticket_id", "case_id", "window_id", "actor"
 def _numbered_store_statement():
     """PostgreSQL: the hall's number and the stored event in one statement, so the hall row is
     locked for one round trip and the commit instead of two and the commit."""
-    bumped = (update(Hall).where(Hall.id == bindparam("hall_id")).values(event_seq=Hall.event_seq + 1)
-              .returning(Hall.event_seq).cte("bumped"))
+    bumped = _BUMP.cte("bumped")
     values = [bindparam(name, type_=Event.__table__.c[name].type) for name in _STORED]
     return (insert(Event).from_select([*_STORED, "seq"], select(*values, bumped.c.event_seq))
             .returning(Event.seq))
@@ -92,7 +91,7 @@ def _record(change: Change, window_seq: int | None) -> dict[str, Any]:
     if conn.dialect.name == "postgresql":
         seq = conn.execute(_NUMBERED_STORE, row).scalar_one()
     else:
-        seq = conn.execute(_BUMP, {"hall": change.hall_id}).scalar_one()
+        seq = conn.execute(_BUMP, {"hall_id": change.hall_id}).scalar_one()
         conn.execute(_STORE, {**row, "seq": seq})
     event = {"type": pending["type"], "seq": seq, "at": iso(change.now), **pending["data"]}
     if window_seq is not None:
