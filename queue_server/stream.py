@@ -60,8 +60,7 @@ class HallStream(Namespace):
         super().__init__(NAMESPACE)
         self.rt = rt
         self.principals: dict[str, Principal] = {}
-        self.device_tokens: dict[str, str] = {}   # sid → the token digest a device connected with
-        self.staff_tokens: dict[str, str] = {}    # sid → the token digest a staff page connected with
+        self.tokens: dict[str, str] = {}          # sid → the token digest it connected with
         self.scopes: dict[str, int] = {}          # sid → the one window it hears (window devices)
         self._sweeper: threading.Thread | None = None
         self._sweeper_guard = threading.Lock()
@@ -86,12 +85,8 @@ class HallStream(Namespace):
         if principal is None:
             raise ConnectionRefusedError("unauthorized")
         self.principals[request.sid] = principal
-        if principal.device_id is not None:
-            self.device_tokens[request.sid] = token_hash(token)
-            self._start_sweeper()
-        elif principal.kind == "staff":
-            self.staff_tokens[request.sid] = token_hash(token)
-            self._start_sweeper()
+        self.tokens[request.sid] = token_hash(token)
+        self._start_sweeper()
         scope = window_scope(principal, auth)
         if scope is None:
             join_room(room(principal.hall_id))
@@ -104,8 +99,7 @@ class HallStream(Namespace):
         if self.server.manager.is_connected(request.sid, NAMESPACE):
             return  # a "disconnect" *event* sent by the client: forgetting it would hide it from revocation
         self.principals.pop(request.sid, None)
-        self.device_tokens.pop(request.sid, None)
-        self.staff_tokens.pop(request.sid, None)
+        self.tokens.pop(request.sid, None)
         self.scopes.pop(request.sid, None)
 
     def on_snapshot(self, _data=None):
@@ -120,9 +114,15 @@ class HallStream(Namespace):
         """End the connections whose credentials ended, by any process: a device whose token is
         no longer its own (rotated or revoked), a staff page whose login session is over.
         Returns their sids."""
-        devices = {sid: (digest, self.principals[sid].device_id)
-                   for sid, digest in list(self.device_tokens.items()) if sid in self.principals}
-        staff = {sid: digest for sid, digest in list(self.staff_tokens.items()) if sid in self.principals}
+        devices, staff = {}, {}
+        for sid, digest in list(self.tokens.items()):
+            principal = self.principals.get(sid)
+            if principal is None:
+                continue
+            if principal.device_id is not None:
+                devices[sid] = (digest, principal.device_id)
+            else:
+                staff[sid] = digest
         if not devices and not staff:
             return []
         with self.rt.read() as s:
@@ -137,8 +137,7 @@ class HallStream(Namespace):
 
     def _disconnect(self, sids: list[str]) -> None:
         for sid in sids:
-            self.device_tokens.pop(sid, None)
-            self.staff_tokens.pop(sid, None)
+            self.tokens.pop(sid, None)
             try:
                 self.server.disconnect(sid, namespace=NAMESPACE)
             except Exception:  # noqa: BLE001 - already gone
@@ -147,18 +146,17 @@ class HallStream(Namespace):
     def _start_sweeper(self) -> None:
         with self._sweeper_guard:
             if self._sweeper is None:
-                self._sweeper = threading.Thread(target=self._sweep_while_devices, name="hall-token-sweep",
+                self._sweeper = threading.Thread(target=self._sweep_while_connected, name="hall-token-sweep",
                                                  daemon=True)
                 self._sweeper.start()
 
-    def _sweep_while_devices(self) -> None:
-        """Runs while devices or staff pages are connected (so an app that is gone leaves no
-        thread behind)."""
+    def _sweep_while_connected(self) -> None:
+        """Runs while anyone is connected (so an app that is gone leaves no thread behind)."""
         stop = threading.Event()
         while True:
             stop.wait(SWEEP_EVERY)
             with self._sweeper_guard:
-                if not self.device_tokens and not self.staff_tokens:
+                if not self.tokens:
                     self._sweeper = None
                     return
             try:
