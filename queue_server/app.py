@@ -21,7 +21,7 @@ from .errors import HallError
 from .mq import client_manager
 from .runtime import Runtime
 from .schema import startup_lock, upgrade
-from .stream import HallStream, make_publisher
+from .stream import EventPacket, HallStream, make_publisher
 from .views import load_catalogue
 from .web_security import install as install_web_security
 from .workdays import WorkCalendar
@@ -69,7 +69,8 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
 
     manager = client_manager(message_queue, channel)
     options = {"client_manager": manager} if manager else {"message_queue": message_queue, "channel": channel}
-    socketio = SocketIO(app, async_mode=async_mode, logger=False, engineio_logger=False, **options)
+    socketio = SocketIO(app, async_mode=async_mode, logger=False, engineio_logger=False,
+                        serializer=EventPacket, **options)
     socketio.on_namespace(HallStream(rt))
     if message_queue:
         # Listen to the other processes now, not when this process's first screen connects (which

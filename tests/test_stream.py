@@ -216,3 +216,20 @@ def test_connect_without_a_valid_token_is_refused(live):
             client.connect(live.url, namespaces=["/hall"], auth={"token": token} if token else None,
                            transports=["websocket"], wait_timeout=3)
         client.disconnect()
+
+
+def test_events_go_out_without_a_search_for_binary_attachments(live, app, monkeypatch):
+    """Events are JSON: python-socketio's walk through every value looking for bytes (once per
+    process that sends an event on) is skipped, and the screen still gets the event whole."""
+    walks = []
+    real = socketio.packet.Packet.data_is_binary
+    monkeypatch.setattr(socketio.packet.Packet, "data_is_binary",
+                        classmethod(lambda cls, data: data is not None and walks.append(data) or real(data)))
+    hall = HallDriver(app.test_client())
+    screen = Screen(live.url).connect()
+    walks.clear()
+    hall.issue("QR00201001")
+    wait_for(lambda: screen.events)
+    screen.close()
+    assert screen.events[0]["type"] == "ticket.issued" and screen.events[0]["waiting"]["total"] == 1
+    assert walks == []
