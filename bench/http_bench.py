@@ -14,7 +14,8 @@ Two modes:
   servers can do). Kiosks issue `--tickets`, then every window's clerk calls next and skips
   (marks a no-show, so the window may call again) until the queue is empty.
 - paced: the clients send at a fixed total rate with random (Poisson) gaps; for each rate in
-  `--rates`, issue for `--seconds`, then call-next (each followed by a skip) for `--seconds`.
+  `--rates`, issue for `--seconds`, then call-next (each followed by a skip) for `--seconds`,
+  each step longer where its rate needs it to send `--min-requests` (600: p99 is the 6th slowest).
   The answer: latency at a stated load, and the highest tested rate whose p99 stays under 20 ms.
 
 Latency is per request at the client: from just before the request is written to the whole
@@ -251,6 +252,13 @@ def _specs(cluster: Cluster, hall: BenchHall, op: str, clients: int, window_ids:
     return specs
 
 
+def step_seconds(rate: float, seconds: float, min_requests: int) -> float:
+    """A paced step lasts `seconds`, or long enough for `min_requests` at its rate: a p99 of 200
+    answers is their second slowest and moved by half between two runs of the same code (10 s
+    at 20/s); of 600 it is the sixth slowest."""
+    return max(seconds, min_requests / rate) if min_requests else seconds
+
+
 def enough_waiting(rate: float, seconds: float) -> int:
     """Tickets a paced call-next step may take. Its count is Poisson, and a short step's count
     spreads wide: at 10/s for 1 s, 1.3 × the mean (13) ran dry one step in seventy; mean +
@@ -271,7 +279,7 @@ def _waiting(cluster: Cluster, hall: BenchHall) -> int:
 
 
 def run(database_url: str | None, processes: int, tickets: int, clients: int, mode: str, *,
-        rates: tuple[int, ...] = RATES, seconds: float = 10.0, redis_url: str = REDIS_URL,
+        rates: tuple[int, ...] = RATES, seconds: float = 10.0, min_requests: int = 0, redis_url: str = REDIS_URL,
         client_procs: int | None = None, log=lambda line: None) -> dict:
     """One deployment (SQLite: `database_url` None; else a fresh database on that PostgreSQL
     server) measured in one mode. Returns the figures as a dict (see `tables`)."""
@@ -313,20 +321,22 @@ def run(database_url: str | None, processes: int, tickets: int, clients: int, mo
                 # and the waiting queue stays the size of one step, not of the whole ladder.
                 going = {"issue": True, "call-next": True}
                 for rate in rates:
+                    step = step_seconds(rate, seconds, min_requests)
+                    paced = dict(job, seconds=step)
                     if going["issue"]:
                         row = measure("issue", f"issue at {rate}/s", _specs(cluster, hall, "issue", clients,
                                                                             window_ids, tokens, rate=rate),
-                                      job, seconds, rate=rate)
+                                      paced, step, rate=rate)
                         going["issue"] = not _saturated(row)
                     if going["call-next"]:
-                        need = enough_waiting(rate, seconds) + clients - _waiting(cluster, hall)
+                        need = enough_waiting(rate, step) + clients - _waiting(cluster, hall)
                         if need > 0:    # enough waiting tickets for this step, issued untimed
                             issuers = min(clients, 20)
                             load(_specs(cluster, hall, "issue", issuers, window_ids, tokens,
                                         counts=split_evenly(need, issuers)), dict(job, mode="closed"), client_procs)
                         row = measure("call-next", f"call-next at {rate}/s (each then a skip)",
                                       _specs(cluster, hall, "call", clients, window_ids, tokens, rate=rate),
-                                      job, seconds, rate=rate)
+                                      paced, step, rate=rate)
                         going["call-next"] = not _saturated(row)
                     if not any(going.values()):
                         break
@@ -402,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("closed", "paced", "both"), default="closed")
     parser.add_argument("--rates", default=",".join(map(str, RATES)))
     parser.add_argument("--seconds", type=float, default=10.0, help="per paced step")
+    parser.add_argument("--min-requests", type=int, default=600,
+                        help="a paced step lasts long enough for this many requests at its rate")
     parser.add_argument("--client-procs", type=int)
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()
@@ -409,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     for mode in (("closed", "paced") if args.mode == "both" else (args.mode,)):
         results.append(run(args.database_url, args.processes, args.tickets, args.clients, mode,
                            rates=tuple(int(x) for x in args.rates.split(",")), seconds=args.seconds,
+                           min_requests=args.min_requests,
                            client_procs=args.client_procs, log=lambda line: print(line, file=sys.stderr)))
     print(tables(results))
     return 0

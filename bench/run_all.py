@@ -44,10 +44,10 @@ P99_MS = http_bench.P99_TARGET_MS
 PEER_FACTOR = 10
 TARGET_CLIENTS = 100
 
-FULL = dict(deployments=[None, 1, 2, 4], tickets=5000, clients=100, rates=http_bench.RATES, seconds=10.0,
+FULL = dict(deployments=[None, 1, 2, 4], tickets=5000, clients=100, rates=http_bench.RATES, seconds=10.0, min_requests=600,
             fanout_deployments=[None, 1, 2, 4], fanout_clients=500, fanout_rate=20.0, fanout_seconds=30.0,
             fanout_windows=20, fanout_client_procs=4, peer_tickets=2000)
-QUICK = dict(deployments=[None, 2], tickets=60, clients=10, rates=(20, 40), seconds=1.0,
+QUICK = dict(deployments=[None, 2], tickets=60, clients=10, rates=(20, 40), seconds=1.0, min_requests=0,
              fanout_deployments=[None, 2], fanout_clients=20, fanout_rate=10.0, fanout_seconds=2.0,
              fanout_windows=5, fanout_client_procs=2, peer_tickets=60)
 
@@ -114,6 +114,7 @@ def http_results(size: dict, postgres: str, redis_url: str, failures: list[str],
             r = _attempt(failures, f"HTTP bench, {_label(processes)}, {mode}",
                          lambda: http_bench.run(postgres if processes else None, processes or 1, size["tickets"],
                                                 size["clients"], mode, rates=size["rates"], seconds=size["seconds"],
+                                                min_requests=size["min_requests"],
                                                 redis_url=redis_url, log=log), log)
             if r is not None:
                 out.append(r)
@@ -266,7 +267,9 @@ def block(command: str, started: datetime, minutes: float, m: dict, http: list[d
             http_bench.tables([r for r in http if r["mode"] == "closed"]) or "(no closed-loop run finished)\n",
             "### Issue and call-next over HTTP, paced (latency at a stated load)", "",
             f"{size['clients']} connected clients sending at a fixed total rate with Poisson gaps, "
-            f"{size['seconds']:g} s per rate; latency from the request's send. \"client lateness\" is how late "
+            f"{size['seconds']:g} s per rate" + (f", longer where the rate needs it for {size['min_requests']} requests"
+                                                 if size["min_requests"] else "")
+            + "; latency from the request's send. \"client lateness\" is how late "
             "the client sent behind its schedule (a busy machine or a slow previous answer).", "",
             http_bench.tables([r for r in http if r["mode"] == "paced"]) or "(no paced run finished)\n",
             "### Websocket fan-out", "",

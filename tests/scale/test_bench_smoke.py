@@ -80,6 +80,9 @@ def test_a_paced_step_has_tickets_enough_for_its_busiest_second():
 
     for rate, seconds in ((10, 1.0), (20, 10.0), (100, 10.0), (800, 10.0)):
         assert tail(rate * seconds, http_bench.enough_waiting(rate, seconds)) < 1e-5
+    # and a slow step lasts long enough for its p99 to mean something
+    assert [http_bench.step_seconds(r, 10.0, 600) for r in (20, 50, 100)] == [30.0, 12.0, 10.0]
+    assert http_bench.step_seconds(10, 1.0, 0) == 1.0
 
 
 def test_a_missing_event_counts_as_lost():
