@@ -305,6 +305,9 @@ def test_the_caller_page_renews_its_login_while_the_clerk_works_and_not_when_idl
             assert left > 11 * HOUR * 1000
             # The page carries on with the new token: calling the next ticket works.
             HallDriver(client).issue("XK00101001")
+            # As the clerk does: the ticket shows as waiting here, then call (the button stays
+            # disabled while the stream says nobody waits; CI once clicked before the event came).
+            expect(page.locator("#waiting-mine")).to_have_text("1", timeout=15_000)
             page.click("#btn-call")
             expect(page.locator("#ticket-number")).to_have_text("A001")
             assert not errors, errors
