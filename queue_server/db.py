@@ -94,16 +94,14 @@ def session_factories(engine: Engine, info: dict | None = None) -> tuple[session
     """
     info = info if info is not None else {}
     write = sessionmaker(engine, expire_on_commit=False, info=info)
-    options = dict(READONLY)
-    if engine.dialect.name == "postgresql":
-        options["isolation_level"] = "REPEATABLE READ"
-    read = sessionmaker(engine.execution_options(**options), expire_on_commit=False, info=info)
-    if engine.dialect.name == "postgresql":
-        lookup = sessionmaker(engine.execution_options(**READONLY, isolation_level="AUTOCOMMIT"),
-                              expire_on_commit=False, info=info)
-    else:
-        lookup = read
-    return write, read, lookup
+
+    def reading(**options) -> sessionmaker[Session]:
+        return sessionmaker(engine.execution_options(**READONLY, **options), expire_on_commit=False, info=info)
+
+    if not is_postgres(engine):
+        read = reading()
+        return write, read, read
+    return write, reading(isolation_level="REPEATABLE READ"), reading(isolation_level="AUTOCOMMIT")
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -45,7 +45,7 @@ class Runtime:
     demo: bool = False  # `hall demo`: the front page links the demo's device tokens
     audit_writer: Any = None  # supervision.audit.AuditWriter, made with the first audited request
     _outboxes: dict[int, Outbox] = field(default_factory=dict)
-    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    _outboxes_guard: threading.Lock = field(default_factory=threading.Lock)
     _sqlite_writer: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -59,7 +59,7 @@ class Runtime:
 
     def outbox(self, hall_id: int) -> Outbox:
         """The hall's line of events to send, so one process sends in `seq` order (outbox.py)."""
-        with self._locks_guard:
+        with self._outboxes_guard:
             box = self._outboxes.get(hall_id)
             if box is None:
                 box = self._outboxes[hall_id] = Outbox(lambda event: self.publish(hall_id, event))

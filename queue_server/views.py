@@ -151,8 +151,7 @@ _WAITING = (select(Ticket.matter_id, Ticket.target_window_id, func.count())
 def waiting_counts(session: Session, hall_id: int, day: date) -> dict[str, Any]:
     """Waiting tickets by prefix, matter, department and window: what every screen shows."""
     rows = session.connection().execute(_WAITING, {"hall_id": hall_id, "day": day}).all()
-    by_prefix, by_matter, by_department, untargeted = Tally(), Tally(), Tally(), Tally()
-    targeted: dict[str, int] = {}
+    by_prefix, by_matter, by_department, untargeted, targeted = Tally(), Tally(), Tally(), Tally(), Tally()
     total = 0
     for matter_id, target, n in rows:
         matter = matter_info(session, matter_id)
@@ -163,7 +162,7 @@ def waiting_counts(session: Session, hall_id: int, day: date) -> dict[str, Any]:
         if target is None:
             untargeted[matter_id] += n
         else:
-            targeted[str(target)] = targeted.get(str(target), 0) + n
+            targeted[str(target)] += n
     by_window: dict[str, int] = {}
     for matters, keys in window_groups(session, hall_id):
         n = sum(untargeted[m] for m in matters)
