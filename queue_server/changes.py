@@ -9,7 +9,9 @@ events in `seq` order; across processes (Redis) a client that sees a gap asks fo
 
 An event about a window also gets that window's own number (`window_seq`), so a device that
 hears only its window (an LED strip, a rating device: stream.py) can see a gap the same way.
-It is bumped before the hall row is locked: the window row stays locked to the commit, so two
+A window's own operations (windows.py) take the number in the statement that locks the window
+(`window_numbered`); other changes bump it after their writes. Either way it is bumped before
+the hall row is locked: the window row stays locked to the commit, so two
 events of one window are numbered and sent in order, and no transaction ever holds the hall's
 row while waiting for a window row that a transaction queued on the hall row holds.
 
@@ -45,6 +47,8 @@ class Change:
     now: datetime
     origin: str | None = None
     _event: dict[str, Any] | None = field(default=None, init=False)
+    # (window id, its new event number) when the change numbered the window as it locked it
+    window_numbered: tuple[int, int] | None = field(default=None, init=False)
 
     def emit(self, type: str, *, ticket_id: int | None = None, case_id: int | None = None,
              window_id: int | None = None, **data: Any) -> None:
@@ -78,6 +82,8 @@ def _number_for_window(change: Change) -> int | None:
     window_id = change._event["window_id"]
     if window_id is None:
         return None
+    if change.window_numbered is not None and change.window_numbered[0] == window_id:
+        return change.window_numbered[1]
     return change.session.connection().execute(_BUMP_WINDOW, {"window": window_id}).scalar_one_or_none()
 
 
