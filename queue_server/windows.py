@@ -93,14 +93,21 @@ def _take_current(ch: Change, window: Row, wanted: str, hint: str = "", statemen
     raise conflict("wrong_state", "号票状态刚刚改变，请刷新后重试")   # not while the window is locked
 
 
-def _announce(ch: Change, type: str, window: Row, ticket: Row | Ticket | None, **extra: Any) -> dict | None:
-    """Emit the change's event; return the ticket as the event shows it (the API answers the same)."""
+def _announce(ch: Change, type: str, window: Row, ticket: Row | Ticket | None, *, queue_changed: bool,
+              **extra: Any) -> dict | None:
+    """Emit the change's event; return the ticket as the event shows it (the API answers the same).
+
+    Only a change to the waiting tickets (call-next, requeue, transfer) carries the waiting
+    counts: recall, skip, accept, finish, pause and resume leave every count as the event
+    before said, and the counts query was a fifth of a skip's time. Screens keep the counts of
+    the last event that carried them."""
     s = ch.session
     body = ticket_dict(s, ticket) if ticket else None
+    if queue_changed:
+        extra["waiting"] = waiting_counts(s, window.hall_id, ch.now.date())
     ch.emit(type, ticket_id=ticket.id if ticket else None, window_id=window.id,
             case_id=extra.get("case", {}).get("id") if "case" in extra else None,
-            window=window_brief(window) | {"state": window.state},
-            ticket=body, waiting=waiting_counts(s, window.hall_id, ch.now.date()), **extra)
+            window=window_brief(window) | {"state": window.state}, ticket=body, **extra)
     return body
 
 
@@ -153,14 +160,14 @@ def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_
             raise not_found("queue_empty", "当前没有等候的号")
         window = _set_window(ch, window, current_ticket_id=ticket.id,
                              **({"staff_id": staff_id} if staff_id is not None else {}))
-        return _announce(ch, "ticket.called", window, ticket)
+        return _announce(ch, "ticket.called", window, ticket, queue_changed=True)
 
 
 def recall(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
     with change(rt, hall_id, actor) as ch:
         window = _lock_window(ch, window_id)
         ticket = _take_current(ch, window, "called", statement=_RECALL_TICKET)
-        return _announce(ch, "ticket.recalled", window, ticket)
+        return _announce(ch, "ticket.recalled", window, ticket, queue_changed=False)
 
 
 def skip(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
@@ -168,7 +175,7 @@ def skip(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
         window = _lock_window(ch, window_id)
         ticket = _take_current(ch, window, "called", status="skipped", closed_at=ch.now)
         window = _set_window(ch, window, current_ticket_id=None)
-        return _announce(ch, "ticket.skipped", window, ticket)
+        return _announce(ch, "ticket.skipped", window, ticket, queue_changed=False)
 
 
 def requeue(rt: Runtime, hall_id: int, window_id: int, ticket_id: int, actor: str = "") -> dict:
@@ -197,7 +204,7 @@ def requeue(rt: Runtime, hall_id: int, window_id: int, ticket_id: int, actor: st
         ticket.queue_since = ahead + timedelta(microseconds=1) if ahead is not None else ch.now
         ticket.status, ticket.requeued, ticket.closed_at, ticket.window_id = "waiting", True, None, None
         s.flush()
-        return _announce(ch, "ticket.requeued", window, ticket)
+        return _announce(ch, "ticket.requeued", window, ticket, queue_changed=True)
 
 
 def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None = None,
@@ -226,7 +233,7 @@ def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None
         ticket = ch.session.connection().execute(_WRITE_TICKET, {
             "the_ticket": ticket.id, "status": "waiting", "window_id": None, **moved}).one()
         window = _set_window(ch, window, current_ticket_id=None)
-        return _announce(ch, "ticket.transferred", window, ticket, **to)
+        return _announce(ch, "ticket.transferred", window, ticket, **to, queue_changed=True)
 
 
 def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: str = "") -> dict:
@@ -236,7 +243,7 @@ def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: s
         if window.state == want:
             raise conflict("wrong_state", f"{window.number}号窗口已经{'暂停' if paused else '在服务'}")
         window = _set_window(ch, window, state=want)
-        _announce(ch, "window.paused" if paused else "window.resumed", window, None)
+        _announce(ch, "window.paused" if paused else "window.resumed", window, None, queue_changed=False)
         return window_brief(window) | {"state": window.state}
 
 
@@ -257,7 +264,7 @@ def accept(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id:
         s.add(new_case)
         s.flush()
         body = case_dict(s, new_case)
-        _announce(ch, "case.accepted", window, ticket, case=body)
+        _announce(ch, "case.accepted", window, ticket, case=body, queue_changed=False)
         return body
 
 
@@ -273,5 +280,5 @@ def finish(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
         window = _set_window(ch, window, current_ticket_id=None)
         s.flush()
         body = case_dict(s, the_case)
-        _announce(ch, "case.finished", window, ticket, case=body)
+        _announce(ch, "case.finished", window, ticket, case=body, queue_changed=False)
         return body

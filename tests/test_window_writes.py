@@ -72,3 +72,21 @@ def test_a_refused_operation_takes_no_window_number(app, hall):
         assert [t for t, _ in rows] == ["ticket.called", "ticket.recalled", "case.accepted",
                                         "case.finished", "window.paused", "window.resumed"]
         assert window.event_seq == 6 and window.state == "open" and window.current_ticket_id is None
+
+
+def test_only_changes_to_who_waits_carry_the_waiting_counts(app, hall):
+    """A skip, recall, accept or finish changes no count: its event leaves them as the last one
+    said, and that is still the queue's truth."""
+    events = []
+    app.extensions["hall"].subscribers.append(lambda hall_id, e: events.append(e))
+    for _ in range(3):
+        assert hall.issue("XK00101001").status_code == 201
+    for action in ("call-next", "skip", "call-next", "recall", "accept", "finish", "pause", "resume"):
+        assert hall.op(1, action).status_code == 200, action
+    carried = [(e["type"], e["waiting"]["total"]) for e in events if "waiting" in e]
+    assert carried == [("ticket.issued", 1), ("ticket.issued", 2), ("ticket.issued", 3),
+                       ("ticket.called", 2), ("ticket.called", 1)]
+    assert [e["type"] for e in events if "waiting" not in e] == [
+        "ticket.skipped", "ticket.recalled", "case.accepted", "case.finished", "window.paused", "window.resumed"]
+    last = [e["waiting"] for e in events if "waiting" in e][-1]
+    assert hall.queue()["waiting"] == last   # the last counts sent are still the queue's
