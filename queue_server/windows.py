@@ -51,7 +51,6 @@ def _lock_window(ch: Change, window_id: int) -> Row:
 
 # Built once; the columns to SET are the keys of the parameters they run with.
 _WRITE_WINDOW = update(Window).where(Window.id == bindparam("the_window")).returning(*_WINDOW.c)
-_WRITE_TICKET = update(Ticket).where(Ticket.id == bindparam("the_ticket")).returning(*_TICKET.c)
 _TAKE_TICKET = (update(Ticket).where(Ticket.id == bindparam("the_ticket"), Ticket.status == bindparam("wanted"))
                 .returning(*_TICKET.c))
 _RECALL_TICKET = _TAKE_TICKET.values(call_count=Ticket.call_count + 1)
@@ -63,13 +62,15 @@ def _set_window(ch: Change, window: Row, **values: Any) -> Row:
     return ch.session.connection().execute(_WRITE_WINDOW, {"the_window": window.id, **values}).one()
 
 
-def _ticket_row(ch: Change, ticket_id: int) -> Row | None:
+def _ticket_row(ch: Change, ticket_id: int | None) -> Row | None:
+    if ticket_id is None:
+        return None
     return ch.session.connection().execute(_READ_TICKET, {"the_ticket": ticket_id}).first()
 
 
 def _current(ch: Change, window: Row, wanted: str, hint: str = "") -> Row:
     """The window's current ticket, which must be in the `wanted` state."""
-    ticket = _ticket_row(ch, window.current_ticket_id) if window.current_ticket_id else None
+    ticket = _ticket_row(ch, window.current_ticket_id)
     if ticket is None:
         raise conflict("no_current_ticket", f"{window.number}号窗口当前没有号，请先叫号")
     if ticket.status != wanted:
@@ -150,7 +151,7 @@ def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_
         window = _lock_window(ch, window_id)
         if window.state == "paused":
             raise conflict("window_paused", f"{window.number}号窗口已暂停服务，请先恢复")
-        current = _ticket_row(ch, window.current_ticket_id) if window.current_ticket_id else None
+        current = _ticket_row(ch, window.current_ticket_id)
         if current is not None and current.status in ("called", "serving"):
             raise conflict("window_busy", f"{current.number}号尚未处理完：请先受理并办结、过号或转移",
                            ticket_number=current.number)
@@ -215,7 +216,7 @@ def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None
     with change(rt, hall_id, actor) as ch:
         s = ch.session
         window = _lock_window(ch, window_id)
-        ticket = _current(ch, window, "called")
+        _current(ch, window, "called")   # no ticket to move is said before a wrong target
         if to_window is not None:
             target = s.get(Window, to_window)
             if target is None or target.hall_id != hall_id or not target.active:
@@ -230,8 +231,7 @@ def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None
                 raise not_found("unknown_matter", "要转到的事项不存在")
             moved = {"matter_id": matter.id, "target_window_id": None}
             to = {"to_matter": {"id": matter.id, "name": matter.name}}
-        ticket = ch.session.connection().execute(_WRITE_TICKET, {
-            "the_ticket": ticket.id, "status": "waiting", "window_id": None, **moved}).one()
+        ticket = _take_current(ch, window, "called", status="waiting", window_id=None, **moved)
         window = _set_window(ch, window, current_ticket_id=None)
         return _announce(ch, "ticket.transferred", window, ticket, **to, queue_changed=True)
 

@@ -23,7 +23,7 @@ def test_each_window_counts_the_tickets_it_could_call(hall):
 
 
 def test_the_counts_are_read_from_the_index_alone(app, clock):
-    """Every event carries the counts: they must not read a table row per waiting ticket (with
+    """Every change to the queue carries the counts: they must not read a table row per waiting ticket (with
     5,000 waiting that was most of a change's time on SQLite; migration 0010)."""
     from queue_server.views import _WAITING
     engine = app.extensions["hall"].engine
