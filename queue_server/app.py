@@ -22,6 +22,7 @@ from .mq import client_manager
 from .runtime import Runtime
 from .schema import startup_lock, upgrade
 from .stream import EventPacket, HallStream, make_publisher
+from .supervision.due_dates import recount_guessed
 from .views import load_catalogue
 from .web_security import install as install_web_security
 from .workdays import WorkCalendar
@@ -56,6 +57,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
             rt.halls[hall_id] = cfg
             rt.hall_codes[cfg.code] = hall_id
         load_catalogue(s, catalogue)
+        recount_guessed(s, calendar, rt.halls, rt.clock.now())
 
     app = Flask(__name__)
     app.url_map.converters["int"] = _BoundedInt

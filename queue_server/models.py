@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
+                        String, Text, UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .crypto import EncryptedPhone
@@ -202,6 +202,10 @@ class Case(Base):
     accepted_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The limit promised at 受理 (0: 即办件), kept so the due date can be counted again; None on
+    # cases accepted before it was kept. `due_guessed`: counted through a year the calendar lacked.
+    promised_days: Mapped[int | None] = mapped_column(Integer)
+    due_guessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     matter: Mapped[Matter] = relationship(lazy="joined")
 

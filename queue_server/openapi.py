@@ -88,7 +88,9 @@ SCHEMAS: dict[str, dict] = {
         id=ID, number=STR, ticket_id=ID, matter_id=ID, matter_name=STR, kind=STR, department_id=ID,
         window_id=ID, staff={"type": ["object", "null"]},
         status={"type": "string", "enum": ["accepted", "finished"]},
-        accepted_at=WHEN, due_at=WHEN, finished_at=WHEN, on_time={"type": ["boolean", "null"]}),
+        accepted_at=WHEN, due_at=WHEN, finished_at=WHEN, on_time={"type": ["boolean", "null"]},
+        due_guessed={"type": "boolean", "description": "counted Monday–Friday through a year the working-day "
+                     "calendar lacks; counted again when the server starts with that year added"}),
     "Window": _obj(["id", "number", "name", "state"], id=ID, number=INT, name=STR,
                    state={"type": "string", "enum": ["open", "paused"]},
                    department={"type": ["string", "null"]}, staff={"type": ["object", "null"]},

@@ -108,6 +108,7 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
         "status": case.status,
         "accepted_at": iso(case.accepted_at),
         "due_at": iso(case.due_at),
+        "due_guessed": case.due_guessed,
         "finished_at": iso(case.finished_at),
         "on_time": on_time,
     }

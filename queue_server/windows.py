@@ -257,10 +257,12 @@ def accept(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id:
         cfg = rt.hall_config(hall_id)
         n = next_number(s, hall_id, ch.now.date(), "#case")
         days = 0 if matter.kind == "即办件" else matter.promised_days
+        due = rt.calendar.due_at(ch.now, days, cfg.deadline_time)
         new_case = Case(hall_id=hall_id, number=case_number(cfg.code, ch.now.date(), n), ticket_id=ticket.id,
                         matter_id=matter.id, window_id=window.id, staff_id=staff_id or window.staff_id,
                         department_id=matter.department_id, kind=matter.kind, status="accepted",
-                        accepted_at=ch.now, due_at=rt.calendar.due_at(ch.now, days, cfg.deadline_time))
+                        accepted_at=ch.now, due_at=due, promised_days=days,
+                        due_guessed=not rt.calendar.covers(ch.now.date(), due.date()))
         s.add(new_case)
         s.flush()
         body = case_dict(s, new_case)

@@ -7,8 +7,10 @@ without a software release.
 Next year's notice comes out in November, so every December cases are accepted whose limits run
 into a year the calendar does not cover yet. Refusing them would stop the windows; instead such a
 year counts Monday–Friday, and the year is remembered in `guessed_years` so supervisors are told
-(dashboard, log) to update the calendar. Where a guess would mislead a citizen (an appointment on
-what may be a holiday) callers ask `is_workday(day, strict=True)` and refuse clearly.
+(dashboard, log) to update the calendar. A due date counted that way is marked a guess on its
+case or follow-up and counted again when the server starts with the year in the calendar
+(due_dates.py). Where a guess would mislead a citizen (an appointment on what may be a holiday)
+callers ask `is_workday(day, strict=True)` and refuse clearly.
 """
 from __future__ import annotations
 
@@ -72,6 +74,10 @@ class WorkCalendar:
         if day in self.workdays:
             return True
         return day.weekday() < 5 and day not in self.holidays
+
+    def covers(self, start: date, end: date) -> bool:
+        """Every year from `start` to `end` is in the calendar: a count over them is no guess."""
+        return all(year in self.years for year in range(start.year, end.year + 1))
 
     def missing_years(self, today: date) -> list[int]:
         """Years a supervisor must add: this year, next year from November (limits run into it),

@@ -88,7 +88,7 @@ def _case_brief(s, case: Case) -> dict:
     return {"id": case.id, "number": case.number, "matter_name": case.matter.name, "kind": case.kind,
             "status": case.status, "window_number": window.number if window else None,
             "staff_name": staff.name if staff else None, "accepted_at": iso(case.accepted_at),
-            "due_at": iso(case.due_at), "finished_at": iso(case.finished_at)}
+            "due_at": iso(case.due_at), "due_guessed": case.due_guessed, "finished_at": iso(case.finished_at)}
 
 
 @api.get("/ratings/web/<code>")

@@ -26,9 +26,10 @@ MAX_NOTE = 1000
 def open_follow_up(rt: Runtime, s: Session, rating: Rating, now) -> FollowUp:
     cfg = rt.hall_config(rating.hall_id)
     days = rating_settings(rt, rating.hall_id).follow_up_days
+    due = rt.calendar.due_at(now, days, cfg.deadline_time)
     follow_up = FollowUp(hall_id=rating.hall_id, rating_id=rating.id, case_id=rating.case_id,
-                         department_id=rating.department_id, stage="verify", opened_at=now,
-                         due_at=rt.calendar.due_at(now, days, cfg.deadline_time))
+                         department_id=rating.department_id, stage="verify", opened_at=now, due_at=due,
+                         due_days=days, due_guessed=not rt.calendar.covers(now.date(), due.date()))
     s.add(follow_up)
     s.flush()
     s.add(FollowUpStep(follow_up_id=follow_up.id, stage="opened", actor="system",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event, inspect)
+                        UniqueConstraint, event, false, inspect)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedPhone, keys_for
@@ -55,6 +55,8 @@ class FollowUp(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     fix_rating: Mapped[str | None] = mapped_column(String(8))  # 满意 | 基本满意 | 不满意
+    due_days: Mapped[int | None] = mapped_column(Integer)   # as Case.promised_days
+    due_guessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class FollowUpStep(Base):

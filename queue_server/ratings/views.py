@@ -57,7 +57,8 @@ def follow_up_dict(session: Session, f: FollowUp, now=None) -> dict[str, Any]:
         "case_number": case.number if case else None,
         "department": {"id": department.id, "name": department.name} if department else None,
         "stage": f.stage, "stage_word": STAGE_WORDS.get(f.stage, f.stage), "open": open_,
-        "opened_at": iso(f.opened_at), "due_at": iso(f.due_at), "closed_at": iso(f.closed_at),
+        "opened_at": iso(f.opened_at), "due_at": iso(f.due_at), "due_guessed": f.due_guessed,
+        "closed_at": iso(f.closed_at),
         "overdue": bool(open_ and now is not None and now > f.due_at) or bool(
             f.closed_at is not None and f.closed_at > f.due_at),
         "fix_rating": f.fix_rating,

@@ -799,6 +799,12 @@
       $("case-accepted").textContent = k && k.accepted_at ? hm(parseTime(k.accepted_at)) : "—";
       var due = k && k.due_at ? parseTime(k.due_at) : null;
       $("case-due").textContent = due ? dateWords(due) + " " + hm(due) : "—";
+      if (due && k.due_guessed) {   // counted Mon–Fri through a year the calendar lacks yet
+        var note = document.createElement("small");
+        note.className = "due-note";
+        note.textContent = "暂定：" + cst(due).getUTCFullYear() + "年节假日安排尚未录入，录入后重新计算";
+        $("case-due").appendChild(note);
+      }
     }
     var last = S.last, line = $("last-line");
     line.hidden = !last || !!t;

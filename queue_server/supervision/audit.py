@@ -32,6 +32,7 @@ from flask import current_app, g, request
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
 
 from ..runtime import Runtime
 from .models import AuditEntry
@@ -63,9 +64,20 @@ def guard_engine(engine: Engine) -> None:
 def record(rt: Runtime, *, hall_id: int | None, actor: str, action: str, target: str = "",
            status: int = 0, origin: str = "", detail: dict[str, Any] | None = None, note: str = "",
            at: datetime | None = None) -> None:
-    writer(rt).add({"hall_id": hall_id, "at": at or rt.clock.now(), "actor": _text(actor)[:100],
-                    "action": _text(action)[:80], "target": _text(target)[:300], "status": status,
-                    "origin": _text(origin)[:64], "detail": _clean(detail or {}), "note": _text(note)[:2000]})
+    writer(rt).add(_row(hall_id, at or rt.clock.now(), actor, action, target, status, origin, detail, note))
+
+
+def record_in(s: Session, *, hall_id: int | None, at: datetime, actor: str, action: str, target: str = "",
+              detail: dict[str, Any] | None = None, note: str = "") -> None:
+    """A row written in the caller's transaction, for changes the server makes on its own (no
+    request to hang them on): the record stands or falls with the change it records."""
+    s.add(AuditEntry(**_row(hall_id, at, actor, action, target, 0, "", detail, note)))
+
+
+def _row(hall_id, at, actor, action, target, status, origin, detail, note) -> dict[str, Any]:
+    return {"hall_id": hall_id, "at": at, "actor": _text(actor)[:100], "action": _text(action)[:80],
+            "target": _text(target)[:300], "status": status, "origin": _text(origin)[:64],
+            "detail": _clean(detail or {}), "note": _text(note)[:2000]}
 
 
 def _text(value: str) -> str:

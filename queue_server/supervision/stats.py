@@ -220,7 +220,7 @@ def drill_cases(s: Session, hall_id: int, start: date, end: date, by: str | None
             "window_number": w.number if w else None, "staff_name": p.name if p else None,
             "status": c.status, "issued_at": iso(t.issued_at) if t else None,
             "called_at": iso(t.called_at) if t else None, "accepted_at": iso(c.accepted_at),
-            "due_at": iso(c.due_at), "finished_at": iso(c.finished_at),
+            "due_at": iso(c.due_at), "due_guessed": c.due_guessed, "finished_at": iso(c.finished_at),
             "on_time": None if c.finished_at is None or c.due_at is None else c.finished_at <= c.due_at,
             "wait_seconds": (t.called_at - t.issued_at).total_seconds() if t and t.called_at else None,
             "service_seconds": (c.finished_at - (t.called_at if t and t.called_at else c.accepted_at)).total_seconds()

@@ -78,6 +78,8 @@ def resume(rt: Runtime, hall_id: int, case_id: int, principal: Principal,
         x.stopped_seconds = working_seconds(rt.calendar, x.started_at, ch.now, opens, closes)
         if case.due_at is not None and case.status == "accepted":
             case.due_at = add_working_seconds(rt.calendar, case.due_at, x.stopped_seconds, opens, closes)
+            if not rt.calendar.covers(x.started_at.date(), case.due_at.date()):
+                case.due_guessed = True     # counted again when the calendar has the year
         x.due_after = case.due_at
         s.flush()
         body = {"case": case_dict(s, case) | {"suspended": False}, "suspension": suspension_dict(x)}

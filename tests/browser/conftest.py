@@ -33,7 +33,12 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_hall(tmp_path):
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"t")
+    yield serve_live(tmp_path)
+
+
+def serve_live(tmp_path, clock=None) -> Hall:
+    """A hall server on a free port; on the real clock unless given one."""
+    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"t", clock=clock)
     app.extensions["hall"].ignore_hours = True  # the real clock: tests run at any hour
     port = _free_port()
     sio = app.extensions["socketio"]
@@ -52,7 +57,7 @@ def live_hall(tmp_path):
             time.sleep(0.02)
     # The werkzeug server cannot be stopped from outside a request; its daemon thread ends
     # with the test process, and each test has its own port and database.
-    yield Hall(app, f"http://127.0.0.1:{port}")
+    return Hall(app, f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect
 
+from queue_server.clock import FrozenClock
+
+from .conftest import serve_live
 from .support import ARTIFACTS, PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -77,6 +81,22 @@ def test_call_recall_accept_finish(page, live_hall):
     expect(page.locator("#case-box")).to_be_hidden()
     expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已办结 · 办件编号 {case_number}")
     assert live_hall.ticket(ticket["id"])["status"] == "done"
+
+
+def test_a_due_date_in_a_year_the_calendar_lacks_says_provisional(page, tmp_path):
+    """29 December: 3 working days reach into 2027, whose holidays are not in the calendar yet.
+    The clerk must not promise the citizen a date that may fall on New Year's Day as final."""
+    hall = serve_live(tmp_path, FrozenClock(datetime(2026, 12, 29, 10, 0)))
+    open_window(page, hall)
+    ticket = hall.issue(ENTERPRISE)
+    expect(page.locator("#waiting-mine")).to_have_text("1")
+    page.keyboard.press("F1")
+    expect(page.locator("#ticket-number")).to_have_text(ticket["number"])
+    page.keyboard.press("F4")
+    expect(page.locator("#case-due")).to_have_text("2027年1月1日（周五） 17:30暂定：2027年节假日安排尚未录入，录入后重新计算")
+    expect(page.locator("#case-due .due-note")).to_be_visible()
+    (ARTIFACTS / "caller").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "caller" / "1366x768-provisional-due.png")
 
 
 def test_skip_then_requeue(page, live_hall):

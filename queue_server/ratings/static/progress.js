@@ -34,7 +34,7 @@
       if (c) {
         fact(facts, "办件编号", c.number);
         fact(facts, "受理时间", R.fmt(c.accepted_at));
-        if (c.kind !== "即办件") fact(facts, "承诺办结", R.fmt(c.due_at));
+        if (c.kind !== "即办件") fact(facts, "承诺办结", R.fmt(c.due_at) + (c.due_guessed ? "（暂定，节假日安排公布后重新计算）" : ""));
         if (c.finished_at) fact(facts, "办结时间", R.fmt(c.finished_at));
         if (c.suspended) fact(facts, "暂停计时", c.suspended);
       }

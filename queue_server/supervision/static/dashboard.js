@@ -211,7 +211,7 @@
     $("drill-title").dataset.name = name || $("drill-title").dataset.name;
     const rows = d.cases.map((c) => el("tr", {},
       td(c.number, true), td(c.ticket_number), td(c.matter_name, true), td(c.kind), td(c.window_number ? c.window_number + "号" : "—"),
-      td(c.staff_name), td(time(c.accepted_at)), td(time(c.due_at)), td(time(c.finished_at)),
+      td(c.staff_name), td(time(c.accepted_at)), td(time(c.due_at) + (c.due_guessed ? "（暂定）" : "")), td(time(c.finished_at)),
       td(c.on_time === null ? STATUS[c.status] : c.on_time ? "按时" : el("span", {class: "level-r"}, "超期")),
       td(dur(c.wait_seconds)), td(dur(c.service_seconds)),
       td(c.ratings.map((r) => r.channel_word + ":" + r.level_word + (r.voided ? "(作废)" : "")).join("；") || "—", true)));
