@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, false)
+                        String, Text, UniqueConstraint, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .crypto import EncryptedPhone
@@ -189,6 +189,9 @@ Index("ix_tickets_next", Ticket.hall_id, Ticket.day, Ticket.status, Ticket.is_pr
 class Case(Base):
     """办件: born when a window accepts (受理) a ticket; the supervision clock starts here."""
     __tablename__ = "cases"
+    # Start-up looks for the guessed due dates (supervision/due_dates.py): a handful among years of cases.
+    __table_args__ = (Index("ix_cases_due_guessed", "id", sqlite_where=text("due_guessed = 1"),
+                            postgresql_where=text("due_guessed")),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     number: Mapped[str] = mapped_column(String(40), unique=True)
