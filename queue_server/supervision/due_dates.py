@@ -37,7 +37,7 @@ def recount_guessed(s: Session, cal: WorkCalendar, halls: dict[int, HallConfig],
     """Count again every guessed due date the calendar now covers; returns how many moved.
     Runs in the start-up transaction, under the start-up lock, so processes do it once."""
     moved = 0
-    for case in s.scalars(select(Case).where(Case.due_guessed, Case.hall_id.in_(halls))
+    for case in s.scalars(select(Case).where(Case.due_guessed, Case.hall_id.in_(list(halls)))
                           .order_by(Case.id).with_for_update(of=Case)):
         if case.promised_days is None or case.due_at is None:
             continue
@@ -56,7 +56,7 @@ def recount_guessed(s: Session, cal: WorkCalendar, halls: dict[int, HallConfig],
                     case.due_at, due, case.promised_days)
         case.due_at, case.due_guessed = due, False
 
-    for f in s.scalars(select(FollowUp).where(FollowUp.due_guessed, FollowUp.hall_id.in_(halls))
+    for f in s.scalars(select(FollowUp).where(FollowUp.due_guessed, FollowUp.hall_id.in_(list(halls)))
                        .order_by(FollowUp.id).with_for_update(of=FollowUp)):
         if f.due_days is None:
             continue
