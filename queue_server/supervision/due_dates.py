@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,32 +46,30 @@ def recount_guessed(s: Session, cal: WorkCalendar, halls: dict[int, HallConfig],
                            .order_by(Suspension.ended_at, Suspension.id)):
             x.stopped_seconds = working_seconds(cal, x.started_at, x.ended_at, opens, closes)
             due = add_working_seconds(cal, due, x.stopped_seconds, opens, closes)
-        if not cal.covers(case.accepted_at.date(), due.date()):
-            continue                    # still a year short: keep the guess, and its flag
-        if due != case.due_at:
-            moved += 1
-            _record(s, case.hall_id, now, "case.due_recounted", f"case {case.number}",
-                    case.due_at, due, case.promised_days)
-        case.due_at, case.due_guessed = due, False
+        moved += _settle(s, cal, case, case.accepted_at, due, now, "case.due_recounted", f"case {case.number}",
+                         case.promised_days)
 
     for f in s.scalars(select(FollowUp).where(FollowUp.due_guessed, FollowUp.hall_id.in_(list(halls)))
                        .order_by(FollowUp.id).with_for_update(of=FollowUp)):
         if f.due_days is None:
             continue
         due = cal.due_at(f.opened_at, f.due_days, halls[f.hall_id].deadline_time)
-        if not cal.covers(f.opened_at.date(), due.date()):
-            continue
-        if due != f.due_at:
-            moved += 1
-            _record(s, f.hall_id, now, "follow_up.due_recounted", f"follow_up {f.id}", f.due_at, due, f.due_days)
-        f.due_at, f.due_guessed = due, False
+        moved += _settle(s, cal, f, f.opened_at, due, now, "follow_up.due_recounted", f"follow_up {f.id}", f.due_days)
     if moved:
         log.warning("工作日历已补充：%d 个承诺期限按法定工作日重新计算（见审计记录）", moved)
     return moved
 
 
-def _record(s: Session, hall_id: int, now: datetime, action: str, target: str, before: datetime,
-            after: datetime, days: int) -> None:
-    detail: dict[str, Any] = {"before": iso(before), "after": iso(after), "working_days": days}
-    record_in(s, hall_id=hall_id, at=now, actor="system", action=action, target=target, detail=detail,
-              note="工作日历补充了节假日安排：原先按周一至周五推算的期限，已按法定工作日重新计算")
+def _settle(s: Session, cal: WorkCalendar, row: Case | FollowUp, start: datetime, due: datetime, now: datetime,
+            action: str, target: str, days: int) -> bool:
+    """Take the new count if the calendar covers all of it (else keep the guess, and its flag);
+    record the move if the date changed. True when it moved."""
+    if not cal.covers(start.date(), due.date()):
+        return False
+    moved = due != row.due_at
+    if moved:
+        record_in(s, hall_id=row.hall_id, at=now, actor="system", action=action, target=target,
+                  detail={"before": iso(row.due_at), "after": iso(due), "working_days": days},
+                  note="工作日历补充了节假日安排：原先按周一至周五推算的期限，已按法定工作日重新计算")
+    row.due_at, row.due_guessed = due, False
+    return moved
