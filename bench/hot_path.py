@@ -47,7 +47,9 @@ def main() -> int:
     clerk = {"Authorization": "Bearer " + login["token"]}
     window = login["staff"]["windows"][0]["id"]
     served = c.get("/api/v1/matters").get_json()
-    matter = next(m["id"] for m in served["matters"] if window in m.get("window_ids", [window]))
+    # A 即办件: accepted and finished at the window (a 承诺件's visit ends at 受理).
+    matter = next(m["id"] for m in served["matters"]
+                  if window in m.get("window_ids", [window]) and m["kind"] == "即办件")
 
     cpu: dict[str, list[float]] = {op: [] for op in ("issue", "call-next", "accept", "finish", "skip")}
     sql: dict[str, list[int]] = {op: [] for op in cpu}

@@ -85,6 +85,8 @@ class HallConfig:
     deadline_time: time = time(17, 30)
     open_time: time = time(8, 30)
     close_time: time = time(17, 30)
+    # When the day's leftover tickets close as 未办理 (日终); None: at close_time. At the latest at midnight.
+    day_close_time: time | None = None
     requeue_behind: int = 3
     max_tickets_per_id: int = 3
     # Rate limits (0 = none): a kiosk's issuing requests per minute (a runaway script, not a
@@ -188,7 +190,7 @@ class _Reader:
         if kind == "time":
             if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value):
                 self.fail(table, index, key, f"应为 \"HH:MM\" 格式的时间，实际是 {value!r}")
-            if value == "24:00" and key == "close_time":
+            if value == "24:00" and key in ("close_time", "day_close_time"):
                 return time.max  # open until midnight
             hours, minutes = map(int, value.split(":"))
             if hours > 23 or minutes > 59:
@@ -214,7 +216,7 @@ class _Reader:
 
 
 _HALL = {"code": "str", "name": "str", "complaint_phone": "str", "base_url": "str",
-         "deadline_time": "time", "open_time": "time", "close_time": "time",
+         "deadline_time": "time", "open_time": "time", "close_time": "time", "day_close_time": "time",
          "requeue_behind": "int", "max_tickets_per_id": "int", "notice": "str", "calendar": "str",
          "kiosk_tickets_per_minute": "int", "id_burst_tickets": "int", "id_burst_minutes": "int"}
 _RATINGS = {"default_after_days": "int", "default_level": "int", "follow_up_days": "int",

@@ -158,7 +158,7 @@ class Ticket(Base):
     priority: Mapped[str | None] = mapped_column(String(16))  # elderly, disabled, military, pregnant, appointment
     is_priority: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(12), default="waiting")
-    # waiting -> called -> serving -> done; called -> skipped (-> waiting once); called -> waiting (transfer)
+    # lifecycle.TICKET: waiting -> called -> (serving ->) done | skipped | unserved
     issued_at: Mapped[datetime] = mapped_column(DateTime)
     # The place in the queue: the issue time, kept across transfers.
     queue_since: Mapped[datetime] = mapped_column(DateTime)
@@ -187,11 +187,15 @@ Index("ix_tickets_next", Ticket.hall_id, Ticket.day, Ticket.status, Ticket.is_pr
 
 
 class Case(Base):
-    """办件: born when a window accepts (受理) a ticket; the supervision clock starts here."""
+    """办件: born when a window receives (收件) an application at a ticket's visit. Accepted (受理)
+    there or later once the materials are complete, its supervision clock starts then; it lives
+    on after the visit until it is finished (办结) and delivered (出件). States: lifecycle.py."""
     __tablename__ = "cases"
     # Start-up looks for the guessed due dates (supervision/due_dates.py): a handful among years of cases.
     __table_args__ = (Index("ix_cases_due_guessed", "id", sqlite_where=text("due_guessed = 1"),
-                            postgresql_where=text("due_guessed")),)
+                            postgresql_where=text("due_guessed")),
+                      # The case desk: a hall's open cases by due time.
+                      Index("ix_cases_desk", "hall_id", "status", "due_at"))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -201,14 +205,24 @@ class Case(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     kind: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(12), default="accepted")  # accepted | finished
-    accepted_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="accepted")  # lifecycle.CASE
+    # Received when accepted, unless said otherwise (a 补正 case is received long before).
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime, default=lambda ctx: ctx.get_current_parameters()["accepted_at"])
+    # None while the materials are incomplete (补正) or when refused: no clock runs.
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The limit promised at 受理 (0: 即办件), kept so the due date can be counted again; None on
     # cases accepted before it was kept. `due_guessed`: counted through a year the calendar lacked.
     promised_days: Mapped[int | None] = mapped_column(Integer)
     due_guessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # 补正: the materials the one-time notice listed as missing.
+    missing: Mapped[list[str] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)     # 不予受理: why, as told to the applicant
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)   # 出件
+    delivery: Mapped[str | None] = mapped_column(String(8))           # window | mail
+    delivery_note: Mapped[str | None] = mapped_column(String(200))    # e.g. the mail's tracking number
 
     matter: Mapped[Matter] = relationship(lazy="joined")
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from .clock import iso
 from .identity import mask_phone
+from .lifecycle import CASE_WORDS, TICKET_WORDS, ticket_actions
 from .models import Case, Department, Event, Hall, Matter, Staff, Ticket, Window, WindowMatter
 
 PRIORITY_LABELS = {"elderly": "老年人", "disabled": "残疾人", "military": "军人",
@@ -31,11 +32,12 @@ class MatterInfo:
     daily_quota: int
     last_ticket_time: str | None
     active: bool
+    materials: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, m: Matter) -> "MatterInfo":
         return cls(m.id, m.hall_id, m.name, m.department_id, m.prefix, m.kind, m.promised_days,
-                   m.daily_quota, m.last_ticket_time, m.active)
+                   m.daily_quota, m.last_ticket_time, m.active, tuple(m.materials or ()))
 
 
 def matter_info(session: Session, matter_id: int) -> MatterInfo | None:
@@ -70,6 +72,9 @@ def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None =
         "matter_name": matter.name,
         "department_id": matter.department_id,
         "status": ticket.status,
+        "status_text": TICKET_WORDS.get(ticket.status, ticket.status),
+        "actions": ticket_actions(ticket.status, matter.kind, requeued=ticket.requeued),
+        "kind": matter.kind,
         "priority": ticket.priority,
         "priority_label": PRIORITY_LABELS.get(ticket.priority or ""),
         "issued_at": iso(ticket.issued_at),
@@ -104,13 +109,22 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
         "kind": case.kind,
         "department_id": case.department_id,
         "window_id": case.window_id,
+        "window": window_brief_by_id(session, case.window_id),
         "staff": {"id": staff.id, "name": staff.name, "staff_no": staff.staff_no} if staff else None,
         "status": case.status,
+        "status_text": CASE_WORDS.get(case.status, case.status),
+        "received_at": iso(case.received_at),
         "accepted_at": iso(case.accepted_at),
         "due_at": iso(case.due_at),
         "due_guessed": case.due_guessed,
         "finished_at": iso(case.finished_at),
         "on_time": on_time,
+        "promised_days": case.promised_days,
+        "missing": case.missing or [],
+        "reason": case.reason,
+        "delivered_at": iso(case.delivered_at),
+        "delivery": case.delivery,
+        "delivery_note": case.delivery_note,
     }
 
 
@@ -240,6 +254,8 @@ def window_dict(session: Session, window: Window, waiting: int | None = None) ->
             "matter_name": current.matter.name, "issued_at": iso(current.issued_at),
             "called_at": iso(current.called_at), "call_count": current.call_count,
             "priority_label": PRIORITY_LABELS.get(current.priority or ""),
+            "kind": current.matter.kind, "status_text": TICKET_WORDS.get(current.status, current.status),
+            "actions": ticket_actions(current.status, current.matter.kind, requeued=current.requeued),
             "case": _case_brief(session, current) if current.status == "serving" else None},
     }
     if waiting is not None:

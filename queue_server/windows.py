@@ -1,4 +1,5 @@
-"""What a window does: call-next, recall, skip, requeue, transfer, pause, resume, accept, finish.
+"""What a window does: call-next, recall, skip, requeue, transfer, pause, resume, and what ends a
+visit: accept (受理), correct (补正), refuse (不予受理), finish (办结 of a 即办件).
 
 This module owns the ticket's life at the window. Each operation is one `change()`: it locks the
 window row, checks the state, writes, and announces one event. Call-next is exactly-once because
@@ -13,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, case, or_, select, update
 
+from . import lifecycle
+from .cases import check_missing, check_reason, start_clock
 from .changes import Change, change
 from .errors import bad_request, conflict, not_found
 from .models import Case, Matter, Ticket, Window, WindowMatter
@@ -20,8 +23,7 @@ from .numbering import case_number, next_number
 from .runtime import Runtime
 from .views import case_dict, matter_info, ticket_dict, waiting_counts, window_brief
 
-STATE_WORDS = {"waiting": "等候中", "called": "已叫号", "serving": "办理中", "done": "已办结",
-               "skipped": "已过号"}
+STATE_WORDS = lifecycle.TICKET_WORDS
 
 
 # The window operations read and write the window and its ticket as plain rows (Core statements
@@ -153,7 +155,8 @@ def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_
             raise conflict("window_paused", f"{window.number}号窗口已暂停服务，请先恢复")
         current = _ticket_row(ch, window.current_ticket_id)
         if current is not None and current.status in ("called", "serving"):
-            raise conflict("window_busy", f"{current.number}号尚未处理完：请先受理并办结、过号或转移",
+            raise conflict("window_busy", f"{current.number}号尚未处理完：请先受理、补正、过号或转移"
+                           if current.status == "called" else f"{current.number}号正在办理：请先办结",
                            ticket_number=current.number)
         ticket = ch.session.connection().execute(_CLAIM[window.order == "ranked"], {
             "window": window.id, "hall": hall_id, "today": ch.now.date(), "now": ch.now}).first()
@@ -247,40 +250,115 @@ def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: s
         return window_brief(window) | {"state": window.state}
 
 
-def accept(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id: int | None = None) -> dict:
-    """受理: the case is born and its time limit starts now (电子监察 starts here)."""
+def _receive(ch: Change, rt: Runtime, window: Row, ticket: Row, staff_id: int | None, **fields: Any) -> Case:
+    """The case a visit hands in, numbered in the hall's case series."""
+    s = ch.session
+    matter = matter_info(s, ticket.matter_id)
+    cfg = rt.hall_config(window.hall_id)
+    n = next_number(s, window.hall_id, ch.now.date(), "#case")
+    the_case = Case(hall_id=window.hall_id, number=case_number(cfg.code, ch.now.date(), n), ticket_id=ticket.id,
+                    matter_id=matter.id, window_id=window.id, staff_id=staff_id or window.staff_id,
+                    department_id=matter.department_id, kind=matter.kind, received_at=ch.now, **fields)
+    s.add(the_case)
+    return the_case
+
+
+def _end_visit(ch: Change, window: Row, current: Row, op: str, kind: str, hint: str = "") -> tuple[Row, Row]:
+    """Move the window's called ticket (`current`) on by `op`; when its visit is over, the window is free."""
+    target = lifecycle.require(lifecycle.TICKET, current.status, op, f"{current.number}号", kind, hint)
+    values = {"status": target} | ({"closed_at": ch.now} if target == "done" else {})
+    ticket = _take_current(ch, window, "called", hint, **values)
+    if target == "done":
+        window = _set_window(ch, window, current_ticket_id=None)
+    return window, ticket
+
+
+def _correction_case(s, hall_id: int, case_id: int, matter_id: int) -> Case:
+    """A case waiting for its materials, which the citizen has now brought (to any window of the matter)."""
+    the_case = s.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
+    if the_case is None or the_case.hall_id != hall_id:
+        raise not_found("unknown_case", "没有这个办件")
+    lifecycle.require(lifecycle.CASE, the_case.status, "accept", f"办件 {the_case.number}")
+    if the_case.matter_id != matter_id:
+        raise conflict("wrong_matter", f"办件 {the_case.number} 与当前号票不是同一事项")
+    return the_case
+
+
+def accept(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id: int | None = None,
+           *, case_id: int | None = None, finish_now: bool = False) -> dict:
+    """受理 the called ticket's application; its clock starts now. A 承诺件's visit ends here and
+    the window may call the next person at once (the case goes on at the case desk); a 即办件 is
+    served on (办理中) until 办结 at the window, or accepted and finished in one step
+    (`finish_now`). `case_id`: a case waiting for materials (补正) that the citizen now completes."""
     with change(rt, hall_id, actor) as ch:
         s = ch.session
         window = _lock_window(ch, window_id)
-        ticket = _take_current(ch, window, "called", "不能再次受理", status="serving")
-        matter = matter_info(s, ticket.matter_id)
-        cfg = rt.hall_config(hall_id)
-        n = next_number(s, hall_id, ch.now.date(), "#case")
-        days = 0 if matter.kind == "即办件" else matter.promised_days
-        due = rt.calendar.due_at(ch.now, days, cfg.deadline_time)
-        new_case = Case(hall_id=hall_id, number=case_number(cfg.code, ch.now.date(), n), ticket_id=ticket.id,
-                        matter_id=matter.id, window_id=window.id, staff_id=staff_id or window.staff_id,
-                        department_id=matter.department_id, kind=matter.kind, status="accepted",
-                        accepted_at=ch.now, due_at=due, promised_days=days,
-                        due_guessed=not rt.calendar.covers(ch.now.date(), due.date()))
-        s.add(new_case)
+        called = _current(ch, window, "called")
+        kind = matter_info(s, called.matter_id).kind
+        window, ticket = _end_visit(ch, window, called, "accept_finish" if finish_now else "accept", kind,
+                                    "只有即办件可以受理并当场办结" if finish_now else "")
+        if case_id is not None:
+            the_case = _correction_case(s, hall_id, case_id, ticket.matter_id)
+            the_case.ticket_id, the_case.window_id = ticket.id, window.id   # accepted at this visit
+            the_case.staff_id = staff_id or window.staff_id or the_case.staff_id
+        else:
+            the_case = _receive(ch, rt, window, ticket, staff_id)
+        start_clock(rt, ch.session, the_case, ch.now)
+        if finish_now:
+            the_case.status, the_case.finished_at = "finished", ch.now
         s.flush()
-        body = case_dict(s, new_case)
-        _announce(ch, "case.accepted", window, ticket, case=body, queue_changed=False)
-        return body
+        body = case_dict(s, the_case)
+        shown = _announce(ch, "case.finished" if finish_now else "case.accepted", window, ticket, case=body,
+                          queue_changed=False)
+        return {"case": body, "ticket": shown}
+
+
+def correct(rt: Runtime, hall_id: int, window_id: int, missing: list[str], actor: str = "",
+            staff_id: int | None = None) -> dict:
+    """补正: the materials are incomplete. The citizen is told once, in writing, exactly which are
+    missing (行政许可法 §32); the case waits without a clock until they are complete."""
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(ch, window_id)
+        called = _current(ch, window, "called")
+        matter = matter_info(s, called.matter_id)
+        missing = check_missing(s, called.matter_id, missing)
+        window, ticket = _end_visit(ch, window, called, "correct", matter.kind)
+        the_case = _receive(ch, rt, window, ticket, staff_id, status="correction", missing=missing)
+        s.flush()
+        body = case_dict(s, the_case)
+        shown = _announce(ch, "case.correction", window, ticket, case=body, queue_changed=False)
+        return {"case": body, "ticket": shown}
+
+
+def refuse(rt: Runtime, hall_id: int, window_id: int, reason: str, actor: str = "",
+           staff_id: int | None = None) -> dict:
+    """不予受理: the application is not for this hall or not admissible; the reason is kept and told."""
+    reason = check_reason(reason)
+    with change(rt, hall_id, actor) as ch:
+        s = ch.session
+        window = _lock_window(ch, window_id)
+        called = _current(ch, window, "called")
+        window, ticket = _end_visit(ch, window, called, "refuse", matter_info(s, called.matter_id).kind)
+        the_case = _receive(ch, rt, window, ticket, staff_id, status="refused", reason=reason)
+        s.flush()
+        body = case_dict(s, the_case)
+        shown = _announce(ch, "case.refused", window, ticket, case=body, queue_changed=False)
+        return {"case": body, "ticket": shown}
 
 
 def finish(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
-    """办结: the case is done; the citizen can now rate it."""
+    """办结 at the window: the 即办件 being served is done; the citizen can now rate it."""
     with change(rt, hall_id, actor) as ch:
         s = ch.session
         window = _lock_window(ch, window_id)
         ticket = _take_current(ch, window, "serving", "尚未受理的号不能办结：请先受理",
                                status="done", closed_at=ch.now)
         the_case = s.scalar(select(Case).where(Case.ticket_id == ticket.id))
+        lifecycle.require(lifecycle.CASE, the_case.status, "finish", f"办件 {the_case.number}")
         the_case.status, the_case.finished_at = "finished", ch.now
         window = _set_window(ch, window, current_ticket_id=None)
         s.flush()
         body = case_dict(s, the_case)
-        _announce(ch, "case.finished", window, ticket, case=body, queue_changed=False)
-        return body
+        shown = _announce(ch, "case.finished", window, ticket, case=body, queue_changed=False)
+        return {"case": body, "ticket": shown}

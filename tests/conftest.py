@@ -33,10 +33,9 @@ def migrate(engine, how: str, revision: str) -> None:
     """Alembic `upgrade`/`downgrade` to `revision` on this engine, under the server's start-up lock."""
     from alembic import command
 
-    from queue_server.schema import alembic_config, startup_lock
+    from queue_server.schema import alembic_config, migrating
     cfg = alembic_config()
-    with engine.begin() as conn:
-        startup_lock(conn)
+    with migrating(engine) as conn:
         cfg.attributes["connection"] = conn
         getattr(command, how)(cfg, revision)
 
@@ -157,6 +156,20 @@ class HallDriver:
 
     def queue(self):
         return self.c.get("/api/v1/queue", headers=self.headers(DISPLAY)).get_json()
+
+    def case_op(self, case_id: int, action: str, body: dict | None = None, who: str = "clerk01"):
+        """The case desk: finish, accept, refuse or deliver a case after its visit."""
+        return self.c.post(f"/api/v1/cases/{case_id}/{action}", json=body or {}, headers=self.headers(who))
+
+    def serve(self, number: int) -> dict:
+        """The window's called ticket accepted and finished: on the spot for a 即办件, at the desk
+        for a 承诺件 (its visit ends at 受理). The finished case."""
+        case = self.op(number, "accept").get_json()["case"]
+        if case["status"] == "finished":
+            return case
+        if case["kind"] == "即办件":
+            return self.op(number, "finish").get_json()["case"]
+        return self.case_op(case["id"], "finish", who=f"clerk{number:02d}").get_json()["case"]
 
 
 @pytest.fixture

@@ -182,7 +182,7 @@ def test_a_window_device_hears_only_its_window_numbered_by_window_seq(live, app)
     assert scope == {"window_id": window1, "window_seq": 0} and led.snapshots[0]["scope"] == scope
     assert "scope" not in display.snapshots[0] and "scope" not in hall_wide.snapshots[0]
 
-    for code in ("XK00101001", "QR00201001", "GG00301001"):
+    for code in ("XK00102001", "QR00201001", "GG00301001"):
         hall.issue(code)
     hall.op(1, "call-next")
     hall.op(3, "call-next")

@@ -59,7 +59,7 @@ def test_call_next_and_skip_write_the_window_and_ticket_once_each(app, hall):
 def test_a_refused_operation_takes_no_window_number(app, hall):
     """The lock numbers the window before the checks; a refusal rolls the number back with the
     rest, so a window device never sees a gap for an event that did not happen."""
-    assert hall.issue("XK00101001").status_code == 201
+    assert hall.issue("XK00102001").status_code == 201   # a 即办件: accepted and finished at the window
     for action in ("call-next", "recall", "accept", "finish", "pause", "resume"):
         assert hall.op(1, action).status_code == 200, action
     for action, code in (("skip", "no_current_ticket"), ("resume", "wrong_state"), ("call-next", "queue_empty")):
@@ -80,7 +80,7 @@ def test_only_changes_to_who_waits_carry_the_waiting_counts(app, hall):
     events = []
     app.extensions["hall"].subscribers.append(lambda hall_id, e: events.append(e))
     for _ in range(3):
-        assert hall.issue("XK00101001").status_code == 201
+        assert hall.issue("XK00102001").status_code == 201
     for action in ("call-next", "skip", "call-next", "recall", "accept", "finish", "pause", "resume"):
         assert hall.op(1, action).status_code == 200, action
     carried = [(e["type"], e["waiting"]["total"]) for e in events if "waiting" in e]

@@ -185,8 +185,16 @@ class Day:
             at, op = desk.plan[0]
             if at >= t1:
                 return
-            self._window(desk, op)
+            body = self._window(desk, op) if op != "paperwork" else None
             desk.plan.pop(0)
+            if op == "accept" and body["ticket"]["status"] == "done":
+                # A 承诺件's visit ends at 受理 (its case is finished at the desk, not here); the
+                # clerk is busy with it for the planned service time all the same.
+                desk.ticket.outcome = "done"
+                desk.plan = [(desk.plan[0][0], "paperwork")]
+            if op == "paperwork":
+                desk.state, desk.free_since = "free", at
+                desk.busy += at - desk.called_at
             if op in ("finish", "skip"):
                 desk.ticket.outcome = "done" if op == "finish" else "skipped"
                 desk.state, desk.free_since = "free", at

@@ -6,7 +6,7 @@ from .common import json_body
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import appointments, auth, catalog, devices, openapi_route, queue, ratings, supervision, tickets, windows  # noqa: E402,F401  (routes register on `api`)
+from . import appointments, auth, cases, catalog, devices, openapi_route, queue, ratings, supervision, tickets, windows  # noqa: E402,F401  (routes register on `api`)
 
 
 @api.before_request

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import g, jsonify, request
 from sqlalchemy import select
 
+from ..lifecycle import CASE_WORDS
 from .. import auth
 from ..clock import iso
 from ..errors import bad_request, not_found
@@ -88,7 +89,9 @@ def _case_brief(s, case: Case) -> dict:
     return {"id": case.id, "number": case.number, "matter_name": case.matter.name, "kind": case.kind,
             "status": case.status, "window_number": window.number if window else None,
             "staff_name": staff.name if staff else None, "accepted_at": iso(case.accepted_at),
-            "due_at": iso(case.due_at), "due_guessed": case.due_guessed, "finished_at": iso(case.finished_at)}
+            "due_at": iso(case.due_at), "due_guessed": case.due_guessed, "finished_at": iso(case.finished_at),
+            "status_text": CASE_WORDS.get(case.status, case.status), "missing": case.missing or [],
+            "reason": case.reason, "delivered_at": iso(case.delivered_at), "delivery": case.delivery}
 
 
 @api.get("/ratings/web/<code>")

@@ -97,12 +97,33 @@ def resume(window_id):
 @api.post("/windows/<int:window_id>/accept")
 @auth.require(*CLERKS)
 def accept(window_id):
+    """受理; `finish: true` for a 即办件 done on the spot; `case_id` of a case waiting for materials."""
     rt, h, actor = _window_op(window_id)
-    return jsonify({"case": ops.accept(rt, h, window_id, actor, staff_id=g.principal.staff_id)})
+    body = json_body()
+    finish_now = field(body, "finish", bool, default=False)
+    return jsonify(ops.accept(rt, h, window_id, actor, staff_id=g.principal.staff_id,
+                              case_id=field(body, "case_id", int), finish_now=finish_now))
+
+
+@api.post("/windows/<int:window_id>/correct")
+@auth.require(*CLERKS)
+def correct(window_id):
+    """补正: `missing` lists the matter's materials the citizen lacks; the one-time notice follows."""
+    rt, h, actor = _window_op(window_id)
+    missing = field(json_body(), "missing", list, required=True)
+    return jsonify(ops.correct(rt, h, window_id, missing, actor, staff_id=g.principal.staff_id))
+
+
+@api.post("/windows/<int:window_id>/refuse")
+@auth.require(*CLERKS)
+def refuse(window_id):
+    rt, h, actor = _window_op(window_id)
+    reason = field(json_body(), "reason", str, required=True, max_len=300)
+    return jsonify(ops.refuse(rt, h, window_id, reason, actor, staff_id=g.principal.staff_id))
 
 
 @api.post("/windows/<int:window_id>/finish")
 @auth.require(*CLERKS)
 def finish(window_id):
     rt, h, actor = _window_op(window_id)
-    return jsonify({"case": ops.finish(rt, h, window_id, actor)})
+    return jsonify(ops.finish(rt, h, window_id, actor))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..changes import change
+from ..deadlines import count_due
 from ..errors import bad_request, conflict, forbidden, not_found
 from ..models import Window
 from ..runtime import Runtime
@@ -26,10 +27,10 @@ MAX_NOTE = 1000
 def open_follow_up(rt: Runtime, s: Session, rating: Rating, now) -> FollowUp:
     cfg = rt.hall_config(rating.hall_id)
     days = rating_settings(rt, rating.hall_id).follow_up_days
-    due = rt.calendar.due_at(now, days, cfg.deadline_time)
+    due = count_due(rt.calendar, cfg, now, days)
     follow_up = FollowUp(hall_id=rating.hall_id, rating_id=rating.id, case_id=rating.case_id,
-                         department_id=rating.department_id, stage="verify", opened_at=now, due_at=due,
-                         due_days=days, due_guessed=not rt.calendar.covers(now.date(), due.date()))
+                         department_id=rating.department_id, stage="verify", opened_at=now, due_at=due.at,
+                         due_days=days, due_guessed=due.guessed)
     s.add(follow_up)
     s.flush()
     s.add(FollowUpStep(follow_up_id=follow_up.id, stage="opened", actor="system",

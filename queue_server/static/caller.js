@@ -12,11 +12,16 @@
 
   var API = "/api/v1";
   var STORE = "hall.caller.";
-  var STATUS_WORDS = { waiting: "等候中", called: "已叫号", serving: "办理中", done: "已办结", skipped: "已过号" };
+  // What a ticket may do next and its words come with it from the server (lifecycle.py):
+  // `actions` and `status_text`; these words are only for a ticket shown before they arrive.
+  var STATUS_WORDS = { waiting: "等候中", called: "已叫号", serving: "办理中", done: "办理完毕", skipped: "已过号" };
   var WEEKDAYS = ["日", "一", "二", "三", "四", "五", "六"];
-  var KEYS = { F1: "call", F2: "recall", F3: "skip", F4: "accept", F6: "finish", F7: "transfer", F8: "pause" };
+  var KEYS = { F1: "call", F2: "recall", F3: "skip", F4: "accept", F6: "finish", F7: "transfer", F8: "pause",
+               F9: "correct", F10: "refuse" };
   var ACTION_WORDS = { call: "叫号", recall: "重呼", skip: "过号", accept: "受理", finish: "办结",
-                       transfer: "转移", pause: "暂停/恢复" };
+                       transfer: "转移", pause: "暂停/恢复", correct: "补正告知", refuse: "不予受理" };
+  var LEFT_WORDS = { finished: "已办结", skipped: "已过号", transferred: "已转移", accepted: "已受理",
+                     correction: "已出具补正告知", refused: "不予受理" };
   var GAP_WAIT_MS = 400;        // a missing seq may still be on its way (several server processes)
   var SNAPSHOT_TIMEOUT_MS = 5000;
   var POLL_MS = 10000;          // while the stream is down, refresh from GET /queue this often
@@ -138,6 +143,11 @@
   function dateWords(ms) {
     var d = cst(ms);
     return d.getUTCFullYear() + "年" + (d.getUTCMonth() + 1) + "月" + d.getUTCDate() + "日（周" + WEEKDAYS[d.getUTCDay()] + "）";
+  }
+  function dueWords(k) {
+    if (!k || !k.due_at) return "—";
+    var due = parseTime(k.due_at);
+    return dateWords(due) + " " + hm(due) + (k.due_guessed ? "（暂定）" : "");
   }
   function duration(ms) {
     if (ms === null || isNaN(ms)) return "—";
@@ -552,8 +562,15 @@
         }
         if (mine && t) takeCurrent(t, null);
         break;
-      case "case.accepted":
-        if (mine && t) takeCurrent(t, ev["case"] || null);
+      case "case.accepted":   // a 即办件 stays at the window; a 承诺件's visit ends here
+        if (mine && t) {
+          if (t.status === "done") leaveCurrent(t, "accepted", ev["case"] || null);
+          else takeCurrent(t, ev["case"] || null);
+        }
+        break;
+      case "case.correction":
+      case "case.refused":
+        if (mine && t) leaveCurrent(t, ev.type === "case.refused" ? "refused" : "correction", ev["case"] || null);
         break;
       case "ticket.skipped":
         if (mine && t) { addSkipped(t); leaveCurrent(t, "skipped"); }
@@ -600,6 +617,8 @@
       return;
     }
     if (action === "transfer") { openTransfer(); return; }
+    if (action === "correct") { openCorrect(); return; }
+    if (action === "refuse") { openRefuse(); return; }
     var cur = S.cur ? S.cur.ticket : null;
     var task;
     switch (action) {
@@ -625,14 +644,21 @@
         break;
       case "accept":
         task = op("accept").then(function (d) {
-          var t = Object.assign({}, cur, { status: "serving" });
-          takeCurrent(t, d["case"]);
-          showMessage(t.number + " 已受理，办件编号 " + d["case"].number, "ok");
+          var t = Object.assign({}, cur, d.ticket);
+          var k = d["case"];
+          if (t.status === "done") {       // 承诺件: the citizen leaves with the notice; call the next
+            leaveCurrent(t, "accepted", k);
+            showMessage(t.number + " 已受理，办件编号 " + k.number + "，承诺 " + dueWords(k) +
+                        " 前办结（在「办件台」跟进）。可以叫下一位", "ok");
+          } else {
+            takeCurrent(t, k);
+            showMessage(t.number + " 已受理，办件编号 " + k.number, "ok");
+          }
         });
         break;
       case "finish":
         task = op("finish").then(function (d) {
-          var t = Object.assign({}, cur, { status: "done" });
+          var t = Object.assign({}, cur, d.ticket);
           leaveCurrent(t, "finished", d["case"]);
           showMessage(t.number + " 已办结", "ok");
         });
@@ -701,10 +727,10 @@
       case "call":
         // With the stream down the count may be stale: let the server decide.
         return !paused() && st !== "called" && st !== "serving" && (!S.connected || waitingHere() !== 0);
-      case "recall": case "skip": case "accept": case "transfer":
-        return st === "called";
-      case "finish":
-        return st === "serving";
+      case "recall": case "skip": case "accept": case "transfer": case "correct": case "refuse": case "finish":
+        var t = S.cur ? S.cur.ticket : null;
+        if (t && t.actions) return t.actions.indexOf(action) >= 0;
+        return action === "finish" ? st === "serving" : st === "called";
       case "pause":
         return !!(S.win && S.win.state);
       default:
@@ -776,7 +802,7 @@
     var t = cur ? cur.ticket : null;
     card.setAttribute("data-status", t ? t.status : "none");
     $("ticket-number").textContent = t ? t.number : "—";
-    $("ticket-status").textContent = t ? STATUS_WORDS[t.status] || t.status : (paused() ? "暂停中" : "空闲");
+    $("ticket-status").textContent = t ? (t.status_text || STATUS_WORDS[t.status] || t.status) : (paused() ? "暂停中" : "空闲");
     $("ticket-priority").hidden = !(t && t.priority_label);
     $("ticket-priority").textContent = t && t.priority_label ? t.priority_label + "优先" : "";
     if (!t) {
@@ -809,9 +835,10 @@
     var last = S.last, line = $("last-line");
     line.hidden = !last || !!t;
     if (last && !t) {
-      var words = { finished: "已办结", skipped: "已过号", transferred: "已转移" }[last.how] || "";
+      var words = LEFT_WORDS[last.how] || "";
       var text = "上一位：" + last.ticket.number + " " + words;
-      if (last.how === "finished" && last.case) text += " · 办件编号 " + last.case.number;
+      if (last.case && last.how !== "skipped" && last.how !== "transferred") text += " · 办件编号 " + last.case.number;
+      if (last.how === "accepted" && last.case && last.case.due_at) text += " · 承诺 " + dueWords(last.case) + " 前办结";
       if (last.how === "transferred" && last.to) text += " → " + (last.to.number ? last.to.number + "号窗口" : last.to.name);
       line.textContent = text;
     }
@@ -1022,9 +1049,120 @@
     }).then(function () { setBusy(false); updateTransferChoice(); afterOp(); render(); runPending(); });
   }
 
+  // ---------------------------------------------------------------- 补正 and 不予受理
+  function matterOf(t) {
+    var cat = S.catalogue;
+    return cat ? (cat.matters || []).filter(function (m) { return m.id === t.matter_id; })[0] : null;
+  }
+
+  function openCorrect() {
+    var t = S.cur ? S.cur.ticket : null;
+    if (!t) return;
+    $("correct-ticket").textContent = t.number + " · " + (t.matter_name || "");
+    $("correct-error").hidden = true;
+    var list = $("correct-list");
+    list.textContent = "加载中…";
+    $("correct-dialog").showModal();
+    var catalogue = S.catalogue ? Promise.resolve(S.catalogue) : api("GET", "/matters");
+    catalogue.then(function (cat) {
+      S.catalogue = cat;
+      var m = matterOf(t);
+      list.textContent = "";
+      ((m && m.materials) || []).forEach(function (name, i) {
+        var label = document.createElement("label");
+        label.className = "material";
+        var box = document.createElement("input");
+        box.type = "checkbox"; box.value = name; box.id = "missing-" + i;
+        label.appendChild(box);
+        label.appendChild(document.createTextNode(" " + name));
+        list.appendChild(label);
+      });
+      if (!list.children.length) list.textContent = "本事项没有登记申请材料，无法出具补正告知";
+      updateCorrectCount();
+    }).catch(fail);
+  }
+
+  function missingChosen() {
+    return Array.prototype.map.call(document.querySelectorAll("#correct-list input:checked"), function (b) { return b.value; });
+  }
+  function updateCorrectCount() {
+    var n = missingChosen().length;
+    $("correct-count").textContent = n ? "已勾选 " + n + " 项缺少的材料" : "尚未勾选";
+    $("correct-confirm").disabled = !n || S.busy;
+  }
+
+  function confirmCorrect() {
+    var missing = missingChosen();
+    if (!missing.length || S.busy) return;
+    var cur = S.cur ? S.cur.ticket : null;
+    setBusy(true);
+    op("correct", { missing: missing }).then(function (d) {
+      $("correct-dialog").close();
+      leaveCurrent(Object.assign({}, cur, d.ticket), "correction", d["case"]);
+      showMessage(d.ticket.number + " 已出具一次性补正告知（缺 " + missing.length + " 项），办件 " + d["case"].number + " 待补正", "ok");
+      showNotice(d["case"]);
+    }).catch(function (err) {
+      $("correct-error").textContent = err.message;
+      $("correct-error").hidden = false;
+      fail(err);
+    }).then(function () { setBusy(false); updateCorrectCount(); afterOp(); render(); runPending(); });
+  }
+
+  /** The notice as the printer would print it (a picture of the very bytes), for the window's printer. */
+  function showNotice(kase) {
+    var img = $("notice-img");
+    $("notice-hint").textContent = "办件 " + kase.number + " · 请打印交给申请人";
+    fetch(API + "/cases/" + kase.id + "/correction-notice?format=png", {
+      headers: { "Authorization": "Bearer " + S.token }, cache: "no-store"
+    }).then(function (res) {
+      if (!res.ok) throw new ApiError("http_" + res.status, "补正告知单生成失败（" + res.status + "）", res.status);
+      return res.blob();
+    }).then(function (blob) {
+      if (img.src) URL.revokeObjectURL(img.src);
+      img.src = URL.createObjectURL(blob);
+      $("notice-dialog").showModal();
+    }).catch(fail);
+  }
+
+  function openRefuse() {
+    var t = S.cur ? S.cur.ticket : null;
+    if (!t) return;
+    $("refuse-ticket").textContent = t.number + " · " + (t.matter_name || "");
+    $("refuse-error").hidden = true;
+    $("refuse-reason").value = "";
+    $("refuse-dialog").showModal();
+    $("refuse-reason").focus();
+  }
+
+  function confirmRefuse() {
+    var reason = $("refuse-reason").value.trim();
+    if (!reason) {
+      $("refuse-error").textContent = "请写明不予受理的理由";
+      $("refuse-error").hidden = false;
+      return;
+    }
+    if (S.busy) return;
+    var cur = S.cur ? S.cur.ticket : null;
+    setBusy(true);
+    op("refuse", { reason: reason }).then(function (d) {
+      $("refuse-dialog").close();
+      leaveCurrent(Object.assign({}, cur, d.ticket), "refused", d["case"]);
+      showMessage(d.ticket.number + " 不予受理，理由已记录（办件 " + d["case"].number + "）", "ok");
+    }).catch(function (err) {
+      $("refuse-error").textContent = err.message;
+      $("refuse-error").hidden = false;
+      fail(err);
+    }).then(function () { setBusy(false); afterOp(); render(); runPending(); });
+  }
+
+  function anyDialogOpen() {
+    return ["correct-dialog", "refuse-dialog", "notice-dialog"].some(function (id) { return $(id).open; });
+  }
+
   // ---------------------------------------------------------------- keyboard
   function onKey(e) {
     var action = KEYS[e.key];
+    if (anyDialogOpen()) { if (action) e.preventDefault(); return; }
     if ($("transfer-dialog").open) {
       if (action) e.preventDefault();
       if (e.key === "Enter" && transferChoice && e.target.id !== "transfer-filter" &&
@@ -1052,6 +1190,17 @@
     $("transfer-confirm").addEventListener("click", confirmTransfer);
     $("transfer-filter").addEventListener("input", renderTransferMatters);
     $("transfer-dialog").addEventListener("close", function () { transferChoice = null; });
+    $("correct-list").addEventListener("change", updateCorrectCount);
+    $("correct-cancel").addEventListener("click", function () { $("correct-dialog").close(); });
+    $("correct-confirm").addEventListener("click", confirmCorrect);
+    $("refuse-cancel").addEventListener("click", function () { $("refuse-dialog").close(); });
+    $("refuse-confirm").addEventListener("click", confirmRefuse);
+    $("notice-close").addEventListener("click", function () { $("notice-dialog").close(); });
+    $("notice-print").addEventListener("click", function () {
+      document.body.classList.add("printing-notice");
+      window.print();
+      document.body.classList.remove("printing-notice");
+    });
     document.addEventListener("keydown", onKey);
     window.addEventListener("online", function () { if (socket && !socket.connected) socket.connect(); });
     setInterval(tick, 1000);

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..changes import change
 from ..clock import iso
+from ..deadlines import office_hours
 from ..models import Case, Department, Window
 from ..ratings.models import FollowUp
 from ..runtime import Runtime
@@ -27,12 +28,6 @@ from .settings import supervision_settings
 from .worktime import day_seconds, working_seconds
 
 LEVEL_WORDS = {"yellow": "黄色预警", "red": "红色预警"}
-
-
-def office_hours(cfg) -> tuple[time, time]:
-    """A working day runs from the hall's opening to its deadline time (17:30 by default)."""
-    end = cfg.deadline_time if cfg.deadline_time > cfg.open_time else cfg.close_time
-    return cfg.open_time, end
 
 
 def level_for(rt: Runtime, hall_id: int, start: datetime, due: datetime, now: datetime,

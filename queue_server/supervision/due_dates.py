@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from ..clock import iso
 from ..config import HallConfig
+from ..deadlines import count_due, office_hours
 from ..models import Case
 from ..ratings.models import FollowUp
 from ..workdays import WorkCalendar
-from .alerts import office_hours
 from .audit import record_in
 from .models import Suspension
-from .worktime import add_working_seconds, working_seconds
+from .worktime import working_seconds
 
 log = logging.getLogger("hall")
 
@@ -37,24 +37,24 @@ def recount_guessed(s: Session, cal: WorkCalendar, halls: dict[int, HallConfig],
     moved = 0
     for case in s.scalars(select(Case).where(Case.due_guessed, Case.hall_id.in_(list(halls)))
                           .order_by(Case.id).with_for_update(of=Case)):
-        if case.promised_days is None or case.due_at is None:
+        if case.promised_days is None or case.due_at is None or case.accepted_at is None:
             continue
         cfg = halls[case.hall_id]
         opens, closes = office_hours(cfg)
-        due = cal.due_at(case.accepted_at, case.promised_days, cfg.deadline_time)
-        for x in s.scalars(select(Suspension).where(Suspension.case_id == case.id, Suspension.ended_at.is_not(None))
-                           .order_by(Suspension.ended_at, Suspension.id)):
+        stops = s.scalars(select(Suspension).where(Suspension.case_id == case.id, Suspension.ended_at.is_not(None))
+                          .order_by(Suspension.ended_at, Suspension.id)).all()
+        for x in stops:     # what each stop was worth, by the calendar as it now is
             x.stopped_seconds = working_seconds(cal, x.started_at, x.ended_at, opens, closes)
-            due = add_working_seconds(cal, due, x.stopped_seconds, opens, closes)
-        moved += _settle(s, cal, case, case.accepted_at, due, now, "case.due_recounted", f"case {case.number}",
+        due = count_due(cal, cfg, case.accepted_at, case.promised_days, ((x.started_at, x.ended_at) for x in stops))
+        moved += _settle(s, cal, case, case.accepted_at, due.at, now, "case.due_recounted", f"case {case.number}",
                          case.promised_days)
 
     for f in s.scalars(select(FollowUp).where(FollowUp.due_guessed, FollowUp.hall_id.in_(list(halls)))
                        .order_by(FollowUp.id).with_for_update(of=FollowUp)):
         if f.due_days is None:
             continue
-        due = cal.due_at(f.opened_at, f.due_days, halls[f.hall_id].deadline_time)
-        moved += _settle(s, cal, f, f.opened_at, due, now, "follow_up.due_recounted", f"follow_up {f.id}", f.due_days)
+        due = count_due(cal, halls[f.hall_id], f.opened_at, f.due_days)
+        moved += _settle(s, cal, f, f.opened_at, due.at, now, "follow_up.due_recounted", f"follow_up {f.id}", f.due_days)
     if moved:
         log.warning("工作日历已补充：%d 个承诺期限按法定工作日重新计算（见审计记录）", moved)
     return moved

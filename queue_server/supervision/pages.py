@@ -35,6 +35,12 @@ def slip_box():
     return render_template("supervision/slips.html")
 
 
+@pages.get("/cases")
+def case_desk():
+    """办件台: clerks, the back office and supervisors work the cases after their visits."""
+    return render_template("supervision/cases.html")
+
+
 @pages.get("/supervisor/report")
 def report():
     return render_template("supervision/report.html")

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from ..auth import Principal
 from ..changes import change
 from ..clock import iso
+from ..deadlines import count_due, office_hours
 from ..errors import bad_request, conflict, forbidden, not_found
 from ..models import Case
 from ..runtime import Runtime
 from ..views import case_dict
-from .alerts import office_hours
 from .models import Suspension
 from .worktime import add_working_seconds, working_seconds
 
@@ -73,13 +73,20 @@ def resume(rt: Runtime, hall_id: int, case_id: int, principal: Principal,
         x = _open(s, case.id)
         if x is None:
             raise conflict("not_suspended", f"办件 {case.number} 没有在暂停计时")
-        opens, closes = office_hours(rt.hall_config(hall_id))
+        cfg = rt.hall_config(hall_id)
+        opens, closes = office_hours(cfg)
         x.ended_at, x.ended_by = ch.now, principal.actor
         x.stopped_seconds = working_seconds(rt.calendar, x.started_at, ch.now, opens, closes)
-        if case.due_at is not None and case.status == "accepted":
+        if case.due_at is not None and case.status == "accepted" and case.promised_days is not None:
+            # Counted from 受理 with every finished stop, as the recount at start-up counts it.
+            s.flush()
+            stops = s.execute(select(Suspension.started_at, Suspension.ended_at).where(
+                Suspension.case_id == case.id, Suspension.ended_at.is_not(None))
+                .order_by(Suspension.ended_at, Suspension.id)).all()
+            due = count_due(rt.calendar, cfg, case.accepted_at, case.promised_days, stops)
+            case.due_at, case.due_guessed = due.at, due.guessed
+        elif case.due_at is not None and case.status == "accepted":   # a case from before days were kept
             case.due_at = add_working_seconds(rt.calendar, case.due_at, x.stopped_seconds, opens, closes)
-            if not rt.calendar.covers(x.started_at.date(), case.due_at.date()):
-                case.due_guessed = True     # counted again when the calendar has the year
         x.due_after = case.due_at
         s.flush()
         body = {"case": case_dict(s, case) | {"suspended": False}, "suspension": suspension_dict(x)}

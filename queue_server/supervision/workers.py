@@ -17,6 +17,7 @@ import os
 import threading
 
 from ..clock import Clock
+from ..dayclose import close_days
 from ..ratings.defaults import apply_defaults
 from ..ratings.invitations import invite_missed
 from ..ratings.sms.sender import close_gateways, send_due
@@ -55,7 +56,7 @@ class Workers:
 
     def _supervise(self) -> None:
         while not self.stopping.wait(self._interval()):
-            for job in (check_warnings, apply_defaults, invite_missed):
+            for job in (close_days, check_warnings, apply_defaults, invite_missed):
                 try:
                     job(self.rt)
                 except Exception:  # noqa: BLE001 - keep supervising; the next round retries

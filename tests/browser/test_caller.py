@@ -66,21 +66,62 @@ def test_call_recall_accept_finish(page, live_hall):
     page.click("#btn-recall")
     expect(page.locator("#ticket-calls")).to_have_text("2 次")
 
-    page.keyboard.press("F4")                                  # 受理
+    nxt = live_hall.issue(SOLE_TRADER)                          # someone waits behind
+    expect(page.locator("#waiting-mine")).to_have_text("1")
+    page.keyboard.press("F4")                                  # 受理 a 承诺件: the visit ends here
+    expect(page.locator("#ticket-number")).to_have_text("—")
+    expect(page.locator("#last-line")).to_contain_text(re.compile(
+        ticket["number"] + r" 已受理 · 办件编号 \S{6,} · 承诺 \d{4}年\d+月\d+日（周.） \d\d:\d\d 前办结"))
+    expect(page.locator("#btn-call")).to_be_enabled()          # the next person, at once
+    assert live_hall.ticket(ticket["id"])["status"] == "done"
+
+    page.keyboard.press("F1")
+    expect(page.locator("#ticket-number")).to_have_text(nxt["number"])
+    page.keyboard.press("F4")                                  # a 即办件 is served on at the window
     expect(page.locator("#ticket-status")).to_have_text("办理中")
     expect(page.locator("#case-box")).to_be_visible()
     expect(page.locator("#case-number")).to_have_text(re.compile(r"\S{6,}"))
-    expect(page.locator("#case-kind")).to_have_text("承诺件")
+    expect(page.locator("#case-kind")).to_have_text("即办件")
     expect(page.locator("#case-due")).to_have_text(re.compile(r"\d{4}年\d+月\d+日（周.） \d\d:\d\d"))
-    for action in ("call", "recall", "skip", "accept", "transfer"):
+    for action in ("call", "recall", "skip", "accept", "transfer", "correct", "refuse"):
         expect(page.locator(f"#btn-{action}")).to_be_disabled()
     case_number = page.locator("#case-number").inner_text()
 
     page.click("#btn-finish")
     expect(page.locator("#ticket-number")).to_have_text("—")
     expect(page.locator("#case-box")).to_be_hidden()
-    expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已办结 · 办件编号 {case_number}")
+    expect(page.locator("#last-line")).to_contain_text(f"{nxt['number']} 已办结 · 办件编号 {case_number}")
+    assert live_hall.ticket(nxt["id"])["status"] == "done"
+
+
+def test_correction_notice_lists_what_is_missing_and_frees_the_window(page, live_hall):
+    open_window(page, live_hall)
+    ticket = live_hall.issue(ENTERPRISE)
+    expect(page.locator("#waiting-mine")).to_have_text("1")
+    page.keyboard.press("F1")
+    expect(page.locator("#ticket-number")).to_have_text(ticket["number"])
+    page.keyboard.press("F9")                                  # 补正
+    expect(page.locator("#correct-dialog")).to_be_visible()
+    boxes = page.locator("#correct-list input[type=checkbox]")
+    expect(boxes).to_have_count(4)
+    expect(page.locator("#correct-confirm")).to_be_disabled()
+    boxes.nth(1).check()
+    boxes.nth(3).check()
+    expect(page.locator("#correct-count")).to_have_text("已勾选 2 项缺少的材料")
+    page.screenshot(path=_shot("1366x768-correction-dialog.png"))
+    page.click("#correct-confirm")
+    expect(page.locator("#notice-dialog")).to_be_visible()
+    page.wait_for_function("() => document.getElementById('notice-img').naturalWidth > 0")
+    page.screenshot(path=_shot("1366x768-correction-notice.png"))
+    page.click("#notice-close")
+    expect(page.locator("#ticket-number")).to_have_text("—")
+    expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已出具补正告知")
     assert live_hall.ticket(ticket["id"])["status"] == "done"
+
+
+def _shot(name: str):
+    (ARTIFACTS / "caller").mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / "caller" / name
 
 
 def test_a_due_date_in_a_year_the_calendar_lacks_says_provisional(page, tmp_path):
@@ -92,9 +133,9 @@ def test_a_due_date_in_a_year_the_calendar_lacks_says_provisional(page, tmp_path
     expect(page.locator("#waiting-mine")).to_have_text("1")
     page.keyboard.press("F1")
     expect(page.locator("#ticket-number")).to_have_text(ticket["number"])
-    page.keyboard.press("F4")
-    expect(page.locator("#case-due")).to_have_text("2027年1月1日（周五） 17:30暂定：2027年节假日安排尚未录入，录入后重新计算")
-    expect(page.locator("#case-due .due-note")).to_be_visible()
+    page.keyboard.press("F4")     # a 承诺件: the visit ends at 受理, the date is said as it leaves
+    expect(page.locator("#last-line")).to_contain_text("承诺 2027年1月1日（周五） 17:30（暂定） 前办结")
+    expect(page.locator("#message-text")).to_contain_text("2027年1月1日（周五） 17:30（暂定）")
     (ARTIFACTS / "caller").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTIFACTS / "caller" / "1366x768-provisional-due.png")
 
@@ -253,7 +294,7 @@ def test_reconnect_and_gap_resync_from_snapshot(page, live_hall):
 
 def test_reload_keeps_the_session_and_the_current_ticket(page, live_hall):
     open_window(page, live_hall)
-    ticket = live_hall.issue(ENTERPRISE)
+    ticket = live_hall.issue(SOLE_TRADER)                      # a 即办件: served at the window
     expect(page.locator("#btn-call")).to_be_enabled()
     page.keyboard.press("F1")
     expect(page.locator("#ticket-number")).to_have_text(ticket["number"])
@@ -311,7 +352,7 @@ def test_screenshots(browser, live_hall, width, height):
         page.keyboard.press("F3")
         expect(page.locator("#skipped-list li")).to_have_count(1)
         for _ in range(3):
-            live_hall.issue(ENTERPRISE, priority="elderly" if _ == 0 else None)
+            live_hall.issue(SOLE_TRADER, priority="elderly" if _ == 0 else None)
         expect(page.locator("#waiting-mine")).to_have_text("4")
         page.keyboard.press("F1")
         page.click("#btn-recall")

@@ -58,7 +58,7 @@ def test_call_recall_accept_pause_and_idle_frames(app, live, hall, tmp_path):
     try:
         first = strip.wait_text("欢迎光临")
         assert first["address"] == 5 and first["flash"] == 0
-        hall.issue("XK00101001")
+        hall.issue("XK00102001")   # a 即办件: served at the window until 办结
         hall.op(1, "call-next")
         n = len(strip.frames())
         call = strip.wait_text("请A001号", after=n - 1)

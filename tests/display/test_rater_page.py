@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 RATER = "test-rater-01"
 
 
-def finish_case(api: Api, code: str = "XK00101001") -> dict:
+def finish_case(api: Api, code: str = "XK00102001") -> dict:   # a 即办件, finished at the window
     api.issue(code)
     api.op(1, "call-next")
     api.op(1, "accept")
@@ -29,7 +29,7 @@ def ratings(api: Api, case_id: int) -> list[dict]:
 def test_a_rating_lands_once_and_a_second_tap_is_refused(open_page, hall_process, artifacts):
     server = hall_process()
     api = Api(server.url)
-    api.issue("XK00101001")
+    api.issue("XK00102001")                                 # a 即办件: finished at the window
     api.op(1, "call-next")                                  # 王芳 signs in at window 1
     page = open_page(server.url + f"/rater?token={RATER}", 1280, 800)
     page.wait_for_function("() => window.hallRater && hallRater.stream.stats.snapshots > 0")

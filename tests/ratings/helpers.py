@@ -6,7 +6,9 @@ RATER = "test-rater-01"  # the rating device of window 1 (tests/halls/small.toml
 
 def serve(hall, clock, code: str = "XK00101001", window: int = 1, phone: str | None = None,
           minutes: int = 10) -> dict:
-    """Issue, call, accept, finish; returns {"ticket", "case"} (the finished case)."""
+    """Issue, call, accept, finish; returns {"ticket", "case"} (the finished case). A 即办件 is
+    finished at the window; a 承诺件's visit ends at 受理 and the window's clerk finishes it from
+    the case desk `minutes` later."""
     extra = {"phone": phone} if phone else {}
     issued = hall.issue(code, **extra)
     assert issued.status_code == 201, issued.get_json()
@@ -17,7 +19,11 @@ def serve(hall, clock, code: str = "XK00101001", window: int = 1, phone: str | N
     accepted = hall.op(window, "accept")
     assert accepted.status_code == 200, accepted.get_json()
     clock.advance(minutes=minutes)
-    finished = hall.op(window, "finish")
+    case = accepted.get_json()["case"]
+    if case["kind"] == "即办件":
+        finished = hall.op(window, "finish")
+    else:
+        finished = hall.case_op(case["id"], "finish", who=f"clerk{window:02d}")
     assert finished.status_code == 200, finished.get_json()
     return {"ticket": ticket, "case": finished.get_json()["case"]}
 

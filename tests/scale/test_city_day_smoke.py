@@ -39,7 +39,7 @@ def test_a_tiny_city_day_loses_no_ticket_and_calls_none_twice(tmp_path):
             tickets = {i: (status, window) for i, status, window in
                        conn.execute(text("SELECT id, status, window_id FROM tickets"))}
             called = Counter(conn.execute(text("SELECT ticket_id FROM events WHERE type = 'ticket.called'")).scalars())
-            cases = dict(conn.execute(text("SELECT ticket_id, status FROM cases")).all())
+            cases = {t: (s, k) for t, s, k in conn.execute(text("SELECT ticket_id, status, kind FROM cases"))}
             holding = conn.execute(text("SELECT count(*) FROM windows WHERE current_ticket_id IS NOT NULL")).scalar()
             halls = conn.execute(text("SELECT count(*) FROM halls")).scalar()
     finally:
@@ -55,7 +55,11 @@ def test_a_tiny_city_day_loses_no_ticket_and_calls_none_twice(tmp_path):
     assert max(called.values()) == 1                                   # the event log: no ticket called twice
     assert not day.double_calls                                        # nor in the call-next answers
     assert {t for t, n in called.items() if n} == {i for i, (s, _) in tickets.items() if s != "waiting"}
-    assert {t for t, s in cases.items() if s == "finished"} == {i for i, (s, _) in tickets.items() if s == "done"}
+    # Every served visit handed in a case: a 即办件 finished at the window, a 承诺件 accepted and
+    # left for the case desk.
+    assert set(cases) == {i for i, (s, _) in tickets.items() if s == "done"}
+    assert {s for s, k in cases.values() if k == "即办件"} == {"finished"}
+    assert {s for s, k in cases.values() if k != "即办件"} <= {"accepted"}
 
     for ticket_id, seen in day.tickets.items():                        # the database agrees with the simulator
         status, window = tickets[ticket_id]

@@ -86,9 +86,13 @@ class Injected:
 
     def serve(self, code: str) -> tuple[dict, str]:
         ticket = ok(self.call("POST", "/tickets", "kiosk", {"matter_id": self.matters[code], "phone": PHONE}), 201)
-        for action in ("call-next", "accept", "finish"):
-            case = ok(self.call("POST", f"/windows/{self.windows[1]}/{action}", "clerk01"))
-        return case["case"], ticket["ticket"]["query_code"]
+        ok(self.call("POST", f"/windows/{self.windows[1]}/call-next", "clerk01"))
+        case = ok(self.call("POST", f"/windows/{self.windows[1]}/accept", "clerk01"))["case"]
+        if case["kind"] == "即办件":
+            case = ok(self.call("POST", f"/windows/{self.windows[1]}/finish", "clerk01"))["case"]
+        else:   # a 承诺件 is finished at the case desk, after its visit
+            case = ok(self.call("POST", f"/cases/{case['id']}/finish", "clerk01"))["case"]
+        return case, ticket["ticket"]["query_code"]
 
     def fill(self) -> None:
         """Every free-text field, through the API, at its longest."""

@@ -121,7 +121,7 @@ def test_a_rating_device_rates_only_its_windows_just_finished_case_once(h):
                             "already_rated", f"rating device on the same case again (level {level})")
     problems.check()
 
-    late = h.serve(1, "XK00101001")
+    late = h.serve(1, "XK00102001")
     h.clock.advance(seconds=301)                          # device_seconds is 300
     with unchanged(h.app):
         problems.expect(h.rate({"channel": "device", "case_id": late["id"]}), 409, "rating_closed",

@@ -215,9 +215,12 @@ def test_a_day_leaves_no_full_id_or_phone_in_logs_urls_answers_or_the_database(
             def serve(window: int) -> dict:
                 w = windows[window]["id"]
                 web.ok("POST", f"/api/v1/windows/{w}/call-next", {}, f"clerk{window:02d}")
-                web.ok("POST", f"/api/v1/windows/{w}/accept", {}, f"clerk{window:02d}")
+                case = web.ok("POST", f"/api/v1/windows/{w}/accept", {}, f"clerk{window:02d}")["case"]
                 clock.advance(minutes=8)
-                return web.ok("POST", f"/api/v1/windows/{w}/finish", {}, f"clerk{window:02d}")["case"]
+                if case["kind"] == "即办件":
+                    return web.ok("POST", f"/api/v1/windows/{w}/finish", {}, f"clerk{window:02d}")["case"]
+                # a 承诺件's visit ends at 受理; its case is finished at the desk
+                return web.ok("POST", f"/api/v1/cases/{case['id']}/finish", {}, f"clerk{window:02d}")["case"]
 
             # Tuesday: the booking system books Wednesday 10:00 for B, with B's phone.
             booked = web.ok("POST", "/api/v1/appointments", {

@@ -328,7 +328,7 @@ def test_every_page_works_under_the_policy_without_a_violation(chromium, live_ha
         rater = walk.open("/rater?token=test-rater-01")
         rater.wait_for_function("() => window.hallRater && hallRater.stream.stats.snapshots > 0")
 
-        hall.issue("XK00101001", phone="13812345678")
+        hall.issue("XK00102001", phone="13812345678")       # a 即办件: served and finished at the window
         caller = walk.open("/caller")
         _login(caller, "clerk01", "#login-username", "#login-password")
         expect(caller.locator("#main-view")).to_be_visible()
@@ -379,6 +379,12 @@ def test_every_page_works_under_the_policy_without_a_violation(chromium, live_ha
         report = walk.open("/supervisor/report?month=2026-02")
         _login(report, "supervisor")
         report.wait_for_selector(".sheet h1")
+        desk = walk.open("/cases")                          # the case desk, a case opened
+        _login(desk, "clerk01")
+        desk.wait_for_selector("#app:not([hidden])")
+        desk.select_option("#f-status", "all")               # the morning's case is finished already
+        desk.locator("#cases tbody tr").first.click()
+        desk.wait_for_selector("#detail h2")
 
         # The citizen's pages: the QR progress page with its rating form, and the SMS link.
         with app.extensions["hall"].read() as s:

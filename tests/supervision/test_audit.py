@@ -28,7 +28,7 @@ def test_operations_are_recorded_with_who_what_when_where(hall, clock):
     bad_login = hall.c.post("/api/v1/auth/login", json={"username": "clerk01", "password": "wrong-one"},
                             environ_base={"REMOTE_ADDR": "10.8.0.7"})
     assert bad_login.status_code == 401
-    served = serve(hall, clock)
+    served = serve(hall, clock, code="XK00102001")   # a 即办件, finished at the window
     rate(hall, {"case_id": served["case"]["id"], "level": 5, "channel": "device"}, RATER)
     hall.c.get("/api/v1/supervision/export.csv", headers=hall.headers("supervisor"),
                environ_base={"REMOTE_ADDR": "10.8.0.9"})

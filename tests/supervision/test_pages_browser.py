@@ -170,7 +170,7 @@ def test_citizen_progress_page_and_sms_link(page, live, chromium):
     clerk = token(live, "clerk01")
     window = live.client.get("/api/v1/matters").get_json()["windows"][0]["id"]
     live.client.post(f"/api/v1/windows/{window}/call-next", headers=clerk)
-    live.client.post(f"/api/v1/windows/{window}/accept", headers=clerk)
+    case = live.client.post(f"/api/v1/windows/{window}/accept", headers=clerk).get_json()["case"]
     mobile = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2)
     phone = mobile.new_page()
     errors = []
@@ -181,8 +181,8 @@ def test_citizen_progress_page_and_sms_link(page, live, chromium):
     assert phone.is_hidden("#rating-box")
     phone.screenshot(path=str(ARTIFACTS / "progress_serving.png"), full_page=True)
 
-    live.clock.advance(minutes=12)
-    live.client.post(f"/api/v1/windows/{window}/finish", headers=clerk)
+    live.clock.advance(minutes=12)      # a 承诺件: finished at the case desk after its visit
+    assert live.client.post(f"/api/v1/cases/{case['id']}/finish", headers=clerk).status_code == 200
     phone.reload()
     phone.wait_for_selector("#rating-box .level")
     assert phone.locator(".level[aria-pressed=true]").count() == 0  # nothing suggested

@@ -48,7 +48,7 @@ def test_promised_case_yellow_one_working_day_before_red_after(hall, clock, rt, 
     assert live["warnings"] == {"yellow": 0, "red": 1}
 
     hall.tokens.clear()  # the morning's logins expired (12 h sessions)
-    assert hall.op(1, "finish").status_code == 200
+    assert hall.case_op(case["id"], "finish").status_code == 200   # from the case desk, days after 受理
     assert at(clock, rt, "2026-03-16T09:00") == []
     assert hall.c.get("/api/v1/supervision/warnings", headers=hall.headers("supervisor")).get_json()["warnings"] == []
     everything = hall.c.get("/api/v1/supervision/warnings?state=all", headers=hall.headers("supervisor")).get_json()

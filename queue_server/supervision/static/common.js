@@ -3,7 +3,9 @@
    works, staff_session.js renews the token before it ends. */
 (function () {
   "use strict";
-  const KEY = "hall.supervisor.";
+  // A page may keep its own login (the case desk is for clerks too): <body data-store data-roles>.
+  const KEY = document.body.dataset.store || "hall.supervisor.";
+  const ROLES = (document.body.dataset.roles || "supervisor,admin").split(",");
   const store = {
     get(name) { try { return JSON.parse(sessionStorage.getItem(KEY + name)); } catch (e) { return null; } },
     set(name, value) { if (value === null) sessionStorage.removeItem(KEY + name); else sessionStorage.setItem(KEY + name, JSON.stringify(value)); },
@@ -84,8 +86,8 @@
         error.textContent = "";
         try {
           const data = await api("POST", "/auth/login", {username: user.value.trim(), password: pass.value});
-          if (!["supervisor", "admin"].includes(data.staff.role)) {
-            error.textContent = "只有督查人员和管理员可以使用本页面";
+          if (!ROLES.includes(data.staff.role)) {
+            error.textContent = ROLES.includes("clerk") ? "本页面供窗口人员、督查人员和管理员使用" : "只有督查人员和管理员可以使用本页面";
             return;
           }
           store.set("token", data.token);

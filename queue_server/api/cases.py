@@ -1,0 +1,115 @@
+"""The case desk's API: a hall's cases after their visits (cases.py), and the 补正 notice."""
+from flask import Response, g, jsonify, request
+
+from printers import profile_by_name, render_png
+from printers.correction import CorrectionNotice, build_correction
+
+from .. import auth, cases
+from ..errors import bad_request, conflict, not_found
+from ..models import Case, Department, Hall, Staff, Ticket, Window
+from ..views import matter_info
+from . import api
+from .common import field, json_body, runtime
+
+DESK = ("clerk", "supervisor", "admin")
+
+
+def _origin() -> str:
+    return request.remote_addr or ""
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise bad_request("invalid_field", f"参数 {name} 应为 {lo}–{hi} 的整数", field=name)
+    return int(raw)
+
+
+@api.get("/cases")
+@auth.require(*DESK)
+def case_desk():
+    """Open cases by due time: ?scope=window|department|hall&status=open|…&light=red|yellow&q=&matter_id="""
+    a = request.args
+    matter = a.get("matter_id")
+    if matter is not None and not matter.isdigit():
+        raise bad_request("invalid_field", "参数 matter_id 应为整数", field="matter_id")
+    query = cases.DeskQuery(scope=a.get("scope", "department"), status=a.get("status", "open"),
+                            light=a.get("light") or None, matter_id=int(matter) if matter else None,
+                            q=(a.get("q") or "").strip()[:60], limit=_int_arg("limit", 100, 1, 500),
+                            offset=_int_arg("offset", 0, 0, 10**7))
+    return jsonify(cases.desk_list(runtime(), g.principal, query))
+
+
+@api.get("/cases/<int:case_id>")
+@auth.require(*DESK)
+def case_detail(case_id: int):
+    return jsonify(cases.desk_detail(runtime(), g.principal, case_id))
+
+
+@api.post("/cases/<int:case_id>/finish")
+@auth.require(*DESK)
+def case_finish(case_id: int):
+    return jsonify({"case": cases.finish(runtime(), g.principal, case_id, _origin())})
+
+
+@api.post("/cases/<int:case_id>/accept")
+@auth.require(*DESK)
+def case_accept(case_id: int):
+    return jsonify({"case": cases.accept(runtime(), g.principal, case_id, _origin())})
+
+
+@api.post("/cases/<int:case_id>/refuse")
+@auth.require(*DESK)
+def case_refuse(case_id: int):
+    reason = field(json_body(), "reason", str, required=True, max_len=300)
+    return jsonify({"case": cases.refuse(runtime(), g.principal, case_id, reason, _origin())})
+
+
+@api.post("/cases/<int:case_id>/deliver")
+@auth.require(*DESK)
+def case_deliver(case_id: int):
+    body = json_body()
+    return jsonify({"case": cases.deliver(runtime(), g.principal, case_id, field(body, "how", str, required=True),
+                                          field(body, "note", str, default="", max_len=200), _origin())})
+
+
+@api.get("/cases/<int:case_id>/correction-notice")
+@auth.require(*DESK)
+def correction_notice(case_id: int):
+    """The 一次性补正告知单 as the printer's bytes (?format=escpos, for the window's printer) or as a
+    picture of exactly those bytes (?format=png, default: the caller shows it and prints it)."""
+    fmt = request.args.get("format", "png")
+    if fmt not in ("png", "escpos"):
+        raise bad_request("invalid_format", "format 应为 png 或 escpos", field="format")
+    try:
+        profile = profile_by_name(request.args.get("profile", "P80")[:40])
+    except ValueError as exc:
+        raise bad_request("invalid_profile", str(exc), field="profile") from None
+    rt = runtime()
+    with rt.read() as s:
+        the_case = s.get(Case, case_id)
+        if the_case is None or the_case.hall_id != g.principal.hall_id:
+            raise not_found("unknown_case", "没有这个办件")
+        cases.desk_detail(rt, g.principal, case_id)     # the same department rule as the desk
+        if not the_case.missing:
+            raise conflict("no_correction", f"办件 {the_case.number} 没有补正告知")
+        cfg = rt.hall_config(the_case.hall_id)
+        matter = matter_info(s, the_case.matter_id)
+        window = s.get(Window, the_case.window_id)
+        staff = s.get(Staff, the_case.staff_id) if the_case.staff_id else None
+        ticket = s.get(Ticket, the_case.ticket_id)
+        hall = s.get(Hall, the_case.hall_id)
+        department = s.get(Department, the_case.department_id)
+        notice = CorrectionNotice(
+            hall_name=hall.name, case_number=the_case.number, matter_name=matter.name,
+            department_name=department.name if department else "",
+            window=f"{window.number}号窗口 {window.name}" if window else "",
+            clerk=(f"{staff.name}（工号 {staff.staff_no}）" if staff.staff_no else staff.name) if staff else "",
+            received_at=the_case.received_at, missing=list(the_case.missing),
+            complaint_phone=cfg.complaint_phone, query_code=ticket.query_code if ticket else "")
+    data = build_correction(notice, profile)
+    if fmt == "escpos":
+        return Response(data, mimetype="application/octet-stream")
+    return Response(render_png(data, profile.width_dots), mimetype="image/png")
