@@ -159,9 +159,10 @@ class LedDriver:
             if kind in ("ticket.called", "ticket.recalled"):
                 view.ticket, view.ticket_id, view.status = ticket.get("number"), ticket.get("id"), "called"
                 force = True                               # a recall flashes again, same text
-            elif kind == "case.accepted" and view.ticket_id == ticket.get("id"):
-                view.status = "serving"
-            elif kind in ("case.finished", "ticket.skipped", "ticket.transferred") and view.ticket_id == ticket.get("id"):
+            elif kind == "case.accepted" and view.ticket_id == ticket.get("id") and ticket.get("status") == "serving":
+                view.status = "serving"                    # a 即办件; a 承诺件's visit ends at 受理
+            elif kind in ("case.accepted", "case.finished", "case.correction", "case.refused", "ticket.skipped",
+                          "ticket.transferred") and view.ticket_id == ticket.get("id"):
                 view.ticket = view.ticket_id = view.status = None
             for strip in self.strips:
                 if strip.window_id == window.get("id"):

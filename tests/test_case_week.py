@@ -67,6 +67,10 @@ def test_a_week_of_promised_cases(week):
     case = accepted["case"]
     assert accepted["ticket"]["status"] == "done" and case["status"] == "accepted"
     assert case["due_at"] == "2026-09-24T17:30:00+08:00"          # Tue, Wed, Thu
+    # The citizen rates the 受理 on the window's rating device as they leave (node accept).
+    at_accept = hall.c.post("/api/v1/ratings", json={"case_id": case["id"], "level": 5, "channel": "device",
+                                                     "node": "accept"}, headers=hall.headers("test-rater-01"))
+    assert at_accept.status_code == 201, at_accept.get_json()
     for other in others:
         clock.advance(minutes=2)
         called = hall.op(1, "call-next")

@@ -67,7 +67,12 @@
     if (e.type === "case.finished" && e.case) {
       if (e.case.staff) S.staff = e.case.staff;
       renderClerk();
-      startRating(e.case);
+      startRating(e.case, null, "finish");
+    } else if (e.type === "case.accepted" && e.case && e.ticket && e.ticket.status === "done") {
+      // A 承诺件: the citizen leaves at 受理 and is rated at that node now (办结 comes days later, by SMS).
+      if (e.case.staff) S.staff = e.case.staff;
+      renderClerk();
+      startRating(e.case, null, "accept");
     } else if (e.type === "ticket.called" && !S.staff) {
       stream.requestSnapshot();     // a clerk signed in at this window: learn who
     }
@@ -79,8 +84,8 @@
     for (var i = 0; i < all.length; i++) all[i].disabled = !enabled;
   }
 
-  function startRating(kase, timeoutMs) {
-    S.caseInfo = { id: kase.id, number: kase.number, matter: kase.matter_name };
+  function startRating(kase, timeoutMs, node) {
+    S.caseInfo = { id: kase.id, number: kase.number, matter: kase.matter_name, node: node || "finish" };
     S.level = null;
     S.tags = [];
     S.sending = false;
@@ -135,7 +140,8 @@
     if (S.sending || !S.caseInfo || !S.level) return;
     S.sending = true;
     setButtons(false);                       // one tap, one rating: nothing more until the next case
-    var body = { case_id: S.caseInfo.id, level: S.level, channel: "device", tags: S.tags.slice() };
+    var body = { case_id: S.caseInfo.id, level: S.level, channel: "device", tags: S.tags.slice(),
+                 node: S.caseInfo.node || "finish" };
     posts.push(body);
     Hall.api("POST", "/ratings", token, body).then(function () {
       thanks(S.level <= 2 ? "感谢您的评价，我们将认真核实整改并及时回访" : "欢迎您再次光临");

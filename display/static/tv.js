@@ -70,10 +70,17 @@
                    flash: ++S.flashes, windowId: e.window.id };
         announce(t.number, e.window.number, recall);
         break;
-      case "case.accepted":
-        if (w && w.current && t && w.current.id === t.id) w.current.status = "serving";
+      case "case.accepted":   // a 即办件 is served on at the window; a 承诺件's visit ends at 受理
+        if (w && w.current && t && w.current.id === t.id) {
+          if (t.status === "serving") w.current.status = "serving"; else w.current = null;
+        }
+        break;
+      case "day.closed":      // whatever was still called is closed with the day
+        Object.keys(S.windows).forEach(function (id) { S.windows[id].current = null; });
         break;
       case "case.finished":
+      case "case.correction":
+      case "case.refused":
       case "ticket.skipped":
       case "ticket.transferred":
         if (w && w.current && t && w.current.id === t.id) w.current = null;

@@ -59,7 +59,8 @@ def test_a_rating_lands_once_and_a_second_tap_is_refused(open_page, hall_process
     expect(page.locator("#thanks-text")).to_have_text("感谢您的评价！")
     page.screenshot(path=str(artifacts / "rater_thanks.png"))
     page.wait_for_timeout(300)
-    assert len(posts) == 1 and posts[0].post_data_json == {"case_id": case["id"], "level": 4, "channel": "device", "tags": []}
+    assert len(posts) == 1 and posts[0].post_data_json == {"case_id": case["id"], "level": 4, "channel": "device",
+                                                           "tags": [], "node": "finish"}
     got = ratings(api, case["id"])
     assert [(r["level"], r["channel"]) for r in got] == [(4, "device")]
     # The same device trying again is refused by the server too.
@@ -94,3 +95,26 @@ def test_no_rating_times_out_and_a_bad_rating_asks_for_reasons(open_page, hall_p
     expect(page.locator("#thanks-sub")).to_contain_text("核实整改")
     got = ratings(api, case["id"])
     assert [(r["level"], sorted(r["tags"])) for r in got] == [(1, sorted(["办事效率低", "一次性告知不清"]))]
+
+
+def test_a_promised_case_is_rated_at_acceptance_as_the_citizen_leaves(open_page, hall_process, artifacts):
+    """A 承诺件's visit ends at 受理: the tablet offers the levels then, for the 受理 node; its 办结
+    comes days later at the case desk, and the tablet does not light up for it."""
+    server = hall_process()
+    api = Api(server.url)
+    page = open_page(server.url + f"/rater?token={RATER}", 1280, 800)
+    page.wait_for_function("() => window.hallRater && hallRater.stream.stats.snapshots > 0")
+    api.issue("XK00101001")                                         # 企业设立登记, a 承诺件
+    api.op(1, "call-next")
+    case = api.op(1, "accept")["case"]
+    expect(page.locator("#rate-view")).to_be_visible()
+    expect(page.locator("#case-line")).to_contain_text(case["number"])
+    page.locator(".level[data-level='5']").click()
+    expect(page.locator("#thanks-view")).to_be_visible()
+    got = ratings(api, case["id"])
+    assert [(r["level"], r["channel"], r["node"]) for r in got] == [(5, "device", "accept")]
+    expect(page.locator("#idle-view")).to_be_visible(timeout=10000)
+    status, _ = api.request("POST", f"/api/v1/cases/{case['id']}/finish", {}, token=api.token("clerk02"))
+    assert status == 200
+    page.wait_for_timeout(1000)
+    expect(page.locator("#idle-view")).to_be_visible()             # the desk's 办结 is not the tablet's
