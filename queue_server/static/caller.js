@@ -643,7 +643,11 @@
         });
         break;
       case "accept":
-        task = op("accept").then(function (d) {
+        // A citizen back with the materials a 补正 notice listed: their waiting case is accepted,
+        // not a new one (its clock starts now).
+        task = pendingCorrections(cur).then(askWhichCase).then(function (caseId) {
+          return op("accept", caseId ? { case_id: caseId } : {});
+        }).then(function (d) {
           var t = Object.assign({}, cur, d.ticket);
           var k = d["case"];
           if (t.status === "done") {       // 承诺件: the citizen leaves with the notice; call the next
@@ -675,6 +679,7 @@
     }
     setBusy(true);
     task.catch(function (err) {
+      if (err.code === "cancelled") return;     // the clerk closed a question dialog: nothing was done
       fail(err);
       // A refusal often means this screen was behind (another tab, a lost event): catch up.
       if (err.status === 409 || err.status === 404) resync();
@@ -1155,8 +1160,50 @@
     }).then(function () { setBusy(false); afterOp(); render(); runPending(); });
   }
 
+  /** This matter's cases of the department waiting for materials (at most a few a day). */
+  function pendingCorrections(t) {
+    if (!t) return Promise.resolve([]);
+    return api("GET", "/cases?scope=department&status=correction&limit=20&matter_id=" + t.matter_id)
+      .then(function (d) { return d.cases; })
+      .catch(function () { return []; });   // the desk unreachable: a new case, as before
+  }
+
+  /** null: a new application; a case id: the 补正 case the citizen completes; rejects when cancelled. */
+  function askWhichCase(cases) {
+    if (!cases.length) return Promise.resolve(null);
+    return new Promise(function (resolve, reject) {
+      var list = $("resume-list");
+      list.textContent = "";
+      var dialog = $("resume-dialog");
+      function cancelled() {
+        dialog.removeEventListener("close", cancelled);
+        reject(new ApiError("cancelled", "", 0));
+      }
+      function done(value) {
+        dialog.removeEventListener("close", cancelled);
+        dialog.close();
+        resolve(value);
+      }
+      cases.forEach(function (k) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "pick";
+        b.setAttribute("data-case", k.id);
+        var when = k.received_at ? parseTime(k.received_at) : null;
+        b.textContent = k.number + " · " + (when ? dateWords(when) + " " + hm(when) + " 收件" : "") +
+                        " · 缺 " + (k.missing || []).join("、");
+        b.addEventListener("click", function () { done(k.id); });
+        list.appendChild(b);
+      });
+      $("resume-new").onclick = function () { done(null); };
+      $("resume-cancel").onclick = function () { dialog.close(); };
+      dialog.addEventListener("close", cancelled);
+      dialog.showModal();
+    });
+  }
+
   function anyDialogOpen() {
-    return ["correct-dialog", "refuse-dialog", "notice-dialog"].some(function (id) { return $(id).open; });
+    return ["correct-dialog", "refuse-dialog", "notice-dialog", "resume-dialog"].some(function (id) { return $(id).open; });
   }
 
   // ---------------------------------------------------------------- keyboard

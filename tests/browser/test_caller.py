@@ -118,6 +118,20 @@ def test_correction_notice_lists_what_is_missing_and_frees_the_window(page, live
     expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已出具补正告知")
     assert live_hall.ticket(ticket["id"])["status"] == "done"
 
+    # Days later the citizen is back with the materials: a new number, and their waiting case.
+    back = live_hall.issue(ENTERPRISE)
+    expect(page.locator("#waiting-mine")).to_have_text("1")
+    page.keyboard.press("F1")
+    expect(page.locator("#ticket-number")).to_have_text(back["number"])
+    page.keyboard.press("F4")
+    expect(page.locator("#resume-dialog")).to_be_visible()
+    expect(page.locator("#resume-list .pick")).to_have_count(1)
+    page.screenshot(path=_shot("1366x768-correction-returns.png"))
+    page.locator("#resume-list .pick").first.click()
+    expect(page.locator("#last-line")).to_contain_text(f"{back['number']} 已受理")
+    status, cases = live_hall.request("GET", "/api/v1/cases?scope=hall&status=all", token=live_hall.token("supervisor"))
+    assert [(c["status"], c["ticket_id"]) for c in cases["cases"]] == [("accepted", back["id"])]
+
 
 def _shot(name: str):
     (ARTIFACTS / "caller").mkdir(parents=True, exist_ok=True)
