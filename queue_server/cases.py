@@ -69,7 +69,7 @@ def _departments(s: Session, principal: Principal) -> set[int] | None:
             if d is not None}
 
 
-def _locked_case(s: Session, principal: Principal, case_id: int) -> Case:
+def locked_case(s: Session, principal: Principal, case_id: int) -> Case:
     the_case = s.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
     if the_case is None or the_case.hall_id != principal.hall_id:
         raise not_found("unknown_case", "没有这个办件")
@@ -109,7 +109,7 @@ def light(the_case: Case, now: datetime) -> str | None:
 def _run(rt: Runtime, principal: Principal, case_id: int, op: str, origin: str | None, apply) -> dict[str, Any]:
     with change(rt, principal.hall_id, principal.actor, origin) as ch:
         s = ch.session
-        the_case = _locked_case(s, principal, case_id)
+        the_case = locked_case(s, principal, case_id)
         target = lifecycle.require(lifecycle.CASE, the_case.status, op, f"办件 {the_case.number}")
         apply(ch, the_case, target)
         s.flush()

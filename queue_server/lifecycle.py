@@ -90,10 +90,10 @@ def case_actions(status: str, *, suspended: bool = False, delivered: bool = Fals
 
 
 def require(table: Mapping[str, State], state: str, op: str, what: str, kind: str | None = None,
-            hint: str = "") -> str:
-    """The next state, or a 409 that says in words why `op` cannot happen to `what` now."""
+            hint: str = "", code: str = "wrong_state") -> str:
+    """The next state, or a 409 (`code`) that says in words why `op` cannot happen to `what` now."""
     target = next_state(table, state, op, kind)
     if target is None:
         word = table[state].word if state in table else state
-        raise conflict("wrong_state", f"{what}当前{word}，{hint or '不能' + OP_WORDS.get(op, op)}", state=state)
+        raise conflict(code, f"{what}当前{word}，{hint or '不能' + OP_WORDS.get(op, op)}", state=state)
     return target

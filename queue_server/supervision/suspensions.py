@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import lifecycle
 from ..auth import Principal
+from ..cases import locked_case
 from ..changes import change
 from ..clock import iso
 from ..deadlines import count_due, office_hours
@@ -27,14 +29,15 @@ def suspension_dict(x: Suspension) -> dict[str, Any]:
             "stopped_seconds": x.stopped_seconds, "due_before": iso(x.due_before), "due_after": iso(x.due_after)}
 
 
-def _case(s, hall_id: int, case_id: int, principal: Principal) -> Case:
-    case = s.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
-    if case is None or case.hall_id != hall_id:
-        raise not_found("unknown_case", "没有这个办件")
-    if principal.role == "clerk" and case.window_id not in principal.window_ids:
-        raise forbidden("not_your_window", "只能暂停本窗口受理的办件的计时")
+def _case(s, hall_id: int, case_id: int, principal: Principal, op: str) -> Case:
+    """The case, locked, if this principal works it (the case desk's rule) and `op` is allowed now."""
     if principal.role not in ("clerk", "supervisor", "admin"):
         raise forbidden("forbidden_role", "当前账号无权暂停计时")
+    case = locked_case(s, principal, case_id)
+    if case.hall_id != hall_id:
+        raise not_found("unknown_case", "没有这个办件")
+    lifecycle.require(lifecycle.CASE, case.status, op, f"办件 {case.number}",
+                      code="case_finished" if case.status == "finished" else "wrong_state")
     return case
 
 
@@ -51,9 +54,7 @@ def suspend(rt: Runtime, hall_id: int, case_id: int, reason: str, principal: Pri
         raise bad_request("field_too_long", f"原因最多 {MAX_REASON} 个字")
     with change(rt, hall_id, principal.actor, origin) as ch:
         s = ch.session
-        case = _case(s, hall_id, case_id, principal)
-        if case.status != "accepted":
-            raise conflict("case_finished", f"办件 {case.number} 已办结，不能暂停计时")
+        case = _case(s, hall_id, case_id, principal, "suspend")
         if _open(s, case.id) is not None:
             raise conflict("already_suspended", f"办件 {case.number} 已在暂停计时中")
         x = Suspension(hall_id=hall_id, case_id=case.id, reason=reason, started_at=ch.now,
@@ -69,7 +70,7 @@ def resume(rt: Runtime, hall_id: int, case_id: int, principal: Principal,
            origin: str | None = None) -> dict[str, Any]:
     with change(rt, hall_id, principal.actor, origin) as ch:
         s = ch.session
-        case = _case(s, hall_id, case_id, principal)
+        case = _case(s, hall_id, case_id, principal, "resume_clock")
         x = _open(s, case.id)
         if x is None:
             raise conflict("not_suspended", f"办件 {case.number} 没有在暂停计时")

@@ -67,11 +67,14 @@ def test_a_clerk_cannot_act_on_another_windows_case_rating_or_follow_up(h):
     f = h.f
     problems = Problems()
     with unchanged(h.app):
-        case = f.accepted_case["id"]          # accepted at window 3, its clock suspended
-        problems.expect(h.who.call("POST", f"/cases/{case}/resume-clock", "clerk01"), 403, "not_your_window",
-                        "clerk01 resumes the clock of window 3's case")
-        problems.expect(h.who.call("POST", f"/cases/{case}/suspend", "clerk04", {"reason": "专家评审"}), 403,
-                        "not_your_window", "clerk04 suspends window 3's case")
+        case = f.accepted_case["id"]          # accepted at window 3 (公安), its clock suspended
+        # A case is worked by its department (the case desk's rule), not by other departments' clerks.
+        problems.expect(h.who.call("POST", f"/cases/{case}/resume-clock", "clerk01"), 403, "not_your_department",
+                        "clerk01 (市场监管) resumes the clock of window 3's case")
+        problems.expect(h.who.call("POST", f"/cases/{case}/suspend", "clerk05", {"reason": "专家评审"}), 403,
+                        "not_your_department", "clerk05 (人社) suspends window 3's case")
+        problems.expect(h.who.call("POST", f"/cases/{case}/finish", "clerk05"), 403,
+                        "not_your_department", "clerk05 (人社) finishes window 3's case at the desk")
         problems.expect(h.who.call("POST", f"/ratings/{f.rating_id}/appeal", "clerk03", {"reason": "误评"}), 403,
                         "not_your_window", "clerk03 appeals window 1's rating")
         problems.expect(h.who.call("POST", f"/follow-ups/{f.follow_up_id}/verify", "clerk03", {"note": "已核实"}), 403,
