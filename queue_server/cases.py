@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from . import lifecycle
 from .auth import Principal
@@ -193,7 +193,9 @@ OPEN = ("correction", "accepted")
 
 
 def _desk_select(s: Session, principal: Principal, query: DeskQuery, now: datetime) -> Select:
-    stmt = select(Case).where(Case.hall_id == principal.hall_id)
+    # Not the matter joined in (Case.matter): the page takes it from the catalogue in memory, and
+    # sorting thousands of joined rows was most of a list's time.
+    stmt = select(Case).options(lazyload(Case.matter)).where(Case.hall_id == principal.hall_id)
     departments = _departments(s, principal)
     if query.scope == "window" or (principal.role == "clerk" and query.scope not in SCOPES):
         stmt = stmt.where(Case.window_id.in_(principal.window_ids or {-1}))
