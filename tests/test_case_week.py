@@ -101,6 +101,8 @@ def test_a_week_of_promised_cases(week):
     closed = close_day(rt, 1)
     assert closed["unserved"] == 1 and closed["waiting"]["total"] == 0
     assert close_day(rt, 1) is None                                # once
+    live = hall.c.get("/api/v1/supervision/live", headers=hall.headers("supervisor")).get_json()
+    assert (live["unserved"], live["waiting"], live["accepted"], live["issued"]) == (1, 0, 5, 7)
 
     # ---- Tuesday: the stranded ticket is 未办理; a 补正 notice lists exactly the two missing materials.
     morning(hall, clock, datetime(2026, 9, 22, 8, 45))

@@ -26,7 +26,11 @@ def today(s: Session, hall_id: int, now: datetime) -> dict[str, Any]:
     warnings = dict(s.execute(select(SupervisionWarning.level, func.count()).where(
         SupervisionWarning.hall_id == hall_id, SupervisionWarning.resolved_at.is_(None))
         .group_by(SupervisionWarning.level)).all())
-    issued = s.scalar(select(func.count()).select_from(Ticket).where(Ticket.hall_id == hall_id, Ticket.day == day)) or 0
+    by_status = dict(s.execute(select(Ticket.status, func.count()).where(Ticket.hall_id == hall_id, Ticket.day == day)
+                               .group_by(Ticket.status)).all())
+    issued = sum(by_status.values())
+    accepted = s.scalar(select(func.count()).select_from(Case).where(
+        Case.hall_id == hall_id, Case.accepted_at >= datetime.combine(day, datetime.min.time()))) or 0
     finished = s.scalar(select(func.count()).select_from(Case).where(
         Case.hall_id == hall_id, Case.finished_at >= datetime.combine(day, datetime.min.time()))) or 0
     rows = []
@@ -36,7 +40,9 @@ def today(s: Session, hall_id: int, now: datetime) -> dict[str, Any]:
                      "ticket": t.number if t else None, "ticket_status": t.status if t else None,
                      "since": iso(t.called_at) if t else None})
     return {
-        "at": iso(now), "waiting": waiting, "issued": issued, "finished": finished,
+        "at": iso(now), "waiting": waiting, "issued": issued, "finished": finished, "accepted": accepted,
+        # the day's visits by how they ended; 未办理: still waiting or called when the day closed
+        "skipped": by_status.get("skipped", 0), "unserved": by_status.get("unserved", 0),
         "serving": sum(1 for r in rows if r["ticket_status"] == "serving"),
         "called": sum(1 for r in rows if r["ticket_status"] == "called"),
         "paused": [r["number"] for r in rows if r["state"] == "paused"],

@@ -7,7 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const LEVEL_COLORS = {5: "#1b7f3b", 4: "#4c9a5f", 3: "#8aa04a", 2: "#d0741f", 1: "#c0262d"};
   const CHANNEL_ORDER = ["device", "sms", "web", "slip", "default"];
-  const STATUS = {accepted: "在办", finished: "已办结"};
+  const STATUS = {accepted: "在办", finished: "已办结", correction: "待补正", refused: "不予受理"};
   const ACTIONS = {
     "api.login": "登录", "api.logout": "退出登录", "api.issue": "取号", "api.call_next": "叫号", "api.recall": "重呼",
     "api.skip": "过号", "api.requeue": "重新排队", "api.transfer": "转移", "api.pause": "暂停窗口", "api.resume": "恢复窗口",
@@ -85,7 +85,9 @@
       card("暂停窗口", d.paused.length, d.paused.length ? d.paused.map((n) => n + "号").join("、") : "无"),
       card("最长等候", d.longest_wait ? short(d.longest_wait.seconds) : "—", d.longest_wait ? d.longest_wait.ticket + "号" : "无人等候",
            d.longest_wait && d.longest_wait.seconds > 1800 ? "yellow" : null),
-      card("今日办结", d.finished, ""),
+      card("今日受理", d.accepted, "今日办结 " + d.finished),
+      card("过号 / 未办理", d.skipped + " / " + d.unserved, "未办理：日终时仍在等候或已叫未到",
+           d.unserved ? "yellow" : null),
       card("黄色预警", d.warnings.yellow, "即将超时", d.warnings.yellow ? "yellow" : null),
       card("红色预警", d.warnings.red, "已超时", d.warnings.red ? "red" : null));
     const windows = $("live-windows");
