@@ -197,11 +197,9 @@ def _desk_select(s: Session, principal: Principal, query: DeskQuery, now: dateti
     # sorting thousands of joined rows was most of a list's time.
     stmt = select(Case).options(lazyload(Case.matter)).where(Case.hall_id == principal.hall_id)
     departments = _departments(s, principal)
-    if query.scope == "window" or (principal.role == "clerk" and query.scope not in SCOPES):
+    if query.scope == "window":
         stmt = stmt.where(Case.window_id.in_(principal.window_ids or {-1}))
-    elif query.scope == "department" and departments is not None:
-        stmt = stmt.where(Case.department_id.in_(departments or {-1}))
-    elif departments is not None:   # a clerk asking for the whole hall sees their departments'
+    elif departments is not None:   # a clerk's "hall" is their departments' (supervisors': all of it)
         stmt = stmt.where(Case.department_id.in_(departments or {-1}))
     if query.status == "open":
         stmt = stmt.where(Case.status.in_(OPEN))

@@ -168,6 +168,8 @@ def test_a_week_of_promised_cases(week):
     assert resumed["accepted_at"] == "2026-09-24T14:00:00+08:00"
     assert resumed["due_at"] == "2026-09-30T17:30:00+08:00"      # Fri is 中秋: Mon, Tue, Wed
     assert resumed["ticket_id"] == back["id"]
+    # The first visit's slip (its query code) still follows the case.
+    assert progress(hall, incomplete["query_code"])["case"]["status_text"] == "办理中"
     detail = hall.c.get(f"/api/v1/cases/{waiting_case['id']}", headers=hall.headers("supervisor")).get_json()
     assert [h["type"] for h in detail["history"]][:1] == ["case.correction"]
     assert "case.accepted" in [h["type"] for h in detail["history"]]

@@ -10,7 +10,7 @@ from .. import auth
 from ..clock import iso
 from ..errors import bad_request, not_found
 from ..identity import mask_phone
-from ..models import Case, Staff, Ticket, Window
+from ..models import Case, Event, Staff, Ticket, Window
 from ..ratings import appeals, followups, slips
 from ..ratings.levels import catalogue
 from ..ratings.links import open_link
@@ -103,6 +103,10 @@ def web_state(code: str):
         if ticket is None:
             raise not_found("unknown_ticket", "没有找到这张号票，请核对查询码")
         case = s.scalar(select(Case).where(Case.ticket_id == ticket.id))
+        if case is None:   # a 补正 visit whose case was accepted at a later visit: the slip still finds it
+            later = s.scalar(select(Event.case_id).where(Event.ticket_id == ticket.id, Event.case_id.is_not(None))
+                             .order_by(Event.seq.desc()).limit(1))
+            case = s.get(Case, later) if later is not None else None
         if case is None:
             return jsonify({"case": None, "finished": False, "rated": False, "rating": None})
         suspended = s.scalar(select(Suspension.reason).where(Suspension.case_id == case.id,
