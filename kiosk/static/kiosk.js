@@ -416,9 +416,11 @@
     if ((m.keys || []).some((k) => k.includes(letters))) return 1;
     if (best === 1) return 1;
     if (letters.length >= 2 && ini.length && ini[0].includes(letters[0]) && subsequence(ini, letters.slice(1), 1)) return 2;
-    if (best === 2) return 2;
     const dept = pinyinScore(department(m).syllables, letters);   // 「yibao」: every 医疗保障局 matter
-    return dept >= 0 ? 3 : -1;
+    // The department's matters come before characters picked out of a name, where a rare reading
+    // may match by chance (失 yì 业 保 for 「yibao」).
+    if (dept >= 0) return best === 2 ? 1.5 : 1.75;
+    return best;
   }
   function renderSearch() {
     const q = $("#search").value;

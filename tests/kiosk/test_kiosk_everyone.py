@@ -57,7 +57,7 @@ def test_whole_pinyin_initials_and_chinese_find_the_matter(demo_kiosk, open_kios
     assert found(page, "sbk")[0] == "社会保障卡申领"                 # initials still work
     yibao = {"基本医疗保险参保人员异地就医备案", "城乡居民基本医疗保险参保登记", "门诊慢特病待遇认定"}
     assert set(found(page, "医保")) == yibao                          # 医保 is 医疗保障: all three, no others
-    assert yibao <= set(found(page, "yibao"))
+    assert set(found(page, "yibao")[:3]) == yibao                     # first, before chance matches
     shot(page, "30-search-yibao")
     assert found(page, "户口")[0] == "户口迁移（市内、省内）"        # then those whose text names the 户口簿
     assert found(page, "qqqqq") == []
