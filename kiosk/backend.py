@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .pinyin import initials
+from .pinyin import initials, syllables
 from .printing import SlipPrinter
 
 log = logging.getLogger("hall.kiosk")
@@ -117,10 +117,10 @@ class KioskBackend:
                 return cached[1]
             raise
         for m in body["matters"]:
-            m["initials"] = initials(m["name"])
+            m["initials"], m["syllables"] = initials(m["name"]), syllables(m["name"])
             m["keys"] = [k.strip().lower() for k in (m.get("pinyin") or "").replace("，", ",").split(",") if k.strip()]
         for d in body["departments"]:
-            d["initials"] = initials(d["name"])
+            d["initials"], d["syllables"] = initials(d["name"]), syllables(d["name"])
         self._catalogue = (time.monotonic(), body)
         return body
 

@@ -40,19 +40,38 @@ def _flush_audit(app) -> None:
         logging.getLogger("hall").exception("audit rows not written at stop")
 
 
+def _demo_history(cfg, url: str, secret: bytes) -> None:
+    """A new demo database starts with last month's cases and ratings (queue_server/demo_history.py)."""
+    from .app import create_app
+    from .clock import Clock, FrozenClock
+    from .demo_history import seed_if_new
+    clock = FrozenClock(Clock().now())  # a clock not real time: no background checkers either
+    app = create_app([cfg], url, secret=secret, clock=clock)
+    rt = app.extensions["hall"]
+    rt.ignore_hours = True
+    print("演示大厅首次启动：写入上月的办件与评价 / first start: writing last month's history …", flush=True)
+    seed_if_new(rt, rt.hall_codes[cfg.code], clock)
+    rt.engine.dispose()
+
+
 def cmd_demo(args) -> int:
     from .app import create_app, secret_from_dir
     data_dir = Path(args.data_dir)
     url, secret = _sqlite_url(data_dir), secret_from_dir(data_dir)
+    cfg = load_hall_config(DEMO_CONFIG)
+    # The one place the demo's public address is set: slip QR codes, 查询网址 and SMS rating
+    # links all start with the hall's base_url, which must name the port people reach.
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    base = cfg.base_url = f"http://{host}:{args.port}"
+    if not (data_dir / "hall.db").exists():
+        _demo_history(cfg, url, secret)
 
     def make_app():
-        app = create_app([DEMO_CONFIG], url, secret=secret)
+        app = create_app([cfg], url, secret=secret)
         app.extensions["hall"].ignore_hours = True  # people try the demo at any hour (queue_server/rules.py)
         app.extensions["hall"].demo = True
         return app
 
-    cfg = load_hall_config(DEMO_CONFIG)
-    base = f"http://127.0.0.1:{args.port}"
     clerks = [p.username for p in cfg.staff if p.role == "clerk"]
     print(f"""
 {cfg.name} — 演示大厅 / demo hall（数据保存在 {data_dir.resolve()}）

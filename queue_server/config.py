@@ -28,6 +28,7 @@ class ConfigError(ValueError):
 class Department:
     code: str
     name: str
+    name_en: str = ""
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Matter:
     pinyin: str = ""
     daily_quota: int = 0
     last_ticket_time: time | None = None
+    # English for the kiosk's English mode; empty: the page shows the Chinese.
+    name_en: str = ""
+    materials_en: list[str] = field(default_factory=list)
+    description_en: str = ""
 
 
 @dataclass
@@ -95,6 +100,7 @@ class HallConfig:
     id_burst_tickets: int = 3
     id_burst_minutes: int = 10
     notice: str = ""
+    call_repeat_seconds: int = 30   # the hall TV says a call again once after this, if nobody came (0: never)
     calendar: Path | None = None
     ratings: dict = field(default_factory=dict)       # [ratings]: 好差评 defaults and deadlines
     supervision: dict = field(default_factory=dict)   # [supervision]: warning thresholds
@@ -218,15 +224,17 @@ class _Reader:
 _HALL = {"code": "str", "name": "str", "complaint_phone": "str", "base_url": "str",
          "deadline_time": "time", "open_time": "time", "close_time": "time", "day_close_time": "time",
          "requeue_behind": "int", "max_tickets_per_id": "int", "notice": "str", "calendar": "str",
-         "kiosk_tickets_per_minute": "int", "id_burst_tickets": "int", "id_burst_minutes": "int"}
+         "kiosk_tickets_per_minute": "int", "id_burst_tickets": "int", "id_burst_minutes": "int",
+         "call_repeat_seconds": "int"}
 _RATINGS = {"default_after_days": "int", "default_level": "int", "follow_up_days": "int",
             "device_seconds": "int", "link_days": "int", "sms_gateway": "str", "sms_sign": "str",
             "sms_per_phone_per_day": "int", "sms_per_hall_per_minute": "int"}
 _SUPERVISION = {"yellow_days": "float", "yellow_share": "float", "check_seconds": "int"}
-_DEPARTMENT = {"code": "str", "name": "str"}
+_DEPARTMENT = {"code": "str", "name": "str", "name_en": "str"}
 _MATTER = {"code": "str", "name": "str", "department": "str", "prefix": "str", "kind": "str",
            "promised_days": "int", "legal_days": "int", "materials": "list[str]", "fees": "str",
-           "description": "str", "pinyin": "str", "daily_quota": "int", "last_ticket_time": "time"}
+           "description": "str", "pinyin": "str", "daily_quota": "int", "last_ticket_time": "time",
+           "name_en": "str", "materials_en": "list[str]", "description_en": "str"}
 _WINDOW = {"number": "int", "name": "str", "department": "str", "matters": "list[str]", "order": "str"}
 _STAFF = {"username": "str", "name": "str", "staff_no": "str", "role": "str", "windows": "list[int]",
           "password_hash": "str"}
@@ -302,6 +310,8 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
         r.fail("hall", None, "close_time", "下班时间应晚于上班时间")
     if cfg.id_burst_tickets and not cfg.id_burst_minutes:
         r.fail("hall", None, "id_burst_minutes", "限制同一身份证号码短时间内取号时，须写时间段分钟数（大于 0）")
+    if cfg.call_repeat_seconds > 600:
+        r.fail("hall", None, "call_repeat_seconds", "重复叫号间隔最长 600 秒（0 表示不重复）")
     if cfg.id_burst_minutes > 24 * 60:
         r.fail("hall", None, "id_burst_minutes", "时间段最长 1440 分钟（一天）；按天限制请用 max_tickets_per_id")
     for name, spec in (("ratings", _RATINGS), ("supervision", _SUPERVISION)):
@@ -338,6 +348,9 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
             r.fail("matters", i, None, f"{matter.kind}必须写承诺时限 promised_days（工作日）")
         if matter.legal_days and matter.promised_days > matter.legal_days:
             r.fail("matters", i, "promised_days", "承诺时限不能长于法定时限")
+        if matter.materials_en and len(matter.materials_en) != len(matter.materials):
+            r.fail("matters", i, "materials_en", f"英文材料清单应与 materials 一一对应：materials 有 "
+                   f"{len(matter.materials)} 项，materials_en 有 {len(matter.materials_en)} 项")
         cfg.matters.append(matter)
     _unique(r, "matters", cfg.matters, "code", "事项编码")
     if not cfg.matters:

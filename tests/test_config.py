@@ -36,6 +36,9 @@ def line_of(path, needle: str) -> int:
     ('matters = ["QT00401001"]', 'matters = ["QT99999999"]', 'matters = ["QT99999999"]', "未知事项编码"),
     ('requeue_behind = 2', 'requeue_behind = 2\ncolour = "red"', 'colour = "red"', "未知的配置项"),
     ('number = 7\n', 'number = 6\n', 'LAST:number = 6', "窗口号重复"),
+    ('requeue_behind = 2', 'requeue_behind = 2\ncall_repeat_seconds = 900', 'call_repeat_seconds = 900', "重复叫号间隔"),
+    ('materials = ["居民身份证（原件）"]', 'materials = ["居民身份证（原件）"]\nmaterials_en = ["ID card", "Photo"]',
+     'materials_en', "一一对应"),
 ])
 def test_semantic_errors_name_file_and_line(tmp_path, old, new, needle, words):
     path = broken(tmp_path, old, new)

@@ -80,3 +80,34 @@ def test_demo_starts_prints_accounts_and_survives_restart(tmp_path):
         assert again["number"] == ticket["number"][0] + "002"
     finally:
         stop(demo)
+
+
+def test_demo_on_another_port_links_there_and_starts_with_last_months_history(tmp_path):
+    """`hall demo --port N`: the slip QR and 查询网址 (the catalogue's base_url, which the kiosk
+    prints), the SMS rating links all name port N; a new demo hall already has last month's
+    rated cases, a 差评 being followed up and open 承诺件 near their limits."""
+    port = free_port()
+    demo = start(port, tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert call(port, "GET", "/api/v1/matters")["hall"]["base_url"] == base
+        boss = call(port, "POST", "/api/v1/auth/login", {"username": "supervisor", "password": "demo1234"})["token"]
+        report = call(port, "GET", "/api/v1/supervision/report", token=boss)   # last month, by default
+        assert report["totals"]["finished"] >= 100 and report["totals"]["bad"] == 1, report["totals"]
+        follow_ups = call(port, "GET", "/api/v1/follow-ups", token=boss)["follow_ups"]
+        assert [f["stage"] for f in follow_ups] == ["fix"]          # verified, 整改 still to do
+        admin = call(port, "POST", "/api/v1/auth/login", {"username": "admin", "password": "demo1234"})["token"]
+        call(port, "POST", "/api/v1/supervision/check", {}, admin)   # the minute's check, now
+        warnings = call(port, "GET", "/api/v1/supervision/warnings", token=boss)["warnings"]
+        promised = {w["case_number"] for w in warnings if w["kind"] == "case" and w["case_status"] == "accepted"}
+        assert len(promised) == 3, warnings            # the open 承诺件, each within days of its limit
+    finally:
+        output = stop(demo)
+    assert f"{base}/kiosk/" in output and "上月" in output
+    demo = start(port, tmp_path)     # a restart adds no second history
+    try:
+        report_again = call(port, "GET", "/api/v1/supervision/report", token=boss)
+        assert report_again["totals"] == report["totals"]
+    finally:
+        output = stop(demo)
+    assert "上月" not in output

@@ -4,6 +4,12 @@
  * State = the last snapshot + the events after it (hallstream.js keeps the seq order). Calls are
  * announced only from live events, never from a snapshot (a reconnect must not replay old calls),
  * except calls that arrived while a snapshot was awaited and that the snapshot then covered.
+ *
+ * The big 「请 X 号到 N 号窗口」 panel tells only the truth: it shows the latest call whose ticket is
+ * still at that window (called, or just 受理 for the latest call) and whose window is not paused.
+ * When that ticket is finished, skipped or transferred, or its window pauses, the panel falls back
+ * to the latest call still waiting for its person, or to the welcome line. A call nobody came to
+ * is said once more after the hall's `call_repeat_seconds` (unless the clerk recalled it).
  */
 (function () {
   "use strict";
@@ -21,7 +27,8 @@
 
   var S = {
     hall: null, windows: {}, order: [], waiting: { total: 0, by_prefix: {} },
-    recent: [], call: null, prefixNames: {}, notice: "", connected: false, flashes: 0
+    recent: [], call: null, prefixNames: {}, notice: "", connected: false, flashes: 0,
+    repeatSeconds: 30, repeats: {}
   };
   var V = { enabled: false, queue: [], playing: null, log: [] };
 
@@ -38,13 +45,13 @@
       S.order.push(w.id);
     });
     S.waiting = snap.waiting || S.waiting;
+    var shown = S.call;
     S.recent = (snap.recent_calls || []).map(function (c) {
-      return { ticket: c.ticket_number, window: c.window_number, windowName: c.window_name, recall: c.recall };
+      return { ticket: c.ticket_number, window: c.window_number, windowName: c.window_name, recall: c.recall, flash: 0 };
     });
+    // The call on screen keeps its flash number: a resync must not flash it again.
     var latest = S.recent[0];
-    var sameCall = latest && S.call && S.call.ticket === latest.ticket && S.call.window === latest.window;
-    S.call = latest ? { ticket: latest.ticket, window: latest.window, windowName: latest.windowName,
-                        recall: latest.recall, flash: sameCall ? S.call.flash : 0 } : null;
+    if (latest && shown && shown.ticket === latest.ticket && shown.window === latest.window) latest.flash = shown.flash;
     // Calls we heard live but that the snapshot took over: still say them if they are fresh.
     (covered || []).forEach(function (e) {
       if ((e.type === "ticket.called" || e.type === "ticket.recalled") && Date.now() - e._received < 10000) {
@@ -64,11 +71,11 @@
       case "ticket.recalled":
         var recall = e.type === "ticket.recalled";
         if (w) w.current = { id: t.id, number: t.number, status: "called" };
-        S.recent.unshift({ ticket: t.number, window: e.window.number, windowName: e.window.name, recall: recall });
+        S.recent.unshift({ ticket: t.number, window: e.window.number, windowName: e.window.name, recall: recall,
+                           flash: ++S.flashes });
         S.recent = S.recent.slice(0, 12);
-        S.call = { ticket: t.number, window: e.window.number, windowName: e.window.name, recall: recall,
-                   flash: ++S.flashes, windowId: e.window.id };
         announce(t.number, e.window.number, recall);
+        scheduleRepeat(e.window.id, t.id, t.number, recall);
         break;
       case "case.accepted":   // a 即办件 is served on at the window; a 承诺件's visit ends at 受理
         if (w && w.current && t && w.current.id === t.id) {
@@ -101,8 +108,43 @@
     return n;
   }
 
+  function windowByNumber(number) {
+    for (var i = 0; i < S.order.length; i++) if (S.windows[S.order[i]].number === number) return S.windows[S.order[i]];
+    return null;
+  }
+
+  // The recent call the big panel may show (see the top of this file), or null.
+  function liveCall() {
+    for (var i = 0; i < S.recent.length; i++) {
+      var c = S.recent[i], w = windowByNumber(c.window);
+      if (!w || w.state === "paused" || !w.current || w.current.number !== c.ticket) continue;
+      if (w.current.status === "called" || (i === 0 && w.current.status === "serving")) return c;
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------ the repeated call
+  function scheduleRepeat(windowId, ticketId, number, recall) {
+    var old = S.repeats[windowId];
+    if (old) { clearTimeout(old.timer); delete S.repeats[windowId]; }
+    if (recall || !(S.repeatSeconds > 0)) return;     // the clerk's recall is the repeat
+    var item = { ticketId: ticketId, number: number };
+    item.timer = setTimeout(function () {
+      delete S.repeats[windowId];
+      var w = S.windows[windowId];
+      if (!w || w.state === "paused" || !w.current || w.current.id !== ticketId || w.current.status !== "called") return;
+      S.recent.unshift({ ticket: number, window: w.number, windowName: w.name, recall: true, flash: ++S.flashes,
+                         repeat: true });
+      S.recent = S.recent.slice(0, 12);
+      announce(number, w.number, true);
+      render();
+    }, S.repeatSeconds * 1000);
+    S.repeats[windowId] = item;
+  }
+
   function render() {
     if (S.hall) { text($("hall-name"), S.hall.name); document.title = S.hall.name + " · 叫号综合屏"; }
+    S.call = liveCall();
     renderCall();
     renderRecent();
     renderWindows();
@@ -119,7 +161,7 @@
     text($("call-window"), String(c.window));
     text($("call-window-name"), c.windowName || "");
     card.dataset.state = c.recall ? "recall" : "call";
-    if (c.flash && card.dataset.flash !== String(c.flash)) {
+    if (c.flash && c.flash > Number(card.dataset.flash || 0)) {   // a new call or recall; not a fallback to an older one
       card.dataset.flash = String(c.flash);
       card.classList.remove("flash");
       void card.offsetWidth;           // restart the animation: a recall flashes again
@@ -129,7 +171,7 @@
 
   function renderRecent() {
     var list = $("recent-list");
-    var items = S.recent.slice(S.call ? 1 : 0, (S.call ? 1 : 0) + RECENT_MAX);
+    var items = S.recent.filter(function (c) { return c !== S.call && !c.repeat; }).slice(0, RECENT_MAX);
     list.textContent = "";
     items.forEach(function (c) {
       var li = el("li", c.recall ? "recall" : "");
@@ -214,6 +256,7 @@
   function loadCatalogue() {
     Hall.api("GET", "/matters", token).then(function (cat) {
       S.notice = (cat.hall && cat.hall.notice) || "";
+      if (cat.hall && typeof cat.hall.call_repeat_seconds === "number") S.repeatSeconds = cat.hall.call_repeat_seconds;
       var names = {};
       (cat.matters || []).forEach(function (m) {
         var list = names[m.prefix] = names[m.prefix] || [];

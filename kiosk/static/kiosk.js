@@ -7,7 +7,12 @@
   const $ = (sel) => document.querySelector(sel);
   const $$ = (sel) => Array.from(document.querySelectorAll(sel));
   const BASE = $("#app").dataset.base;
+  // Back to the start after this long without a touch, scroll or key (the next person must not find
+  // someone else's half-done ticket), warned WARN_SECONDS before. Reading a materials list takes
+  // longer; 长辈模式 gets twice the time everywhere.
   const IDLE_SECONDS = 30;
+  const READING_SECONDS = 90;
+  const WARN_SECONDS = 10;
   const STATUS_EVERY = 3000;
   const BAD_PRINTER = ["paper_out", "cover_open", "offline"];
   const WEEKDAYS = "日一二三四五六";
@@ -15,7 +20,7 @@
   const TEXT = {
     zh: {
       title: "自助取号", elder: "长辈模式", contrast: "高对比", voice: "语音播报", lang: "English",
-      pick_department: "请选择办理部门", search: "搜索事项", search_hint: "搜索事项：输入名称或拼音首字母，如 sbk",
+      pick_department: "请选择办理部门", search: "搜索事项", search_hint: "搜索事项：输入名称、拼音或首字母，如 shebao、sbk",
       clear: "清除", checkin: "预约签到取号", checkin_hint: "已网上预约的请点此签到，优先叫号", back: "返回",
       pick_matter: "请选择要办理的事项", kind: "办件类型", limit: "承诺时限", fees: "收费", windows: "办理窗口",
       wait: "当前等候", materials: "请备齐以下材料（一次性告知）", take: "取号",
@@ -42,11 +47,12 @@
       limit_now: "当场办结", limit_days: "{n}个工作日", no_results: "没有找到相关事项，请换个关键词或到服务台咨询",
       speak_home: "您好，请选择办理部门，或点击预约签到", speak_ticket: "您的号码是{number}，{ahead}，{note}",
       voice_on: "语音播报已开启", closed_hall_closed: "暂停取号", closed_matter_closed_today: "今日已停止取号",
-      closed_quota_full: "今日号已取完",
+      closed_quota_full: "今日号已取完", free: "不收费", notice: "办事须知",
+      idle_title: "您还在办理吗？", idle_text: "{n} 秒后返回首页", idle_stay: "继续办理",
     },
     en: {
       title: "Self-service tickets", elder: "Large text", contrast: "High contrast", voice: "Voice", lang: "中文",
-      pick_department: "Choose a department", search: "Search", search_hint: "Search: name or pinyin initials, e.g. sbk",
+      pick_department: "Choose a department", search: "Search", search_hint: "Search: name, pinyin or initials, e.g. shebao, sbk",
       clear: "Clear", checkin: "Appointment check-in", checkin_hint: "Booked online? Check in here for priority",
       back: "Back", pick_matter: "Choose the matter", kind: "Type", limit: "Time limit", fees: "Fees",
       windows: "Windows", wait: "Waiting now", materials: "Bring these documents", take: "Take a ticket",
@@ -73,7 +79,11 @@
       limit_now: "same visit", limit_days: "{n} working days", no_results: "Nothing found. Try other words or ask at the desk",
       speak_home: "Welcome. Choose a department or check in an appointment", speak_ticket: "Your number is {number}. {ahead}. {note}",
       voice_on: "Voice prompts on", closed_hall_closed: "Closed now", closed_matter_closed_today: "Closed for today",
-      closed_quota_full: "Sold out today",
+      closed_quota_full: "Sold out today", free: "Free", notice: "Notice",
+      // English for n = 1 (t() picks KEY_one): "1 matter", not "1 matters".
+      matters_n_one: "1 matter", ticket_ahead_one: "1 person ahead of you", limit_days_one: "1 working day",
+      idle_title: "Still there?", idle_text: "Back to the start in {n} s", idle_text_one: "Back to the start in 1 s",
+      idle_stay: "Continue",
     },
   };
   const EN_CODES = {
@@ -98,7 +108,8 @@
 
   // --- words ---------------------------------------------------------------------------------
   function t(key, vars) {
-    let s = (TEXT[state.lang] && TEXT[state.lang][key]) || TEXT.zh[key] || key;
+    const one = vars && vars.n === 1 && TEXT[state.lang][key + "_one"];
+    let s = one || (TEXT[state.lang] && TEXT[state.lang][key]) || TEXT.zh[key] || key;
     for (const [k, v] of Object.entries(vars || {})) s = s.split("{" + k + "}").join(String(v));
     return s;
   }
@@ -109,6 +120,14 @@
     $("#btn-lang").textContent = t("lang");
     $("#btn-lang").lang = state.lang === "zh" ? "en" : "zh-CN";
     if (state.catalogue) { renderDepartments(); if (state.department) renderMatters(); if (state.matter) renderDetail(); }
+  }
+  // A matter's or department's words in the page's language: English where the config has it.
+  function en(item, field) {
+    return (state.lang === "en" && item && item[field + "_en"]) || (item && item[field]) || "";
+  }
+  function materialsOf(m) {
+    const english = m.materials_en || [];
+    return state.lang === "en" && english.length === (m.materials || []).length ? english : (m.materials || []);
   }
   function speak(text) {
     if (!state.voice || !("speechSynthesis" in window)) return;
@@ -152,21 +171,41 @@
     state.screen = name;
     $$(".screen").forEach((el) => { el.hidden = el.id !== "screen-" + name; });
     $("main").scrollTop = 0;
-    state.idle = IDLE_SECONDS;
+    state.idle = idleLimit();
     renderCountdown();
+  }
+  function idleLimit() {
+    const base = state.screen === "detail" ? READING_SECONDS : IDLE_SECONDS;
+    return document.documentElement.classList.contains("elder") ? base * 2 : base;
   }
   function renderCountdown() {
     const el = $("#countdown");
     el.hidden = state.screen === "home";
     el.textContent = t("countdown", { n: state.idle });
+    const warn = state.screen !== "home" && state.idle <= WARN_SECONDS;
+    $("#idle-warning").hidden = !warn;
+    if (warn) $("#idle-text").textContent = t("idle_text", { n: state.idle });
   }
-  function touched() { state.idle = IDLE_SECONDS; renderCountdown(); }
+  function touched() { state.idle = idleLimit(); renderCountdown(); }
   function tick() {
     if (state.screen !== "home" && !state.busy && $("#paused").hidden) {
       state.idle -= 1;
       if (state.idle <= 0) { resetSession(); goHome(); return; }
       renderCountdown();
     }
+  }
+
+  // --- the browser's back (a swipe, Alt+←, the back key) stays in the kiosk: it means 返回 -------
+  function holdHistory() {
+    if (!history.state || history.state.kiosk !== "app") history.pushState({ kiosk: "app" }, "");
+  }
+  function onBrowserBack() {
+    holdHistory();
+    touched();
+    if (state.busy) return;
+    if (!$("#message").hidden) { hideMessage(); return; }
+    const back = $("#screen-" + state.screen + " [data-back]");
+    if (back) back.click();
   }
   function resetSession() {
     state.lang = "zh"; state.voice = false;
@@ -195,6 +234,8 @@
       const r = await api("GET", "api/catalogue");
       state.catalogue = r.data;
       $("#hall-name").textContent = r.data.hall.name;
+      $("#home-notice-text").textContent = r.data.hall.notice || "";
+      $("#home-notice").hidden = !r.data.hall.notice;
       document.title = r.data.hall.name + " · 自助取号";
       renderDepartments();
       setPaused(false);
@@ -263,7 +304,7 @@
       const b = document.createElement("button");
       b.type = "button"; b.className = "tile"; b.dataset.departmentId = d.id;
       b.innerHTML = "<strong></strong><span></span>";
-      b.querySelector("strong").textContent = d.name;
+      b.querySelector("strong").textContent = en(d, "name");
       b.querySelector("span").textContent = t("matters_n", { n: matters.length }) + " · " + t("waiting_n", { n: waiting });
       b.addEventListener("click", () => openDepartment(d));
       box.appendChild(b);
@@ -271,10 +312,10 @@
   }
   function openDepartment(d) {
     state.department = d;
-    $("#department-name").textContent = d.name;
+    $("#department-name").textContent = en(d, "name");
     renderMatters();
     show("matters");
-    speak(d.name + "，" + t("pick_matter"));
+    speak(en(d, "name") + "，" + t("pick_matter"));
     refreshAvailability();
   }
   function waitWords(m) {
@@ -289,13 +330,13 @@
     const b = document.createElement("button");
     b.type = "button"; b.className = "card" + (a.open ? "" : " closed"); b.dataset.matterId = m.id;
     b.innerHTML = '<strong></strong><span class="desc"></span><span class="meta"><span class="badge"></span><span class="wait"></span></span>';
-    b.querySelector("strong").textContent = m.name;
-    b.querySelector(".desc").textContent = m.description || "";
+    b.querySelector("strong").textContent = en(m, "name");
+    b.querySelector(".desc").textContent = en(m, "description");
     b.querySelector(".badge").textContent = t("kind_" + m.kind);
     b.querySelector(".wait").textContent = waitWords(m);
     if (withDept) {
       const dept = document.createElement("span");
-      dept.className = "dept"; dept.textContent = m.department_name;
+      dept.className = "dept"; dept.textContent = en(department(m), "name") || m.department_name;
       b.querySelector(".meta").appendChild(dept);
     }
     b.addEventListener("click", () => openMatter(m));
@@ -323,23 +364,63 @@
     for (let k = 0; k < q.length; k++) if (!initials[start + k].includes(q[k])) return false;
     return true;
   }
+  // Whole pinyin: the typed letters are the syllables of the characters from `pos` on, the last
+  // one perhaps begun only ("gongjij"). With `gaps`, characters between them may be left out, as
+  // people shorten 社会保险 to 社保: 「shebao」.
+  function syllablesAt(syl, q, pos, i, gaps) {
+    if (i >= q.length) return true;
+    for (let p = pos; p < syl.length; p++) {
+      for (const s of syl[p]) {
+        if (q.startsWith(s, i) && syllablesAt(syl, q, p + 1, i + s.length, gaps)) return true;
+        if (i > 0 && s.length > q.length - i && s.startsWith(q.slice(i))) return true;
+      }
+      if (!gaps) return false;
+    }
+    return false;
+  }
+  function pinyinScore(syl, q) {
+    if (!syl || !syl.length) return -1;
+    if (syllablesAt(syl, q, 0, 0, false) && q.length > 1) return 0;
+    for (let p = 1; p < syl.length; p++) if (syllablesAt(syl, q, p, 0, false) && q.length > 1) return 1;
+    for (let p = 0; p < syl.length; p++) if (syllablesAt(syl, q, p, 0, true) && q.length > 2) return 2;
+    return -1;
+  }
+  // Characters of q in order within text: 「医保」 in 医疗保障局, 「社保」 in 社会保障卡.
+  function inOrder(text, q) {
+    let i = 0;
+    for (const ch of text || "") if (ch === q[i]) i++;
+    return i === q.length;
+  }
+  function department(m) {
+    return (state.catalogue.departments || []).find((d) => d.id === m.department_id) || {};
+  }
   function score(m, raw) {
     const q = raw.trim().toLowerCase();
     if (!q) return -1;
     if (/[\u3400-\u9fff]/.test(q)) {
       if (m.name.includes(q)) return 0;
       if ((m.department_name || "").includes(q)) return 2;
+      if (q.length >= 2 && inOrder(m.name, q)) return 2;
       if ((m.description || "").includes(q)) return 3;
+      if (q.length >= 2 && inOrder(m.department_name, q)) return 3;
       return -1;
     }
+    if (m.name_en && q.length >= 3 && m.name_en.toLowerCase().includes(q)) return 0;
     const letters = q.replace(/[^a-z0-9]/g, "");
     if (!letters) return -1;
     const ini = m.initials || [];
     if ((m.keys || []).some((k) => k.startsWith(letters)) || runAt(ini, letters, 0)) return 0;
+    let best = pinyinScore(m.syllables, letters);
+    if (best === 0) return 0;
     for (let s = 1; s < ini.length; s++) if (runAt(ini, letters, s)) return 1;
     if ((m.keys || []).some((k) => k.includes(letters))) return 1;
+    if (best === 1) return 1;
     if (letters.length >= 2 && ini.length && ini[0].includes(letters[0]) && subsequence(ini, letters.slice(1), 1)) return 2;
-    return -1;
+    const dept = pinyinScore(department(m).syllables, letters);   // 「yibao」: every 医疗保障局 matter
+    // The department's matters come before characters picked out of a name, where a rare reading
+    // may match by chance (失 yì 业 保 for 「yibao」).
+    if (dept >= 0) return best === 2 ? 1.5 : 1.75;
+    return best;
   }
   function renderSearch() {
     const q = $("#search").value;
@@ -347,6 +428,7 @@
     const searching = q.trim().length > 0;
     $("#search-clear").hidden = !searching;
     $("#departments").hidden = searching;
+    $("#screen-home").classList.toggle("searching", searching);
     results.hidden = !searching;
     results.textContent = "";
     if (!searching || !state.catalogue) return;
@@ -392,26 +474,26 @@
   function openMatter(m) {
     state.matter = m;
     state.department = state.catalogue.departments.find((d) => d.id === m.department_id) || state.department;
-    $("#department-name").textContent = state.department ? state.department.name : "";
+    $("#department-name").textContent = state.department ? en(state.department, "name") : "";
     renderMatters();
     renderDetail();
     show("detail");
-    speak(m.name);
+    speak(en(m, "name"));
   }
   function renderDetail() {
     const m = state.matter;
     if (!m) return;
     const a = avail(m);
-    $("#detail-name").textContent = m.name;
-    $("#detail-description").textContent = m.description || "";
-    $("#detail-kind").textContent = m.kind;
+    $("#detail-name").textContent = en(m, "name");
+    $("#detail-description").textContent = en(m, "description");
+    $("#detail-kind").textContent = state.lang === "en" ? t("kind_" + m.kind) : m.kind;
     $("#detail-limit").textContent = m.kind === "即办件" ? t("limit_now") : t("limit_days", { n: m.promised_days });
-    $("#detail-fees").textContent = m.fees || "不收费";
+    $("#detail-fees").textContent = !m.fees || m.fees === "不收费" ? t("free") : m.fees;
     $("#detail-windows").textContent = windowWords(m.window_ids);
     $("#detail-wait").textContent = waitWords(m);
     const list = $("#detail-materials");
     list.textContent = "";
-    (m.materials || []).forEach((item) => { const li = document.createElement("li"); li.textContent = item; list.appendChild(li); });
+    materialsOf(m).forEach((item) => { const li = document.createElement("li"); li.textContent = item; list.appendChild(li); });
     $("#detail-closed").hidden = a.open;
     $("#detail-closed").textContent = a.open ? "" : (a.message || "");
     $("#detail-take").disabled = !a.open;
@@ -539,7 +621,8 @@
     $("#ticket-number").textContent = tk.number;
     $("#ticket-label").textContent = result.appointment
       ? t("appointment_done", { slot: slotWords(result.appointment) }) : t("your_number");
-    $("#ticket-matter").textContent = tk.matter_name + (tk.priority_label ? "（" + tk.priority_label + "）" : "");
+    const named = state.catalogue && state.catalogue.matters.find((x) => x.id === tk.matter_id);
+    $("#ticket-matter").textContent = (named ? en(named, "name") : tk.matter_name) + (tk.priority_label ? "（" + tk.priority_label + "）" : "");
     $("#ticket-windows").textContent = windowWords(tk.window_ids);
     const m = result.matter || state.matter;
     const a = m ? avail(m) : null;
@@ -603,6 +686,12 @@
   function wire() {
     document.addEventListener("pointerdown", touched, true);
     document.addEventListener("keydown", touched, true);
+    document.addEventListener("scroll", touched, { capture: true, passive: true });  // reading a long list
+    document.addEventListener("wheel", touched, { capture: true, passive: true });
+    document.addEventListener("touchmove", touched, { capture: true, passive: true });
+    document.addEventListener("pointerdown", holdHistory, true);   // a pushState with the tap's activation
+    window.addEventListener("popstate", onBrowserBack);
+    $("#idle-stay").addEventListener("click", touched);
     $("#btn-elder").addEventListener("click", (e) => {
       const on = document.documentElement.classList.toggle("elder"); toggle(e.currentTarget, on);
     });
@@ -664,6 +753,8 @@
       `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
   }
 
+  history.replaceState({ kiosk: "start" }, "");
+  holdHistory();
   buildLetters();
   buildKeypads();
   wire();

@@ -28,12 +28,17 @@ def matters():
         staff = dict(s.execute(select(StaffWindow.window_id, Staff.name)
                                .join(Staff, Staff.id == StaffWindow.staff_id)
                                .where(Staff.hall_id == h, Staff.role == "clerk")).all())
+        english = {m.code: m for m in cfg.matters}    # name_en & co. live in the config only
+        department_en = {d.code: d.name_en for d in cfg.departments}
         return jsonify({
             "hall": {"code": hall.code, "name": hall.name, "complaint_phone": cfg.complaint_phone,
                      "base_url": cfg.base_url, "notice": cfg.notice,
+                     "call_repeat_seconds": cfg.call_repeat_seconds,
                      "open_time": cfg.open_time.strftime("%H:%M"), "close_time": cfg.close_time.strftime("%H:%M")},
-            "departments": [{"id": d.id, "code": d.code, "name": d.name} for d in departments],
-            "matters": [{"id": m.id, "code": m.code, "name": m.name, "department_id": m.department_id,
+            "departments": [{"id": d.id, "code": d.code, "name": d.name, "name_en": department_en.get(d.code, "")}
+                            for d in departments],
+            "matters": [{**_english(english.get(m.code)),
+                         "id": m.id, "code": m.code, "name": m.name, "department_id": m.department_id,
                          "department_name": m.department.name, "prefix": m.prefix, "kind": m.kind,
                          "promised_days": m.promised_days, "legal_days": m.legal_days,
                          "materials": m.materials, "fees": m.fees, "description": m.description,
@@ -44,3 +49,10 @@ def matters():
                          "department_id": w.department_id, "order": w.order,
                          "staff_name": staff.get(w.id)} for w in windows],
         })
+
+
+def _english(matter) -> dict:
+    """The matter's English words from the config ("" / [] where it has none)."""
+    if matter is None:
+        return {"name_en": "", "materials_en": [], "description_en": ""}
+    return {"name_en": matter.name_en, "materials_en": list(matter.materials_en), "description_en": matter.description_en}

@@ -12,19 +12,26 @@ from kiosk_fixtures import app  # noqa: F401  (fixture)
 from kiosk_helpers import ENTERPRISE, ID_A, KIOSK, SMALL_HALL, FakePrinter
 from kiosk.backend import KioskBackend, Refused, ServerDown
 from kiosk.commands import print_test, write_slip
-from kiosk.pinyin import initials, table
+from kiosk.pinyin import initials, syllable_table, syllables, table
 from printers import PrinterError
 from printers.decode import decode, text_lines
 from queue_server.cli import DEMO_CONFIG
 
 
 def test_initials_cover_every_matter_and_department_name_of_the_shipped_halls():
-    known = table()
-    for path in (DEMO_CONFIG, SMALL_HALL):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        for item in data["matters"] + data["departments"]:
-            missing = [ch for ch in item["name"] if "\u4e00" <= ch <= "\u9fff" and ch not in known]
-            assert not missing, f"{path.name}: {item['name']} lacks initials for {missing}"
+    for known in (table(), syllable_table()):
+        for path in (DEMO_CONFIG, SMALL_HALL):
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            for item in data["matters"] + data["departments"]:
+                missing = [ch for ch in item["name"] if "\u4e00" <= ch <= "\u9fff" and ch not in known]
+                assert not missing, f"{path.name}: {item['name']} lacks pinyin for {missing}"
+
+
+def test_syllables_are_whole_readings_without_tones():
+    assert syllables("社会保障卡") == [["she"], ["hui", "kuai"], ["bao"], ["zhang"], ["ka", "qia"]]
+    assert syllables("驾驶证") == [["jia"], ["shi"], ["zheng"]]
+    assert "hang" in syllables("银行")[1] and "xing" in syllables("行政")[0]
+    assert syllables("绿A3，") == [["lu", "lv"], ["a"], ["3"]]   # ü typed as v; punctuation dropped
 
 
 def test_initials_keep_both_readings_of_a_polyphone():
