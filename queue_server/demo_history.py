@@ -11,10 +11,9 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from .auth import Principal
-from .changes import change
 from .clock import CST, FrozenClock
 from .models import Case, Matter, Staff, StaffWindow, Ticket, Window, WindowMatter
 from .ratings.followups import advance
@@ -22,7 +21,8 @@ from .ratings.models import FollowUp, Rating
 from .ratings.service import RatingRequest, submit_rating
 from .runtime import Runtime
 from .tickets import issue_ticket
-from .windows import accept, call_next, finish
+from .cases import finish as finish_case
+from .windows import accept, call_next, correct, finish, refuse
 
 CASES_PER_DAY = 6
 BAD_COMMENT = "等了一个多小时，窗口中途没人，材料也没有一次性说清楚。"
@@ -35,6 +35,7 @@ def seed_if_new(rt: Runtime, hall_id: int, clock: FrozenClock) -> bool:
             return False
     today = datetime.now(CST).date()
     last_month(rt, hall_id, clock, today)
+    promised_last_month(rt, hall_id, clock, today)
     open_promised(rt, hall_id, clock, today)
     return True
 
@@ -71,7 +72,7 @@ def _serve(rt: Runtime, hall_id: int, clock: FrozenClock, matter: Matter, place,
     clock.advance(minutes=1)
     accept(rt, hall_id, window_id, actor="demo:history", staff_id=staff_id)
     clock.advance(minutes=minutes)
-    return finish(rt, hall_id, window_id, actor="demo:history")
+    return finish(rt, hall_id, window_id, actor="demo:history")["case"]
 
 
 def _query_code(rt: Runtime, case_id: int) -> str:
@@ -136,23 +137,60 @@ def open_promised(rt: Runtime, hall_id: int, clock: FrozenClock, today: date, le
         clock.advance(minutes=4)
         call_next(rt, hall_id, place[0], actor="demo:history", staff_id=place[2])
         clock.advance(minutes=2)
-        accept(rt, hall_id, place[0], actor="demo:history", staff_id=place[2])
-        clock.advance(minutes=12)
-        _hand_over(rt, hall_id, place[0])
+        accept(rt, hall_id, place[0], actor="demo:history", staff_id=place[2])   # the visit ends here
         made += 1
     return made
 
 
-def _hand_over(rt: Runtime, hall_id: int, window_id: int) -> None:
-    """The person leaves with the 受理 receipt; the case stays open and the window is free.
-
-    Stands in for the 承诺件 lifecycle in which 受理 itself frees the window: drop this step when
-    `windows.accept` does that."""
-    with change(rt, hall_id, "demo:history") as ch:
-        window = ch.session.get(Window, window_id)
-        ch.session.execute(update(Ticket).where(Ticket.id == window.current_ticket_id, Ticket.status == "serving")
-                           .values(status="done", closed_at=ch.now))
-        window.current_ticket_id = None
+def promised_last_month(rt: Runtime, hall_id: int, clock: FrozenClock, today: date) -> int:
+    """Last month's 承诺件: accepted at a window, finished at the case desk days later (one of them a
+    day late, so 按时办结率 is not a flat 100 %), one refused (不予受理), and one 补正 from two working
+    days ago still waiting for its materials. Returns the cases made."""
+    routes = _windows_for(rt, hall_id)
+    promised = [m for m in _matters(rt, hall_id, "承诺件") if routes.get(m.id) and m.materials]
+    if not promised:
+        return 0
+    with rt.read() as s:
+        supervisor = s.scalar(select(Staff).where(Staff.hall_id == hall_id, Staff.role == "supervisor"))
+    desk = Principal(kind="staff", role="supervisor", hall_id=hall_id, name=supervisor.username,
+                     staff_id=supervisor.id)
+    first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    made, day, n = 0, first, 0
+    accepted: list[tuple[dict, date]] = []
+    while day.month == first.month:
+        if rt.calendar.is_workday(day) and day.weekday() in (1, 3):      # Tuesdays and Thursdays
+            matter = promised[n % len(promised)]
+            window_id, _, staff_id = routes[matter.id][0]
+            clock.set(datetime.combine(day, time(14, 0)))
+            issue_ticket(rt, hall_id, matter_id=matter.id, actor="demo:history")
+            clock.advance(minutes=2)
+            call_next(rt, hall_id, window_id, actor="demo:history", staff_id=staff_id)
+            clock.advance(minutes=9)
+            if n == 2:
+                refuse(rt, hall_id, window_id, "申请事项依法不需要取得行政许可，已告知申请人办理途径",
+                       actor="demo:history", staff_id=staff_id)
+            else:
+                accepted.append((accept(rt, hall_id, window_id, actor="demo:history", staff_id=staff_id)["case"],
+                                 day))
+            made, n = made + 1, n + 1
+        day += timedelta(days=1)
+    for i, (case, accepted_on) in enumerate(accepted):
+        due = datetime.fromisoformat(case["due_at"]).replace(tzinfo=None)
+        late = i == 1
+        done_on = rt.calendar.add_working_days(due.date(), 1) if late else max(
+            accepted_on + timedelta(days=1), due.date() - timedelta(days=1))
+        if done_on >= today:
+            continue
+        clock.set(datetime.combine(done_on, time(15, 30)))
+        finish_case(rt, desk, case["id"])
+    # Two working days ago a citizen came without two of the materials: the desk waits for them.
+    matter = promised[0]
+    window_id, _, staff_id = routes[matter.id][0]
+    clock.set(datetime.combine(_working_days_before(rt, today, 2), time(10, 30)))
+    issue_ticket(rt, hall_id, matter_id=matter.id, actor="demo:history")
+    call_next(rt, hall_id, window_id, actor="demo:history", staff_id=staff_id)
+    correct(rt, hall_id, window_id, list(matter.materials[-2:]), actor="demo:history", staff_id=staff_id)
+    return made + 1
 
 
 def _working_days_before(rt: Runtime, today: date, days: int) -> date:
