@@ -31,6 +31,8 @@ def print_test(url: str, profile: str | None = None, *, timeout: float = 15.0,
         status = queue.last_status
     if png:
         write_png(data, png, model.width_dots)
+    if info is not None and info.state == JobState.UNCONFIRMED:
+        raise PrinterError(f"测试页已全部送出，但打印机未确认，请查看是否打出：{info.error}")
     if info is None or info.state != JobState.PRINTED:
         reason = (info.error if info else "") or (status.message if status else "打印机无应答")
         raise PrinterError(f"测试页未能打印：{reason}")
