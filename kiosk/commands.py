@@ -113,8 +113,8 @@ def _find_ticket(s, rt, ref: str):
 
 def _ticket_and_catalogue(rt, ref: str) -> tuple[dict, dict]:
     """The ticket and the catalogue entries its slip needs, in the API's shapes."""
-    from queue_server.models import Hall, Matter, Staff, StaffWindow, Window
-    from queue_server.views import ticket_dict, waiting_ahead
+    from queue_server.models import Hall, Matter, Window
+    from queue_server.views import ticket_dict, waiting_ahead, window_clerks
 
     with rt.read() as s:
         ticket = _find_ticket(s, rt, ref)
@@ -122,16 +122,17 @@ def _ticket_and_catalogue(rt, ref: str) -> tuple[dict, dict]:
         cfg = rt.hall_config(ticket.hall_id)
         hall = s.get(Hall, ticket.hall_id)
         matter = s.get(Matter, ticket.matter_id)
-        staff = dict(s.execute(select(StaffWindow.window_id, Staff.name)
-                               .join(Staff, Staff.id == StaffWindow.staff_id)
-                               .where(Staff.hall_id == hall.id, Staff.role == "clerk")).all())
-        windows = [{"id": w.id, "number": w.number, "name": w.name, "staff_name": staff.get(w.id)}
+        clerks = window_clerks(s, hall.id)
+        windows = [{"id": w.id, "number": w.number, "name": w.name,
+                    "staff_name": clerks.get(w.id, ("", ""))[0], "staff_no": clerks.get(w.id, ("", ""))[1]}
                    for w in s.scalars(select(Window).where(Window.hall_id == hall.id))]
         catalogue = {
-            "hall": {"name": hall.name, "complaint_phone": cfg.complaint_phone, "base_url": cfg.base_url},
+            "hall": {"name": hall.name, "complaint_phone": cfg.complaint_phone,
+                     "consult_phone": cfg.consult_phone, "base_url": cfg.base_url},
             "matters": [{"id": matter.id, "name": matter.name, "department_name": matter.department.name,
                          "materials": matter.materials, "fees": matter.fees, "kind": matter.kind,
-                         "promised_days": matter.promised_days}],
+                         "promised_days": matter.promised_days, "legal_days": matter.legal_days,
+                         "process": matter.process}],
             "windows": windows,
         }
         return body, catalogue

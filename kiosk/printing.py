@@ -41,7 +41,7 @@ def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: b
     hall = catalogue["hall"]
     matter = next(m for m in catalogue["matters"] if m["id"] == ticket["matter_id"])
     windows = {w["id"]: w for w in catalogue["windows"]}
-    places = [(f"{windows[i]['number']}号窗口 {windows[i]['name']}", windows[i].get("staff_name") or "")
+    places = [(f"{windows[i]['number']}号窗口 {windows[i]['name']}", clerk(windows[i]))
               for i in ticket.get("window_ids") or [] if i in windows]
     priority = ticket.get("priority")
     return Slip(
@@ -54,7 +54,15 @@ def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: b
         query_code=ticket["query_code"], progress_url=progress_url(hall, ticket["query_code"]),
         complaint_phone=hall.get("complaint_phone") or "12345",
         priority=ticket.get("priority_label") if priority and priority != "appointment" else None,
-        appointment_code=ticket.get("appointment_code"), reprint=reprint)
+        appointment_code=ticket.get("appointment_code"), reprint=reprint,
+        legal_days=matter.get("legal_days") or 0, process=matter.get("process") or "",
+        consult_phone=hall.get("consult_phone") or "")
+
+
+def clerk(window: dict[str, Any]) -> str:
+    """The clerk as the slip names them: 张伟，工号 0123 (the 工号 where the config has one)."""
+    name, number = window.get("staff_name") or "", window.get("staff_no") or ""
+    return f"{name}，工号{number}" if name and number else name
 
 
 def progress_url(hall: dict[str, Any], query_code: str) -> str:

@@ -90,3 +90,27 @@ def test_hall_slip_reprints_todays_number_on_the_desk_printer(tmp_path, clock):
     assert neither.returncode == 2 and "--printer" in neither.stderr
     unknown = run("slip", "Z999", "--printer", fake.url, "--config", str(SMALL_HALL), "--data-dir", str(data))
     assert unknown.returncode == 1 and "没有找到号票 Z999" in unknown.stderr
+
+
+def test_demo_slip_carries_legal_limit_steps_phones_and_clerk_number(tmp_path, clock):
+    """From the hall config through the database to the slip: 法定时限, 办理流程, 咨询电话, 工号."""
+    from queue_server.cli import DEMO_CONFIG
+    from kiosk.commands import write_slip
+    from queue_server.models import Matter
+    from sqlalchemy import select
+
+    app = create_app([DEMO_CONFIG], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"s", clock=clock)
+    rt = app.extensions["hall"]
+    with rt.read() as s:
+        food = s.scalar(select(Matter).where(Matter.code == "XK00102001")).id
+    reply = app.test_client().post("/api/v1/tickets", json={"matter_id": food},
+                                   headers={"Authorization": "Bearer demo-kiosk"})
+    assert reply.status_code == 201, reply.get_json()
+    ticket = reply.get_json()["ticket"]
+    out = write_slip(app, ticket["number"], tmp_path / "slip.bin")   # today's number, on the hall's clock
+    text = "".join(line.text.strip() for line in text_lines(decode(out.read_bytes())))
+    assert "承诺时限：5个工作日　法定时限：10个工作日" in text
+    assert "办理流程：窗口受理→材料审查→现场核查（需要时）→作出决定→领取许可证" in text
+    assert "咨询电话：0633-8779000" in text and "投诉电话：12345" in text
+    assert "工号DG" in text
+    write_slip(app, ticket["number"], ROOT / "tests" / "_artifacts" / "slips" / "demo_food_licence.png")
