@@ -336,7 +336,12 @@ class SerialConnector(Connector):
 
 
 class UsbConnector(Connector):
-    """A USB printer through python-escpos' ``Usb`` (needs pyusb and libusb)."""
+    """A USB printer through python-escpos' ``Usb`` (the optional ``usb`` extra: python-escpos,
+    pyusb, and libusb from the system). python-escpos finds and claims the device and asks
+    DLE EOT status through its public ``query_status``; the slip itself goes through ``_raw``,
+    because python-escpos has no public call that sends ready-made bytes (its ``text``/``image``
+    would rebuild the slip, losing GB18030 mode, our raster codes and the exact bytes the
+    screen shows)."""
 
     def __init__(self, vendor: int, product: int, in_ep: int = 0x82, out_ep: int = 0x01,
                  timeout: float = 10.0, check_status: bool = True) -> None:
@@ -349,9 +354,10 @@ class UsbConnector(Connector):
         try:
             from escpos.printer import Usb
         except ImportError as e:
-            raise PrinterError("未安装 python-escpos，无法使用 USB 打印机") from e
+            raise PrinterError("未安装 USB 打印支持，无法使用 USB 打印机：请执行 pip install 'hall[usb]'，"
+                               "并安装 libusb（apt-get install libusb-1.0-0）") from e
         if not Usb.is_usable():
-            raise PrinterError("未安装 pyusb，无法使用 USB 打印机：请执行 pip install pyusb，"
+            raise PrinterError("未安装 pyusb，无法使用 USB 打印机：请执行 pip install 'hall[usb]'，"
                                "并安装 libusb（apt-get install libusb-1.0-0）")
         return Usb
 
@@ -380,8 +386,7 @@ class UsbConnector(Connector):
 
     def _exchange(self, request: bytes) -> bytes:
         try:
-            self._printer._raw(request)
-            return bytes(self._printer._read())
+            return bytes(self._printer.query_status(request))
         except Exception as e:
             if "timeout" in type(e).__name__.lower():
                 return b""
