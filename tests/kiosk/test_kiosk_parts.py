@@ -117,3 +117,31 @@ def test_refusal_from_the_server_passes_through_unchanged(app, clock):
         bad.close()
     finally:
         server.stop()
+
+
+def test_unknown_printer_state_clears_by_itself(monkeypatch):
+    """After a reset the printer is 'unknown'; asked again while idle (through the queue's own
+    connection) it is fine, and the kiosk says so (banner, heartbeat) without waiting for a slip."""
+    import kiosk.printing
+    from kiosk.printing import SlipPrinter
+    from live import wait_for
+    from printers.queue import JobState
+
+    monkeypatch.setattr(kiosk.printing, "PROBE_EVERY", 0.2)
+    fake = FakePrinter()
+    printer = SlipPrinter(fake.url)
+    changes: list[str] = []
+    printer.on_change = changes.append
+    try:
+        assert printer.status()["state"] == "unknown"        # not asked yet
+        wait_for(lambda: printer.status()["state"] == "ok")   # asked at once, found fine
+        fake.silent_after_slip = True                         # takes a slip, then resets
+        printer.queue.submit("ticket-1", b"\x1b@A001\n\x1dV\x01")
+        wait_for(lambda: printer.queue.state("ticket-1") == JobState.UNCONFIRMED)
+        assert printer.status()["state"] == "unknown" and not printer.status()["ok"]
+        fake.silent_after_slip = False                        # back up, nothing printed since
+        wait_for(lambda: printer.status()["state"] == "ok")
+        assert changes == ["ok", "unknown", "ok"]
+    finally:
+        printer.close()
+        fake.close()
