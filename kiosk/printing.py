@@ -60,9 +60,9 @@ def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: b
 
 
 def clerk(window: dict[str, Any]) -> str:
-    """The clerk as the slip names them: 张伟，工号 0123 (the 工号 where the config has one)."""
+    """The clerk as the slip names them: 张伟 工号0123 (the 工号 where the config has one)."""
     name, number = window.get("staff_name") or "", window.get("staff_no") or ""
-    return f"{name}，工号{number}" if name and number else name
+    return f"{name} 工号{number}" if name and number else name
 
 
 def progress_url(hall: dict[str, Any], query_code: str) -> str:

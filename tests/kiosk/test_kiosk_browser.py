@@ -185,7 +185,7 @@ def test_tap_through_to_a_ticket_and_its_printed_slip(kiosk_hall, open_kiosk, si
     assert len(slips) == 1
     lines = slips[0]
     assert "C001" in lines and "【优先·老年人】" in lines
-    assert "请到：5号窗口 社保窗口（经办人：陈静）" in lines
+    assert "请到：5号窗口 社保窗口（经办人：陈静 工号T0005）" in lines
     assert "1. 居民身份证（原件）" in lines
     assert "前面还有 0 人等候" in lines
     assert any(line.startswith("查询码：" + ticket["query_code"]) for line in lines)

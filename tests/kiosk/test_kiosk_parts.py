@@ -53,8 +53,10 @@ def test_write_slip_as_bytes_and_as_picture(app, hall, tmp_path):
     lines = [line.text for line in text_lines(decode(out.read_bytes()))]
     assert "A001" in lines and "【补打】" in lines and "【优先·军人】" in lines
     assert "1. 公司登记（备案）申请书（原件1份）" in lines
-    assert "请到：1号窗口 商事登记窗口（经办人：王芳）" in lines
-    assert "承诺时限：3个工作日" in lines
+    # The clerk's 工号 makes the line too long for 80 mm: the clerk goes on the next line, whole.
+    at = lines.index("请到：1号窗口 商事登记窗口")
+    assert lines[at + 1] == "      经办人：王芳 工号T0001"
+    assert "承诺时限：3个工作日　法定时限：15个工作日" in lines
     assert f"查询网址：hall.test/t/{ticket['query_code']}" in lines
     png = write_slip(app.extensions["hall"], ticket["query_code"].lower(), tmp_path / "slip.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

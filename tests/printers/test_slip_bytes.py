@@ -257,7 +257,7 @@ def test_native_profile_falls_back_to_raster_when_bars_would_be_one_dot(slip):
 
 
 FULL = dict(legal_days=20, process="窗口受理→审核→决定→领取执照", consult_phone="0633-8779000",
-            windows=[("3号窗口 商事登记窗口", "张丽，工号DG0101"), ("5号窗口 综合窗口", "")])
+            windows=[("3号窗口 商事登记窗口", "张丽 工号DG0101"), ("5号窗口 综合窗口", "")])
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=IDS)
@@ -274,7 +274,7 @@ def test_legal_limit_steps_consult_phone_and_clerk_number(profile):
         assert lines[i + 1] == "法定时限：20个工作日"
         assert "咨询电话：0633-8779000" in lines and "投诉电话：0633-12345" in lines
     assert "办理流程：窗口受理→审核→决定→领取执照" in text
-    assert "经办人：张丽，工号DG0101" in text
+    assert "经办人：张丽 工号DG0101" in text
     assert all(display_width(line) <= profile.columns for line in lines)
 
 

@@ -26,10 +26,10 @@ CASES = {
                                    "promised_days": 0, "windows": [("1号窗口 军人优先窗口", "")]}),
     "p80_full_limits_steps_phones": (P80, {"legal_days": 20, "process": "窗口受理→审核→决定→领取执照",
                                            "consult_phone": "0633-8779000", "reprint": True,
-                                           "windows": [("3号窗口 商事登记窗口", "张丽，工号DG0101")]}),
+                                           "windows": [("3号窗口 商事登记窗口", "张丽 工号DG0101")]}),
     "p58_full_limits_steps_phones": (P58.raster(), {"legal_days": 20, "process": "窗口受理→审核→决定→领取执照",
                                                     "consult_phone": "0633-8779000",
-                                                    "windows": [("3号窗口 商事登记窗口", "张丽，工号DG0101")]}),
+                                                    "windows": [("3号窗口 商事登记窗口", "张丽 工号DG0101")]}),
 }
 
 
