@@ -110,14 +110,17 @@ def test_stall_past_the_timeout_fails_and_never_prints_late():
             info = q.wait("T1", 10)
             assert info.state == JobState.FAILED and "停止接收数据" in info.error
             fake.model.hang_after = None              # the printer comes back
+            time.sleep(1.0)
+            late = len(fake.model.raw)
+            # It gets what its own buffers had taken before stalling (a torn part, never cut
+            # off); the rest was dropped, so no whole second slip appears after 「未能打印」.
+            assert late < len(RASTER) - 2000, f"{late} of {len(RASTER)} bytes arrived after 'failed'"
+            assert b"\x1dV" not in bytes(fake.model.raw)
             reprint = RASTER.replace(b"A013", b"A913")
-            q.reprint("T1", reprint)
+            q.reprint("T1", reprint)                  # the citizen's 补打, on a fresh connection
             assert q.wait("T1", 10).state == JobState.PRINTED
-        time.sleep(0.5)
         raw = bytes(fake.model.raw)
-        assert RASTER not in raw                      # the failed slip never came out whole
-        assert raw.count(reprint) == 1
-        assert raw.index(reprint) < 3000 + 2 * 4096 + 64 * 1024  # little of the first one before it
+        assert raw[late:].count(reprint) == 1 and len(raw) - late < len(reprint) + 30
     finally:
         fake.close()
 
