@@ -25,7 +25,7 @@ import urllib.request
 from typing import Any
 
 from .pinyin import initials, syllables
-from .printing import SlipPrinter
+from .printing import REPRINTABLE, SlipPrinter
 
 log = logging.getLogger("hall.kiosk")
 
@@ -182,7 +182,8 @@ class KioskBackend:
                 for i in ticket.get("window_ids") or [] if i in windows]
 
     def reprint(self, ticket_id: int, base: str | None = None) -> dict:
-        """Only slips this kiosk printed, and only once each (paper is not a toy)."""
+        """Only a slip this kiosk failed to print (or could not confirm, when the citizen says
+        it did not come out), and only once (paper is not a toy, two slips confuse the desk)."""
         printer = self.printer(base)
         if printer.slip_bytes(ticket_id) is None:
             raise Refused(404, "unknown_slip", "本机没有这张号票的告知单，请到服务台补打")
@@ -190,6 +191,8 @@ class KioskBackend:
         with self._lock:
             if ticket_id in self._reprinted:
                 raise Refused(409, "already_reprinted", "告知单已补打过一次，请到服务台补打")
+            if printer.job(ticket_id)["state"] not in REPRINTABLE:
+                raise Refused(409, "slip_not_failed", "这张告知单已打印或正在打印，无需补打")
             self._reprinted.add(ticket_id)
         printer.reprint(ticket, self.catalogue(base))
         return printer.job(ticket_id)

@@ -2,10 +2,12 @@
 
 `print_test(url)` proves a printer setup end to end (connection, status, Chinese, barcode, QR)
 before the kiosk opens; `write_slip(app, ticket, out)` makes a ticket's slip again from the
-database, as ESC/POS bytes for a printer or as a PNG to look at (the service desk's reprint).
+database, as ESC/POS bytes or as a PNG to look at; `print_slip(app, ticket, url)` prints it,
+marked 【补打】, on the service desk's printer and says how that went.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +33,24 @@ def print_test(url: str, profile: str | None = None, *, timeout: float = 15.0,
         status = queue.last_status
     if png:
         write_png(data, png, model.width_dots)
+    if info is not None and info.state == JobState.UNCONFIRMED:
+        raise PrinterError(f"测试页已全部送出，但打印机未确认，请查看是否打出：{info.error}")
     if info is None or info.state != JobState.PRINTED:
         reason = (info.error if info else "") or (status.message if status else "打印机无应答")
         raise PrinterError(f"测试页未能打印：{reason}")
     return f"测试页已打印：{conn.url}（{model.name}，{model.width_dots}点/{model.columns}列）"
 
 
+PRINTER_URL = re.compile(r"^(tcp|serial|usb|preview):", re.IGNORECASE)
+
+
 def write_slip(app_or_rt: Any, ticket_ref: str, out: str | Path, *, printer: str = "preview:",
                profile: str | None = None, reprint: bool = False) -> Path:
-    """The slip of a ticket (its id or query code) to `out`: a PNG when the name ends in .png,
-    else the ESC/POS bytes for the given printer model."""
+    """The slip of a ticket (its id, query code or today's number) to `out`: a PNG when the
+    name ends in .png, else the ESC/POS bytes for the given printer model."""
+    from queue_server.errors import bad_request
+    if PRINTER_URL.match(str(out)):
+        raise bad_request("out_is_a_printer", f"“{out}”是打印机地址，不是文件：请用 --printer {out} 打印")
     rt = app_or_rt.extensions["hall"] if hasattr(app_or_rt, "extensions") else app_or_rt
     ticket, catalogue = _ticket_and_catalogue(rt, ticket_ref)
     model = profile_for(printer, profile)
@@ -53,32 +63,76 @@ def write_slip(app_or_rt: Any, ticket_ref: str, out: str | Path, *, printer: str
     return out
 
 
+def print_slip(app_or_rt: Any, ticket_ref: str, url: str, *, profile: str | None = None,
+               timeout: float = 30.0) -> str:
+    """The ticket's slip, marked 【补打】, on the printer at `url`; waits for the outcome. A line
+    saying it printed, or PrinterError saying it failed or was sent but not confirmed."""
+    rt = app_or_rt.extensions["hall"] if hasattr(app_or_rt, "extensions") else app_or_rt
+    conn = connect(url)
+    ticket, catalogue = _ticket_and_catalogue(rt, ticket_ref)
+    model = profile_for(url, profile)
+    data = build_slip(ticket_slip(ticket, catalogue, reprint=True), model)
+    job = f"desk-{ticket['id']}"
+    with PrintQueue(conn, retry_delays=(0.5, 1, 2), give_up_after=timeout) as queue:
+        queue.submit(job, data)
+        info = queue.wait(job, timeout + 60)  # a raster slip at 9600 baud takes half a minute
+    if info is not None and info.state == JobState.PRINTED:
+        return f"已补打 {ticket['number']} 的告知单：{conn.url}"
+    if info is not None and info.state == JobState.UNCONFIRMED:
+        raise PrinterError(f"{ticket['number']} 的告知单已送出，但打印机未确认，请查看是否已打出"
+                           f"（不要急于再打一张）：{info.error}")
+    raise PrinterError(f"{ticket['number']} 的告知单未能打印：{(info.error if info else '') or '打印机无应答'}")
+
+
+NUMBER = re.compile(r"[A-Z]{1,4}\d{1,6}")
+
+
+def _find_ticket(s, rt, ref: str):
+    """By id (digits), today's number (A012, in every hall of this server) or query code."""
+    from queue_server.errors import bad_request, not_found
+    from queue_server.models import Ticket
+
+    ref = ref.strip().upper()
+    if ref.isdigit():
+        ticket = s.get(Ticket, int(ref))
+    else:
+        ticket = None
+        if NUMBER.fullmatch(ref):
+            today = rt.clock.now().date()
+            found = s.scalars(select(Ticket).where(Ticket.day == today, Ticket.number == ref)).all()
+            if len(found) > 1:
+                raise bad_request("ambiguous_ticket", f"今天有 {len(found)} 张号票都是 {ref}（多个大厅），"
+                                  "请用号票编号或查询码")
+            ticket = found[0] if found else None
+        if ticket is None:
+            ticket = s.scalar(select(Ticket).where(Ticket.query_code == ref))
+    if ticket is None:
+        raise not_found("unknown_ticket", f"没有找到号票 {ref}（今天的号码如 A012、号票编号或查询码）")
+    return ticket
+
+
 def _ticket_and_catalogue(rt, ref: str) -> tuple[dict, dict]:
     """The ticket and the catalogue entries its slip needs, in the API's shapes."""
-    from queue_server.errors import not_found
-    from queue_server.models import Hall, Matter, Staff, StaffWindow, Ticket, Window
-    from queue_server.views import ticket_dict, waiting_ahead
+    from queue_server.models import Hall, Matter, Window
+    from queue_server.views import ticket_dict, waiting_ahead, window_clerks
 
-    ref = ref.strip()
     with rt.read() as s:
-        ticket = s.get(Ticket, int(ref)) if ref.isdigit() else \
-            s.scalar(select(Ticket).where(Ticket.query_code == ref.upper()))
-        if ticket is None:
-            raise not_found("unknown_ticket", f"没有找到号票 {ref}")
+        ticket = _find_ticket(s, rt, ref)
         body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
         cfg = rt.hall_config(ticket.hall_id)
         hall = s.get(Hall, ticket.hall_id)
         matter = s.get(Matter, ticket.matter_id)
-        staff = dict(s.execute(select(StaffWindow.window_id, Staff.name)
-                               .join(Staff, Staff.id == StaffWindow.staff_id)
-                               .where(Staff.hall_id == hall.id, Staff.role == "clerk")).all())
-        windows = [{"id": w.id, "number": w.number, "name": w.name, "staff_name": staff.get(w.id)}
+        clerks = window_clerks(s, hall.id)
+        windows = [{"id": w.id, "number": w.number, "name": w.name,
+                    "staff_name": clerks.get(w.id, ("", ""))[0], "staff_no": clerks.get(w.id, ("", ""))[1]}
                    for w in s.scalars(select(Window).where(Window.hall_id == hall.id))]
         catalogue = {
-            "hall": {"name": hall.name, "complaint_phone": cfg.complaint_phone, "base_url": cfg.base_url},
+            "hall": {"name": hall.name, "complaint_phone": cfg.complaint_phone,
+                     "consult_phone": cfg.consult_phone, "base_url": cfg.base_url},
             "matters": [{"id": matter.id, "name": matter.name, "department_name": matter.department.name,
                          "materials": matter.materials, "fees": matter.fees, "kind": matter.kind,
-                         "promised_days": matter.promised_days}],
+                         "promised_days": matter.promised_days, "legal_days": matter.legal_days,
+                         "process": matter.process}],
             "windows": windows,
         }
         return body, catalogue

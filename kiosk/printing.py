@@ -2,8 +2,9 @@
 
 The ticket is committed on the server before anything is printed, so a printer that is out of
 paper or offline never loses a ticket: the job waits a little, then fails, and the screen sends
-the citizen to the service desk for a reprint. The slip's picture on the screen is rendered from
-the very bytes sent to the printer.
+the citizen to the service desk for a reprint. A slip that went out whole but that the printer
+did not confirm is "unconfirmed": the screen asks the citizen to look, and reprints only when
+asked. The slip's picture on the screen is rendered from the very bytes sent to the printer.
 """
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Callable
 
-from printers import P58, P80, PrintQueue, PrinterError, Slip, build_slip, connect, profile_by_name, render_png
+from printers import P58, P80, PrintQueue, Slip, build_slip, profile_by_name, render_png
 
 KEEP = 100                 # slips kept for the screen and reprints (a morning's worth at one kiosk)
 GIVE_UP_AFTER = 20.0       # seconds a slip waits for a printer that cannot print, then fails
 RETRY_DELAYS = (0.3, 0.5, 1, 2, 3)
 PROBE_EVERY = 10.0         # seconds between checks of a printer that was found unable to print
 BAD_STATES = ("paper_out", "cover_open", "offline")
+PROBED_STATES = BAD_STATES + ("unknown",)   # asked again while idle until they clear
+REPRINTABLE = ("failed", "unconfirmed")   # a slip the citizen may not have: one reprint on request
 STATE_WORDS = {"ok": "打印机正常", "paper_near_end": "打印纸即将用完", "paper_out": "打印机缺纸",
                "cover_open": "打印机纸仓盖未关好", "offline": "打印机离线", "unknown": "打印机无应答"}
 
@@ -38,7 +41,7 @@ def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: b
     hall = catalogue["hall"]
     matter = next(m for m in catalogue["matters"] if m["id"] == ticket["matter_id"])
     windows = {w["id"]: w for w in catalogue["windows"]}
-    places = [(f"{windows[i]['number']}号窗口 {windows[i]['name']}", windows[i].get("staff_name") or "")
+    places = [(f"{windows[i]['number']}号窗口 {windows[i]['name']}", clerk(windows[i]))
               for i in ticket.get("window_ids") or [] if i in windows]
     priority = ticket.get("priority")
     return Slip(
@@ -51,7 +54,15 @@ def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: b
         query_code=ticket["query_code"], progress_url=progress_url(hall, ticket["query_code"]),
         complaint_phone=hall.get("complaint_phone") or "12345",
         priority=ticket.get("priority_label") if priority and priority != "appointment" else None,
-        appointment_code=ticket.get("appointment_code"), reprint=reprint)
+        appointment_code=ticket.get("appointment_code"), reprint=reprint,
+        legal_days=matter.get("legal_days") or 0, process=matter.get("process") or "",
+        consult_phone=hall.get("consult_phone") or "")
+
+
+def clerk(window: dict[str, Any]) -> str:
+    """The clerk as the slip names them: 张伟 工号0123 (the 工号 where the config has one)."""
+    name, number = window.get("staff_name") or "", window.get("staff_no") or ""
+    return f"{name} 工号{number}" if name and number else name
 
 
 def progress_url(hall: dict[str, Any], query_code: str) -> str:
@@ -62,7 +73,7 @@ class SlipPrinter:
     """One kiosk printer. Job ids are `ticket-<id>`: one slip per ticket, reprints on request."""
 
     def __init__(self, url: str, profile_name: str | None = None, *,
-                 give_up_after: float = GIVE_UP_AFTER) -> None:
+                 give_up_after: float | None = None) -> None:
         self.url = url
         self.profile = profile_for(url, profile_name)
         self.state = "ok" if url.startswith("preview:") else "unknown"
@@ -74,7 +85,7 @@ class SlipPrinter:
         self._probing = threading.Lock()
         self._probed = 0.0
         self.queue = PrintQueue(url, on_event=self._on_event, retry_delays=RETRY_DELAYS,
-                                give_up_after=give_up_after)
+                                give_up_after=GIVE_UP_AFTER if give_up_after is None else give_up_after)
 
     def _on_event(self, name: str, payload: dict[str, Any]) -> None:
         before = self.state
@@ -127,20 +138,21 @@ class SlipPrinter:
         return png
 
     def job(self, ticket_id: int) -> dict[str, Any]:
-        """What the screen says about one slip: queued / printing / printed / failed."""
+        """What the screen says about one slip: queued / printing / printed / unconfirmed / failed."""
         info = self.queue.job(f"ticket-{ticket_id}")
         return {"state": info.state.value if info else "unknown", "error": info.error if info else "",
                 "printer": self.status()}
 
     def status(self) -> dict[str, Any]:
-        if self.state in BAD_STATES:
+        if self.state in PROBED_STATES:
             self._probe_later()
         return {"state": self.state, "message": self.message or STATE_WORDS.get(self.state, ""),
                 "ok": self.state in ("ok", "paper_near_end"), "pending": self.queue.pending()}
 
     def _probe_later(self) -> None:
-        """A printer that failed is asked again now and then while idle, on its own connection,
-        so the screen stops warning once the paper is back (the queue only asks when printing)."""
+        """A printer that failed or went silent is asked again now and then while idle, so the
+        screen and the heartbeat recover once the paper is back or the printer is up again
+        (the queue otherwise only asks when printing)."""
         if self.queue.pending() or time.monotonic() - self._probed < PROBE_EVERY:
             return
         if not self._probing.acquire(blocking=False):
@@ -149,18 +161,13 @@ class SlipPrinter:
         threading.Thread(target=self._probe, name="printer-probe", daemon=True).start()
 
     def _probe(self) -> None:
+        """Through the queue's own connection: a serial port opened twice would split replies."""
         try:
-            conn = connect(self.url)
-            try:
-                status = conn.status()
-            finally:
-                conn.close()
-            if not self.queue.pending() and status.state.value != self.state:
+            status = self.queue.probe()
+            if status is not None and not self.queue.pending() and status.state.value != self.state:
                 self.state, self.message = status.state.value, "" if status.can_print else status.message
                 if self.on_change is not None:
                     self.on_change(self.state)
-        except (PrinterError, ValueError, OSError):
-            pass
         finally:
             self._probing.release()
 

@@ -5,16 +5,16 @@
     queue.submit(ticket_id, build_slip(slip, P80))
 """
 from .connectors import (Connector, FileConnector, PreviewConnector, PrinterError,
-                         PrinterTimeout, connect)
+                         PrinterTimeout, PrinterUnconfirmed, connect)
 from .profile import P58, P80, PrinterProfile, profile_by_name
 from .queue import JobInfo, JobState, PrintQueue
 from .render import render_png, write_png
-from .slip import Slip, build_slip
+from .slip import Slip, build_slip, compose
 from .status import PrinterState, PrinterStatus
 
 __all__ = [
-    "Slip", "build_slip", "PrinterProfile", "P58", "P80", "profile_by_name", "connect",
+    "Slip", "build_slip", "compose", "PrinterProfile", "P58", "P80", "profile_by_name", "connect",
     "Connector", "FileConnector", "PreviewConnector", "PrinterError", "PrinterTimeout",
-    "PrintQueue", "JobInfo", "JobState", "PrinterState", "PrinterStatus", "render_png",
+    "PrinterUnconfirmed", "PrintQueue", "JobInfo", "JobState", "PrinterState", "PrinterStatus", "render_png",
     "write_png",
 ]

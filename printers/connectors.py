@@ -2,8 +2,9 @@
 
 ``connect(url)`` parses and validates; it does not open anything, so a wrong URL is found
 when the config is loaded and an unplugged printer only when printing. Every connector has
-the same small interface: ``open()``, ``write(data, job_id=None)``, ``status()``,
-``close()``. Network, serial and USB printers are asked for DLE EOT status; ``?status=off``
+the same small interface: ``open()``, ``write(data, job_id=None)`` (returns once the
+printer has taken every byte, so the status asked next is about that slip), ``status()``,
+``close()`` and ``abort()`` (after a failed write: drop the unsent rest). Network, serial and USB printers are asked for DLE EOT status; ``?status=off``
 turns that off for print servers that never answer (then status is assumed, not known).
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import struct
 import threading
 import time
 from collections import OrderedDict
@@ -35,6 +37,11 @@ class PrinterTimeout(PrinterError):
     """A write or read did not finish in time: the printer may have printed part of it."""
 
 
+class PrinterUnconfirmed(PrinterError):
+    """Every byte was handed over, then the link went (a reset, a pulled cable): the slip
+    may well be on paper, so this is neither printed nor failed."""
+
+
 class Connector:
     """Base class: one printer, opened lazily and reopened after errors."""
 
@@ -52,6 +59,10 @@ class Connector:
 
     def close(self) -> None:
         pass
+
+    def abort(self) -> None:
+        """Close after a failed write, dropping whatever was not sent (never printed late)."""
+        self.close()
 
     def __enter__(self) -> "Connector":
         self.open()
@@ -101,8 +112,11 @@ class TcpConnector(Connector):
         self._sock = sock
 
     def write(self, data: bytes, job_id: str | None = None) -> None:
-        """Send everything; ``timeout`` bounds each stretch without progress, so a slow
-        printer working through a big raster is fine and a hung one is caught."""
+        """Send everything and return once the printer has taken it all (acknowledged, not
+        just queued in our kernel), so the status asked next is about this slip. ``timeout``
+        bounds each stretch without progress: a slow printer working through a big raster
+        is fine, a hung one is caught, and then the unsent rest is thrown away (never
+        printed late, after the citizen was told it failed)."""
         self.open()
         assert self._sock is not None
         self._sock.settimeout(self.timeout)
@@ -110,14 +124,34 @@ class TcpConnector(Connector):
         try:
             while sent < len(data):
                 sent += self._sock.send(view[sent:])
+            _drain(self._sock, self.timeout)
+        except ConnectionResetError as e:
+            if sent < len(data):
+                self.abort()
+                raise PrinterError(f"打印机 {self.host}:{self.port} 断开了连接"
+                                   f"（已发送 {sent}/{len(data)} 字节）") from e
+            self.close()
+            raise PrinterUnconfirmed(f"打印机 {self.host}:{self.port} 收完数据前后断开了连接") from e
         except socket.timeout as e:
-            self.close()
+            delivered = sent - (_unacked(self._sock) or 0)
+            self.abort()
             raise PrinterTimeout(f"打印机 {self.host}:{self.port} 停止接收数据"
-                                 f"（已发送 {sent}/{len(data)} 字节）") from e
+                                 f"（已送达 {delivered}/{len(data)} 字节）") from e
         except OSError as e:
-            self.close()
+            self.abort()
             raise PrinterError(f"向打印机 {self.host}:{self.port} 发送数据失败"
                                f"（{e.strerror or e}，已发送 {sent}/{len(data)} 字节）") from e
+
+    def abort(self) -> None:
+        """Close with a reset: the kernel drops what the printer has not taken yet, instead
+        of delivering it whenever the printer comes back."""
+        sock = self._sock
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        self.close()
 
     def _exchange(self, request: bytes) -> bytes:
         sock = self._sock
@@ -154,6 +188,44 @@ class TcpConnector(Connector):
                 pass
 
 
+def _unacked(sock: socket.socket) -> int | None:
+    """Bytes written but not yet acknowledged by the peer (Linux SIOCOUTQ); None elsewhere."""
+    try:
+        import fcntl
+        import termios
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def _closed(sock: socket.socket) -> bool:
+    """The connection was reset under us (Linux TCP_INFO state TCP_CLOSE)."""
+    try:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] == 7
+    except (OSError, AttributeError):
+        return False
+
+
+def _drain(sock: socket.socket, timeout: float) -> None:
+    """Wait until the peer acknowledged every byte; ``socket.timeout`` when nothing moved
+    for ``timeout`` seconds, ``ConnectionResetError`` when the link was reset first (the
+    last bytes' acknowledgement may be what was lost). Without SIOCOUTQ (not Linux) it
+    returns at once."""
+    last, since = None, time.monotonic()
+    while True:
+        left = _unacked(sock)
+        if not left:
+            return
+        if _closed(sock):
+            raise ConnectionResetError("printer reset the connection")
+        now = time.monotonic()
+        if left != last:
+            last, since = left, now
+        elif now - since > timeout:
+            raise socket.timeout("printer stopped taking data")
+        time.sleep(0.01)
+
+
 class SerialConnector(Connector):
     """A serial (RS-232 / USB-serial) printer through pyserial."""
 
@@ -179,24 +251,66 @@ class SerialConnector(Connector):
         except (serial.SerialException, OSError, ValueError) as e:
             raise PrinterError(f"无法打开串口 {self.port}（{e}）") from e
 
+    def wire_seconds(self, nbytes: int) -> float:
+        """How long ``nbytes`` take on the line: a start bit, the data bits, parity, stop bits."""
+        bits = 1 + self.options["bytesize"] + (self.options["parity"] != "N") + self.options["stopbits"]
+        return nbytes * bits / self.baudrate
+
     def write(self, data: bytes, job_id: str | None = None) -> None:
-        """Send in chunks with ``timeout`` per chunk: at 9600 baud a raster slip takes
-        many seconds, but a chunk that makes no progress means the printer is stuck."""
+        """Send in chunks with ``timeout`` per chunk, then wait until the line has carried
+        it all: at 9600 baud a slip takes seconds after ``write`` returns (it sits in the
+        driver, the adapter or the pty), and a status query sent earlier waits behind it.
+        A chunk that makes no progress means the printer is stuck: the unsent rest is
+        flushed away, never printed late."""
         import serial
 
         self.open()
-        self._serial.write_timeout = self.timeout + 10 * SERIAL_CHUNK / self.baudrate
-        sent = 0
+        self._serial.write_timeout = self.timeout + self.wire_seconds(SERIAL_CHUNK)
+        started, sent = time.monotonic(), 0
         try:
             while sent < len(data):
                 sent += self._serial.write(data[sent:sent + SERIAL_CHUNK])
+            # 5 % more for the printer's own pace and the driver's scheduling.
+            self._drain(started + 1.05 * self.wire_seconds(len(data)) + 0.05)
         except serial.SerialTimeoutException as e:
-            self.close()
+            self.abort()
             raise PrinterTimeout(f"串口打印机 {self.port} 停止接收数据"
                                  f"（已发送约 {sent}/{len(data)} 字节）") from e
         except (serial.SerialException, OSError) as e:
-            self.close()
+            self.abort()
             raise PrinterError(f"向串口打印机 {self.port} 发送数据失败（{e}）") from e
+
+    def _drain(self, on_wire_until: float) -> None:
+        """The driver's buffer empties (bounded by ``timeout`` without progress), then the
+        time the line needs has passed (a pty or USB adapter reports nothing waiting)."""
+        import serial
+
+        last, since = None, time.monotonic()
+        while True:
+            try:
+                left = self._serial.out_waiting
+            except (serial.SerialException, OSError, AttributeError):
+                left = 0
+            now = time.monotonic()
+            if not left:
+                break
+            if left != last:
+                last, since = left, now
+            elif now - since > self.timeout:
+                raise serial.SerialTimeoutException("printer stopped taking data")
+            time.sleep(0.02)
+        rest = on_wire_until - time.monotonic()
+        if rest > 0:
+            time.sleep(rest)
+
+    def abort(self) -> None:
+        """Throw away what the driver has not sent yet, then close."""
+        if self._serial is not None:
+            try:
+                self._serial.reset_output_buffer()
+            except Exception:  # a vanished device: closing is all that is left
+                pass
+        self.close()
 
     def _exchange(self, request: bytes) -> bytes:
         import serial
@@ -222,7 +336,12 @@ class SerialConnector(Connector):
 
 
 class UsbConnector(Connector):
-    """A USB printer through python-escpos' ``Usb`` (needs pyusb and libusb)."""
+    """A USB printer through python-escpos' ``Usb`` (the optional ``usb`` extra: python-escpos,
+    pyusb, and libusb from the system). python-escpos finds and claims the device and asks
+    DLE EOT status through its public ``query_status``; the slip itself goes through ``_raw``,
+    because python-escpos has no public call that sends ready-made bytes (its ``text``/``image``
+    would rebuild the slip, losing GB18030 mode, our raster codes and the exact bytes the
+    screen shows)."""
 
     def __init__(self, vendor: int, product: int, in_ep: int = 0x82, out_ep: int = 0x01,
                  timeout: float = 10.0, check_status: bool = True) -> None:
@@ -235,9 +354,10 @@ class UsbConnector(Connector):
         try:
             from escpos.printer import Usb
         except ImportError as e:
-            raise PrinterError("未安装 python-escpos，无法使用 USB 打印机") from e
+            raise PrinterError("未安装 USB 打印支持，无法使用 USB 打印机：请执行 pip install 'hall[usb]'，"
+                               "并安装 libusb（apt-get install libusb-1.0-0）") from e
         if not Usb.is_usable():
-            raise PrinterError("未安装 pyusb，无法使用 USB 打印机：请执行 pip install pyusb，"
+            raise PrinterError("未安装 pyusb，无法使用 USB 打印机：请执行 pip install 'hall[usb]'，"
                                "并安装 libusb（apt-get install libusb-1.0-0）")
         return Usb
 
@@ -266,8 +386,7 @@ class UsbConnector(Connector):
 
     def _exchange(self, request: bytes) -> bytes:
         try:
-            self._printer._raw(request)
-            return bytes(self._printer._read())
+            return bytes(self._printer.query_status(request))
         except Exception as e:
             if "timeout" in type(e).__name__.lower():
                 return b""

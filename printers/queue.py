@@ -4,8 +4,13 @@ Rules, in order of importance:
 
 * A slip is never printed twice by accident. The queue re-sends a job only while it knows
   none of it reached the printer (the printer was not ready, so nothing was written). Once
-  writing has started, any failure marks the job ``failed`` and only an explicit reprint
-  sends it again: a half-printed slip plus a retry would hand out two.
+  writing has started, only an explicit reprint sends it again: a half-printed slip plus a
+  retry would hand out two.
+* Three outcomes, never a wrong one: ``printed`` (every byte taken and the printer said it
+  is fine after), ``unconfirmed`` (every byte taken, then the printer did not answer or
+  reported a problem: the slip is probably on paper, the citizen should look before a
+  reprint), ``failed`` (not all of it reached the printer; the rest is thrown away, so a
+  printer that resumes later never prints it after the screen said it failed).
 * A printer that is out of paper, offline or silent holds the job and is asked again with
   backoff; ``printer.alert`` is emitted once per new problem and ``printer.ok`` on recovery.
 * A printer that hangs cannot stall the queue: every connector call is bounded by a
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Sequence
 
-from .connectors import Connector, PrinterError, connect
+from .connectors import Connector, PrinterError, PrinterUnconfirmed, connect
 from .status import PrinterState, PrinterStatus
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,11 @@ class JobState(str, Enum):
     QUEUED = "queued"
     PRINTING = "printing"
     PRINTED = "printed"
+    UNCONFIRMED = "unconfirmed"
     FAILED = "failed"
+
+
+FINISHED = (JobState.PRINTED, JobState.UNCONFIRMED, JobState.FAILED)
 
 
 class QueueFull(PrinterError):
@@ -56,7 +65,7 @@ class JobInfo:
 
     @property
     def done(self) -> bool:
-        return self.state in (JobState.PRINTED, JobState.FAILED)
+        return self.state in FINISHED
 
 
 class _Job:
@@ -79,8 +88,8 @@ class PrintQueue:
     ``printer`` is a connector, a printer URL, or a zero-argument factory returning a fresh
     connector (called again after every dropped connection). ``on_event(name, payload)``
     receives ``job.queued`` (from the submitting thread), then ``job.printing``,
-    ``job.printed``, ``job.failed``, ``printer.alert`` and ``printer.ok`` (from the worker
-    thread); it should return quickly, and its exceptions are logged, never raised.
+    ``job.printed``, ``job.unconfirmed``, ``job.failed``, ``printer.alert`` and ``printer.ok``
+    (from the worker thread); it should return quickly, and its exceptions are logged, never raised.
     """
 
     def __init__(self, printer: Connector | str | Callable[[], Connector], *,
@@ -111,6 +120,7 @@ class PrintQueue:
         self._closing = False
         self._alert_state: PrinterState | None = None
         self.last_status: PrinterStatus | None = None
+        self._probes_asked = self._probes_done = 0
         self._thread = threading.Thread(target=self._run, name="print-queue", daemon=True)
         self._thread.start()
 
@@ -168,10 +178,23 @@ class PrintQueue:
         with self._changed:
             self._changed.wait_for(
                 lambda: job_id not in self._jobs
-                or self._jobs[job_id].state in (JobState.PRINTED, JobState.FAILED),
+                or self._jobs[job_id].state in FINISHED,
                 timeout)
             job = self._jobs.get(job_id)
             return job.info() if job else None
+
+    def probe(self, timeout: float = 10.0) -> PrinterStatus | None:
+        """Ask the printer now, on the worker's own connection (a serial port has room for
+        one), so a problem that cleared by itself is seen without waiting for the next slip.
+        None when jobs are waiting (they ask anyway) or no answer came within ``timeout``."""
+        with self._changed:
+            if self._pending or self._closing:
+                return None
+            self._probes_asked += 1
+            asked = self._probes_asked
+            self._changed.notify_all()
+            done = self._changed.wait_for(lambda: self._probes_done >= asked or self._closing, timeout)
+            return self.last_status if done and self._probes_done >= asked else None
 
     def pending(self) -> int:
         """Jobs not yet finished, the one printing included."""
@@ -199,19 +222,33 @@ class PrintQueue:
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._pending or self._closing)
+                self._changed.wait_for(lambda: self._pending or self._closing
+                                       or self._probes_asked > self._probes_done)
                 if self._closing:
                     return
-                job = self._pending[0]
+                job = self._pending[0] if self._pending else None
+                asked = self._probes_asked
+            if job is None:
+                self._answer_probe(asked)
+                continue
             try:
                 self._print(job)
             except Exception as e:  # a bug must not kill the only printing thread
                 log.exception("打印任务 %s 异常", job.job_id)
                 self._finish(job, JobState.FAILED, f"内部错误：{e}")
             with self._lock:
-                if job.state in (JobState.PRINTED, JobState.FAILED) and self._pending \
+                if job.state in FINISHED and self._pending \
                         and self._pending[0] is job:
                     self._pending.popleft()
+
+    def _answer_probe(self, asked: int) -> None:
+        try:
+            self._ready()
+        except Exception:  # a bug must not kill the only printing thread
+            log.exception("打印机状态查询异常")
+        with self._changed:
+            self._probes_done = asked
+            self._changed.notify_all()
 
     def _connector(self) -> Connector:
         if self._conn is None:
@@ -261,8 +298,14 @@ class PrintQueue:
         self._set(job, JobState.PRINTING)
         try:
             self._connector().write(job.data, job_id=job.job_id)
+        except PrinterUnconfirmed as e:
+            self._drop_connection()
+            self._note(PrinterStatus.unknown(str(e)))
+            self._finish(job, JobState.UNCONFIRMED, f"告知单已全部送出，但打印机未确认打印完成：{e}")
+            return
         except PrinterError as e:
-            # Some of it may be on paper: fail rather than risk a second copy.
+            # The connector dropped the unsent rest; what reached the printer may be on
+            # paper, so no retry: only an explicit reprint sends it again.
             self._drop_connection()
             self._note(PrinterStatus.unknown(str(e)))
             self._finish(job, JobState.FAILED, str(e))
@@ -271,7 +314,8 @@ class PrintQueue:
         if after.can_print:
             self._finish(job, JobState.PRINTED)
         else:
-            self._finish(job, JobState.FAILED, f"打印过程中出错，请核对告知单是否完整：{after.message}")
+            self._finish(job, JobState.UNCONFIRMED,
+                         f"告知单已全部送出，但打印机未确认打印完成：{after.message}")
 
     def _sleep(self, seconds: float) -> bool:
         """Wait between retries; True when the queue is closing."""
@@ -296,7 +340,7 @@ class PrintQueue:
     def _set(self, job: _Job, state: JobState, error: str = "") -> None:
         with self._changed:
             job.state, job.error = state, error
-            if state in (JobState.PRINTED, JobState.FAILED):
+            if state in FINISHED:
                 job.finished_at = time.time()
                 self._finished.append(job)
                 while len(self._finished) > self.keep_finished:

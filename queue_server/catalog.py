@@ -49,7 +49,7 @@ def sync_hall(session: Session, cfg: HallConfig) -> int:
             "name": m.name, "department_id": departments[m.department].id, "prefix": m.prefix,
             "kind": m.kind, "promised_days": m.promised_days, "legal_days": m.legal_days,
             "materials": list(m.materials), "fees": m.fees, "description": m.description,
-            "pinyin": m.pinyin, "daily_quota": m.daily_quota,
+            "process": m.process, "pinyin": m.pinyin, "daily_quota": m.daily_quota,
             "last_ticket_time": m.last_ticket_time.strftime("%H:%M") if m.last_ticket_time else None,
             "active": True})
     _deactivate_missing(session, Matter, h, "code", set(matters))

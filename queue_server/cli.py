@@ -180,16 +180,35 @@ def cmd_print_test(args) -> int:
 
 
 def cmd_slip(args) -> int:
-    from kiosk.commands import write_slip
+    import os
+    os.environ["HALL_WORKERS"] = "0"  # a one-shot command starts no background checkers
+    from kiosk.commands import print_slip, write_slip
+    from printers import PrinterError
     from .app import create_app, secret_from_dir
     from .errors import HallError
+    if not args.out and not args.printer:
+        print("错误 / error: 请用 --printer URL 打印（补打），或用 --out 文件 保存", file=sys.stderr)
+        return 2
+    if args.printer:
+        from printers import connect
+        try:
+            connect(args.printer)
+        except ValueError as exc:
+            print(f"错误 / error: {exc}", file=sys.stderr)
+            return 2
     data_dir = Path(args.data_dir)
     app = create_app(args.config or [DEMO_CONFIG], args.database_url or _sqlite_url(data_dir),
                      secret=secret_from_dir(data_dir))
     try:
-        print(write_slip(app, args.ticket, args.out, profile=args.profile, reprint=args.reprint))
+        if args.out:
+            print(write_slip(app, args.ticket, args.out, profile=args.profile, reprint=args.reprint))
+        if args.printer:
+            print(print_slip(app, args.ticket, args.printer, profile=args.profile))
     except HallError as exc:
         print(f"错误 / error: {exc.message}", file=sys.stderr)
+        return 1
+    except PrinterError as exc:
+        print(f"打印失败 / print failed: {exc}", file=sys.stderr)
         return 1
     return 0
 
@@ -250,9 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", help="also write the picture of the test page to this file")
     p.set_defaults(func=cmd_print_test)
 
-    p = sub.add_parser("slip", help="write a ticket's slip to a file (.png picture, else ESC/POS bytes) / 生成告知单")
-    p.add_argument("ticket", help="ticket id or query code (查询码)")
-    p.add_argument("--out", required=True)
+    p = sub.add_parser("slip", help="reprint a ticket's slip (【补打】) on a printer, or write it to a file "
+                                    "(.png picture, else ESC/POS bytes) / 补打、生成告知单")
+    p.add_argument("ticket", help="today's number (A012), ticket id or query code (查询码)")
+    p.add_argument("--printer", help="print it, marked 【补打】: tcp://…:9100, serial:///dev/ttyS0?baudrate=9600, "
+                                     "usb://VID:PID, file:PATH")
+    p.add_argument("--out", help="write it to this file instead (.png for a picture)")
     p.add_argument("--config", action="append", help="hall TOML (default: the demo hall)")
     p.add_argument("--database-url")
     p.add_argument("--data-dir", default="var")

@@ -43,6 +43,7 @@ class Matter:
     materials: list[str] = field(default_factory=list)
     fees: str = "不收费"
     description: str = ""
+    process: str = ""            # 办理流程, one line on the slip
     pinyin: str = ""
     daily_quota: int = 0
     last_ticket_time: time | None = None
@@ -86,6 +87,7 @@ class HallConfig:
     name: str
     source: str
     complaint_phone: str = "12345"
+    consult_phone: str = ""      # 咨询电话 on the slip; none printed when empty
     base_url: str = "http://127.0.0.1:8000"
     deadline_time: time = time(17, 30)
     open_time: time = time(8, 30)
@@ -221,7 +223,7 @@ class _Reader:
         return items
 
 
-_HALL = {"code": "str", "name": "str", "complaint_phone": "str", "base_url": "str",
+_HALL = {"code": "str", "name": "str", "complaint_phone": "str", "consult_phone": "str", "base_url": "str",
          "deadline_time": "time", "open_time": "time", "close_time": "time", "day_close_time": "time",
          "requeue_behind": "int", "max_tickets_per_id": "int", "notice": "str", "calendar": "str",
          "kiosk_tickets_per_minute": "int", "id_burst_tickets": "int", "id_burst_minutes": "int",
@@ -233,13 +235,15 @@ _SUPERVISION = {"yellow_days": "float", "yellow_share": "float", "check_seconds"
 _DEPARTMENT = {"code": "str", "name": "str", "name_en": "str"}
 _MATTER = {"code": "str", "name": "str", "department": "str", "prefix": "str", "kind": "str",
            "promised_days": "int", "legal_days": "int", "materials": "list[str]", "fees": "str",
-           "description": "str", "pinyin": "str", "daily_quota": "int", "last_ticket_time": "time",
-           "name_en": "str", "materials_en": "list[str]", "description_en": "str"}
+           "description": "str", "process": "str", "pinyin": "str", "daily_quota": "int",
+           "last_ticket_time": "time", "name_en": "str", "materials_en": "list[str]", "description_en": "str"}
 _WINDOW = {"number": "int", "name": "str", "department": "str", "matters": "list[str]", "order": "str"}
 _STAFF = {"username": "str", "name": "str", "staff_no": "str", "role": "str", "windows": "list[int]",
           "password_hash": "str"}
 _DEVICE = {"name": "str", "kind": "str", "token_sha256": "str", "window": "int", "printer": "str"}
 
+PHONE = re.compile(r"\d[\d-]{2,19}(转\d{1,6})?")
+PROCESS_MAX = 60
 _INT_MAX = 2**31 - 1   # a database INTEGER column (PostgreSQL) holds no more
 
 
@@ -308,6 +312,10 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
     cfg.calendar = (path.parent / calendar).resolve() if calendar else DEFAULT_CALENDAR
     if cfg.open_time >= cfg.close_time:
         r.fail("hall", None, "close_time", "下班时间应晚于上班时间")
+    for key in ("complaint_phone", "consult_phone"):
+        phone = getattr(cfg, key)
+        if phone and not PHONE.fullmatch(phone):
+            r.fail("hall", None, key, f"电话号码“{phone}”格式不对：只用数字和“-”，如 0633-8888888、12345，分机写“转123”")
     if cfg.id_burst_tickets and not cfg.id_burst_minutes:
         r.fail("hall", None, "id_burst_minutes", "限制同一身份证号码短时间内取号时，须写时间段分钟数（大于 0）")
     if cfg.call_repeat_seconds > 600:
@@ -351,6 +359,9 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
         if matter.materials_en and len(matter.materials_en) != len(matter.materials):
             r.fail("matters", i, "materials_en", f"英文材料清单应与 materials 一一对应：materials 有 "
                    f"{len(matter.materials)} 项，materials_en 有 {len(matter.materials_en)} 项")
+        if "\n" in matter.process or len(matter.process) > PROCESS_MAX:
+            r.fail("matters", i, "process", f"办理流程印在告知单上，只写一行、不超过 {PROCESS_MAX} 个字，"
+                   "如 “窗口受理→审核→办结出证”")
         cfg.matters.append(matter)
     _unique(r, "matters", cfg.matters, "code", "事项编码")
     if not cfg.matters:

@@ -52,6 +52,7 @@ class Matter(Base):
     materials: Mapped[list[str]] = mapped_column(default=list)
     fees: Mapped[str] = mapped_column(String(500), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    process: Mapped[str] = mapped_column(String(200), default="", server_default="")  # 办理流程, one line
     pinyin: Mapped[str] = mapped_column(String(200), default="")
     daily_quota: Mapped[int] = mapped_column(Integer, default=0)
     last_ticket_time: Mapped[str | None] = mapped_column(String(5))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from .clock import iso
 from .identity import mask_phone
 from .lifecycle import CASE_WORDS, TICKET_WORDS, ticket_actions
-from .models import Case, Department, Event, Hall, Matter, Staff, Ticket, Window, WindowMatter
+from .models import Case, Department, Event, Hall, Matter, Staff, StaffWindow, Ticket, Window, WindowMatter
 
 PRIORITY_LABELS = {"elderly": "老年人", "disabled": "残疾人", "military": "军人",
                    "pregnant": "孕妇", "appointment": "预约"}
@@ -295,3 +295,11 @@ def queue_snapshot(session: Session, hall_id: int, day: date, now) -> dict[str, 
                           "window_name": wname, "recall": t == "ticket.recalled"}
                          for t, at, number, wn, wname in recent],
     }
+
+
+def window_clerks(s: Session, hall_id: int) -> dict[int, tuple[str, str]]:
+    """{window id: (clerk's name, 工号)} of the clerks assigned to windows, as the slip names them."""
+    rows = s.execute(select(StaffWindow.window_id, Staff.name, Staff.staff_no)
+                     .join(Staff, Staff.id == StaffWindow.staff_id)
+                     .where(Staff.hall_id == hall_id, Staff.role == "clerk"))
+    return {window_id: (name, staff_no or "") for window_id, name, staff_no in rows}

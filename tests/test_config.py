@@ -39,6 +39,9 @@ def line_of(path, needle: str) -> int:
     ('requeue_behind = 2', 'requeue_behind = 2\ncall_repeat_seconds = 900', 'call_repeat_seconds = 900', "重复叫号间隔"),
     ('materials = ["居民身份证（原件）"]', 'materials = ["居民身份证（原件）"]\nmaterials_en = ["ID card", "Photo"]',
      'materials_en', "一一对应"),
+    ('requeue_behind = 2', 'requeue_behind = 2\nconsult_phone = "请拨 8888"', 'consult_phone = "请拨 8888"',
+     "电话号码"),
+    ('kind = "即办件"', 'kind = "即办件"\nprocess = "受理\\n审核"', 'process = "受理', "只写一行"),
 ])
 def test_semantic_errors_name_file_and_line(tmp_path, old, new, needle, words):
     path = broken(tmp_path, old, new)
@@ -92,3 +95,12 @@ def test_demo_and_test_halls_are_valid():
     for path in (SMALL_HALL, DEMO_HALL):
         if path.exists():
             load_hall_config(path)
+
+
+def test_slip_keys_are_read(tmp_path):
+    path = broken(tmp_path, 'requeue_behind = 2', 'requeue_behind = 2\nconsult_phone = "0633-8779000转123"')
+    text = path.read_text(encoding="utf-8").replace('kind = "即办件"', 'kind = "即办件"\nprocess = "受理→审核→出证"', 1)
+    path.write_text(text, encoding="utf-8")
+    cfg = load_hall_config(path)
+    assert cfg.consult_phone == "0633-8779000转123"
+    assert [m.process for m in cfg.matters if m.process] == ["受理→审核→出证"]

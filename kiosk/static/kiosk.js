@@ -40,6 +40,8 @@
       printing: "正在打印告知单…", printed: "请取走您的告知单",
       paper_out: "打印机缺纸，请凭号码到服务台补打告知单", cover_open: "打印机纸仓盖未关好，请凭号码到服务台补打告知单",
       offline: "打印机暂时无法打印，请凭号码到服务台补打告知单", print_failed: "告知单未能打印，请凭号码到服务台补打",
+      print_unconfirmed: "告知单已送到打印机，请查看出纸口是否已打出", reprint_missing: "没有打出，补打",
+      print_waiting: "打印机暂时不能打印，正在等待，请稍候…",
       banner_paper: "打印机缺纸：仍可取号，告知单请到服务台补打", banner_printer: "打印机暂时无法打印：仍可取号，告知单请到服务台补打",
       id_bad: "身份证号码不正确，请核对（18位，最后一位可能是X）", phone_bad: "手机号码应为11位，以1开头",
       checkin_bad: "请输入8位预约码或18位身份证号码", appointment_done: "预约签到成功 · {slot}",
@@ -72,6 +74,8 @@
       printing: "Printing your slip…", printed: "Please take your slip",
       paper_out: "Printer out of paper: get your slip at the service desk", cover_open: "Printer cover open: get your slip at the service desk",
       offline: "Printer not available: get your slip at the service desk", print_failed: "Slip not printed: get it at the service desk",
+      print_unconfirmed: "Your slip was sent to the printer: please check the tray", reprint_missing: "Not there? Print it",
+      print_waiting: "The printer cannot print yet, waiting…",
       banner_paper: "Printer out of paper: tickets still work, slips at the service desk", banner_printer: "Printer not available: tickets still work, slips at the service desk",
       id_bad: "ID number not valid (18 characters, last may be X)", phone_bad: "Mobile number: 11 digits starting with 1",
       checkin_bad: "Enter the 8-digit code or an 18-character ID number", appointment_done: "Checked in · {slot}",
@@ -617,7 +621,7 @@
   }
   function showTicket(result) {
     const tk = result.ticket;
-    state.ticket = tk; state.requestId = null; state.checkinRequestId = null;
+    state.ticket = tk; state.requestId = null; state.checkinRequestId = null; state.reprinted = false;
     $("#ticket-number").textContent = tk.number;
     $("#ticket-label").textContent = result.appointment
       ? t("appointment_done", { slot: slotWords(result.appointment) }) : t("your_number");
@@ -639,20 +643,30 @@
     speak(t("speak_ticket", { number: tk.number.split("").join(" "), ahead: aheadText, note: $("#print-note").textContent }));
     startPrintPoll(tk.id);
   }
+  // Three outcomes: printed; unconfirmed (all sent, the printer did not confirm: the citizen
+  // looks, and a reprint is offered, on request only); failed (go to the desk, or reprint once
+  // here when the printer is fine again). While the job still waits, nothing says "failed":
+  // it may yet print.
   function printNote(job) {
     const note = $("#print-note");
     const printer = (job && job.printer) || {};
+    const st = job ? job.state : "queued";
     let key = "printing", bad = false;
-    if (job && job.state === "printed") key = "printed";
-    else if (BAD_PRINTER.includes(printer.state)) { key = printer.state; bad = true; }
-    else if (job && job.state === "failed") { key = "print_failed"; bad = true; }
+    if (st === "printed") key = "printed";
+    else if (st === "unconfirmed") key = "print_unconfirmed";
+    else if (st === "failed") { key = BAD_PRINTER.includes(printer.state) ? printer.state : "print_failed"; bad = true; }
+    else if (BAD_PRINTER.includes(printer.state)) { key = "print_waiting"; bad = true; }
+    const reprintable = (st === "failed" || st === "unconfirmed") && printer.ok;
     note.textContent = t(key);
     note.dataset.state = key;
     note.classList.toggle("bad", bad);
-    $("#ticket-reprint").hidden = !(job && job.state === "failed" && printer.ok);
+    note.classList.toggle("check", st === "unconfirmed");
+    const button = $("#ticket-reprint");
+    button.hidden = !reprintable || state.reprinted;
+    button.textContent = t(st === "unconfirmed" ? "reprint_missing" : "reprint");
     $("#slip").classList.toggle("unprinted", bad);
     $("#slip-caption").textContent = t(bad ? "slip_unprinted" : "slip_caption");
-    return job && (job.state === "printed" || job.state === "failed");
+    return st === "printed" || st === "unconfirmed" || st === "failed";
   }
   function stopPrintPoll() { clearTimeout(state.printPoll); state.printPoll = null; }
   function startPrintPoll(ticketId) {
@@ -666,14 +680,17 @@
         const before = $("#print-note").dataset.state;
         const done = printNote(r.data);
         if ($("#print-note").dataset.state !== before) speak($("#print-note").textContent);
-        if (done) return;
+        // A slip not printed waits on the screen for the printer to recover: then it may be reprinted.
+        if (done && (r.data.state === "printed" || r.data.printer.ok || state.reprinted)) return;
       } catch (e) { /* the next status poll says whether we are down */ }
-      if (++tries < 80) state.printPoll = setTimeout(poll, 400);
+      if (++tries < 150) state.printPoll = setTimeout(poll, 400);  // a raster slip at 9600 baud takes 20 s
     };
     state.printPoll = setTimeout(poll, 150);
   }
   async function reprint() {
-    if (!state.ticket) return;
+    if (!state.ticket || state.reprinted) return;
+    state.reprinted = true;  // once: the server says so too
+    $("#ticket-reprint").hidden = true;
     try {
       const r = await api("POST", "api/reprint/" + state.ticket.id);
       printNote(r.data);

@@ -106,9 +106,9 @@ def correction_notice(case_id: int):
             hall_name=hall.name, case_number=the_case.number, matter_name=matter.name,
             department_name=department.name if department else "",
             window=f"{window.number}号窗口 {window.name}" if window else "",
-            clerk=(f"{staff.name}（工号 {staff.staff_no}）" if staff.staff_no else staff.name) if staff else "",
+            clerk=(f"{staff.name} 工号{staff.staff_no}" if staff.staff_no else staff.name) if staff else "",
             received_at=the_case.received_at, missing=list(the_case.missing),
-            complaint_phone=cfg.complaint_phone, query_code=ticket.query_code if ticket else "")
+            complaint_phone=cfg.complaint_phone, consult_phone=cfg.consult_phone, query_code=ticket.query_code if ticket else "")
     data = build_correction(notice, profile)
     if fmt == "escpos":
         return Response(data, mimetype="application/octet-stream")

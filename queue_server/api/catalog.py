@@ -2,7 +2,8 @@ from flask import g, jsonify
 from sqlalchemy import select
 
 from .. import auth
-from ..models import Department, Hall, Matter, Staff, StaffWindow, Window, WindowMatter
+from ..models import Department, Hall, Matter, Window, WindowMatter
+from ..views import window_clerks
 from . import api
 from .common import hall_id, runtime
 
@@ -25,13 +26,12 @@ def matters():
         for window_id, matter_id in s.execute(select(WindowMatter.window_id, WindowMatter.matter_id)
                                               .order_by(WindowMatter.rank)):
             served.setdefault(matter_id, []).append(window_id)
-        staff = dict(s.execute(select(StaffWindow.window_id, Staff.name)
-                               .join(Staff, Staff.id == StaffWindow.staff_id)
-                               .where(Staff.hall_id == h, Staff.role == "clerk")).all())
+        clerks = window_clerks(s, h)
         english = {m.code: m for m in cfg.matters}    # name_en & co. live in the config only
         department_en = {d.code: d.name_en for d in cfg.departments}
         return jsonify({
             "hall": {"code": hall.code, "name": hall.name, "complaint_phone": cfg.complaint_phone,
+                     "consult_phone": cfg.consult_phone,
                      "base_url": cfg.base_url, "notice": cfg.notice,
                      "call_repeat_seconds": cfg.call_repeat_seconds,
                      "open_time": cfg.open_time.strftime("%H:%M"), "close_time": cfg.close_time.strftime("%H:%M")},
@@ -42,12 +42,13 @@ def matters():
                          "department_name": m.department.name, "prefix": m.prefix, "kind": m.kind,
                          "promised_days": m.promised_days, "legal_days": m.legal_days,
                          "materials": m.materials, "fees": m.fees, "description": m.description,
-                         "pinyin": m.pinyin, "daily_quota": m.daily_quota,
+                         "process": m.process, "pinyin": m.pinyin, "daily_quota": m.daily_quota,
                          "last_ticket_time": m.last_ticket_time,
                          "window_ids": served.get(m.id, [])} for m in rows],
             "windows": [{"id": w.id, "number": w.number, "name": w.name, "state": w.state,
                          "department_id": w.department_id, "order": w.order,
-                         "staff_name": staff.get(w.id)} for w in windows],
+                         "staff_name": clerks[w.id][0] if w.id in clerks else None,
+                         "staff_no": clerks[w.id][1] or None if w.id in clerks else None} for w in windows],
         })
 
 

@@ -51,6 +51,7 @@ class FakePrinter:
 
     def __init__(self, paper: str = "ok"):
         self.paper = paper            # "ok" | "out"
+        self.silent_after_slip = False  # takes a whole slip, then answers no status (a reset)
         self.raw = bytearray()
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -95,7 +96,9 @@ class FakePrinter:
                         break
                     with self.lock:
                         self.raw += data[i:j]
-                    answer += self.reply(data[j + 2])
+                        mute = self.silent_after_slip and b"\x1dV" in self.raw
+                    if not mute:
+                        answer += self.reply(data[j + 2])
                     i = j + 3
                 with self.lock:
                     self.raw += body

@@ -60,8 +60,10 @@ def test_write_slip_as_bytes_and_as_picture(app, hall, tmp_path):
     lines = [line.text for line in text_lines(decode(out.read_bytes()))]
     assert "A001" in lines and "【补打】" in lines and "【优先·军人】" in lines
     assert "1. 公司登记（备案）申请书（原件1份）" in lines
-    assert "请到：1号窗口 商事登记窗口（经办人：王芳）" in lines
-    assert "承诺时限：3个工作日" in lines
+    # The clerk's 工号 makes the line too long for 80 mm: the clerk goes on the next line, whole.
+    at = lines.index("请到：1号窗口 商事登记窗口")
+    assert lines[at + 1] == "      经办人：王芳 工号T0001"
+    assert "承诺时限：3个工作日　法定时限：15个工作日" in lines
     assert f"查询网址：hall.test/t/{ticket['query_code']}" in lines
     png = write_slip(app.extensions["hall"], ticket["query_code"].lower(), tmp_path / "slip.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -124,3 +126,31 @@ def test_refusal_from_the_server_passes_through_unchanged(app, clock):
         bad.close()
     finally:
         server.stop()
+
+
+def test_unknown_printer_state_clears_by_itself(monkeypatch):
+    """After a reset the printer is 'unknown'; asked again while idle (through the queue's own
+    connection) it is fine, and the kiosk says so (banner, heartbeat) without waiting for a slip."""
+    import kiosk.printing
+    from kiosk.printing import SlipPrinter
+    from live import wait_for
+    from printers.queue import JobState
+
+    monkeypatch.setattr(kiosk.printing, "PROBE_EVERY", 0.2)
+    fake = FakePrinter()
+    printer = SlipPrinter(fake.url)
+    changes: list[str] = []
+    printer.on_change = changes.append
+    try:
+        assert printer.status()["state"] == "unknown"        # not asked yet
+        wait_for(lambda: printer.status()["state"] == "ok")   # asked at once, found fine
+        fake.silent_after_slip = True                         # takes a slip, then resets
+        printer.queue.submit("ticket-1", b"\x1b@A001\n\x1dV\x01")
+        wait_for(lambda: printer.queue.state("ticket-1") == JobState.UNCONFIRMED)
+        assert printer.status()["state"] == "unknown" and not printer.status()["ok"]
+        fake.silent_after_slip = False                        # back up, nothing printed since
+        wait_for(lambda: printer.status()["state"] == "ok")
+        assert changes == ["ok", "unknown", "ok"]
+    finally:
+        printer.close()
+        fake.close()

@@ -3,12 +3,17 @@
 ``PrinterModel`` answers DLE EOT like a receipt printer and records every byte it got;
 ``TcpPrinter`` serves it on 127.0.0.1 (ephemeral port) and ``PtyPrinter`` on the master
 side of a pseudo-terminal, the slave side being the "serial port" the connector opens.
+``PtyPrinter(baudrate=9600)`` reads the pty at the line's pace (960 bytes a second), so a
+status query waits behind the slip's unsent bytes as it does on a real serial printer.
+``model.reset_after`` makes the printer drop the connection once it holds that many bytes
+(a reset after a full job); ``model.hang_after`` set back to None resumes a stalled one.
 """
 from __future__ import annotations
 
 import os
 import select
 import socket
+import struct
 import threading
 import time
 
@@ -24,6 +29,8 @@ class PrinterModel:
         self.online = True
         self.silent = False        # reads data but never answers status
         self.hang_after: int | None = None  # stop reading after this many bytes
+        self.reset_after: int | None = None  # drop the connection once this many bytes came
+        self.paper_out_after: int | None = None  # the roll ends once this many bytes came
         self.raw = bytearray()
         self.queries = 0
         self.lock = threading.Lock()
@@ -43,6 +50,8 @@ class PrinterModel:
         """Record bytes; answer every DLE EOT n in the stream (even split across chunks)."""
         with self.lock:
             self.raw += chunk
+            if self.paper_out_after is not None and len(self.raw) >= self.paper_out_after:
+                self.paper = "out"
             data = self._tail + chunk
             out = bytearray()
             i = 0
@@ -137,6 +146,9 @@ class TcpPrinter:
                 if not chunk:
                     return
                 reply = self.model.receive(chunk)
+                if self.model.reset_after is not None and len(self.model.raw) >= self.model.reset_after:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return  # reset: the status query after the job finds the link gone
                 if reply:
                     try:
                         conn.sendall(reply)
@@ -160,11 +172,12 @@ class TcpPrinter:
 class PtyPrinter:
     """A serial printer on a pseudo-terminal: the connector opens ``self.path``."""
 
-    def __init__(self, model: PrinterModel | None = None) -> None:
+    def __init__(self, model: PrinterModel | None = None, baudrate: int | None = None) -> None:
         self.model = model or PrinterModel()
         self.master, self.slave = os.openpty()
         self.path = os.ttyname(self.slave)
-        self.url = f"serial://{self.path}?baudrate=115200"
+        self.url = f"serial://{self.path}?baudrate={baudrate or 115200}"
+        self.bytes_per_second = baudrate / 10 if baudrate else None  # 8N1: ten bits a byte
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -178,12 +191,20 @@ class PtyPrinter:
             if not r:
                 continue
             try:
-                chunk = os.read(self.master, 4096)
+                chunk = os.read(self.master, self._allowance())
             except OSError:
                 return
             reply = self.model.receive(chunk)
             if reply:
                 os.write(self.master, reply)
+
+    def _allowance(self) -> int:
+        """Bytes the line carries from now on: at the baud rate, read in 20 ms steps."""
+        if self.bytes_per_second is None:
+            return 4096
+        step = max(1, int(self.bytes_per_second * 0.02))
+        time.sleep(step / self.bytes_per_second)
+        return step
 
     def close(self) -> None:
         self._stop.set()

@@ -171,26 +171,29 @@ def test_unreachable_printer_then_it_comes_up():
         q.close()
 
 
-def test_printer_hanging_mid_job_fails_it_and_the_queue_moves_on(tcp):
-    tcp.model.hang_after = 500              # takes 500 bytes of the slip, then goes dead
+def test_printer_dead_after_taking_the_job_is_unconfirmed_and_the_queue_moves_on(tcp):
+    # The printer's network stack took the whole (small) slip, then the printer went dead:
+    # the slip may well come out when it is power-cycled, so the citizen is told to look,
+    # not that it failed.
+    tcp.model.hang_after = 500
     events = Events()
     with queue_for(tcp, events) as q:
         t0 = time.monotonic()
         q.submit("T1", SLIP)
         q.submit("T2", SLIP2)
         info = q.wait("T1", 5)
-        assert info.state == JobState.FAILED and info.error
+        assert info.state == JobState.UNCONFIRMED and "未确认" in info.error
         assert time.monotonic() - t0 < 3
         assert q.state("T2") == JobState.QUEUED    # held: the printer still does not answer
         tcp.model.hang_after = None                 # power-cycled
         assert q.wait("T2", 5).state == JobState.PRINTED
-    # T1 was not sent again on its own (only explicit reprints do that); what was already in
-    # the socket buffers may still reach the printer, so at most the one copy.
-    assert bytes(tcp.model.raw).count(SLIP) <= 1
-    assert bytes(tcp.model.raw).count(SLIP2) == 1
+    # T1 was not sent again on its own (only explicit reprints do that); the two connections'
+    # bytes reach this fake interleaved, so count what arrived in total.
+    raw = bytes(tcp.model.raw)
+    assert len(raw) < len(SLIP) + len(SLIP2) + 200
+    assert raw.count(b"A012") <= 1 and raw.count(b"A013") <= 1
     assert tcp.connections >= 2                     # reconnected after the hang
-    failed = events.wait_for("job.failed", job_id="T1")
-    assert failed["state"] == "failed"
+    assert events.wait_for("job.unconfirmed", job_id="T1")["state"] == "unconfirmed"
 
 
 def test_write_that_stalls_times_out():

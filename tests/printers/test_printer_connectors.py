@@ -246,6 +246,10 @@ class FakeUsb:
         out, self.pending = self.pending, b""
         return list(out)
 
+    from escpos.escpos import Escpos
+    query_status = Escpos.query_status   # python-escpos' own public status call, over the fake
+    del Escpos
+
     def close(self):
         pass
 

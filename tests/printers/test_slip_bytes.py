@@ -254,3 +254,35 @@ def test_native_profile_falls_back_to_raster_when_bars_would_be_one_dot(slip):
     (bar_img,) = [o.image for o in ops if isinstance(o, Raster)]
     assert scan(bar_img) == [("Code128", slip.ticket_id)]
     assert [o for o in ops if isinstance(o, QRCode)]       # the QR stays native
+
+
+FULL = dict(legal_days=20, process="窗口受理→审核→决定→领取执照", consult_phone="0633-8779000",
+            windows=[("3号窗口 商事登记窗口", "张丽 工号DG0101"), ("5号窗口 综合窗口", "")])
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=IDS)
+def test_legal_limit_steps_consult_phone_and_clerk_number(profile):
+    data = build_slip(make_slip(**FULL), profile)
+    lines = [line.text.rstrip() for line in text_lines(decode(data))]
+    text = joined(data)
+    # The statutory limit beside the promised one: same line on 80 mm, the next on 58 mm.
+    if profile.columns >= 48:
+        assert "承诺时限：3个工作日　法定时限：20个工作日" in lines
+        assert "咨询电话：0633-8779000　投诉电话：0633-12345" in lines
+    else:
+        i = lines.index("承诺时限：3个工作日")
+        assert lines[i + 1] == "法定时限：20个工作日"
+        assert "咨询电话：0633-8779000" in lines and "投诉电话：0633-12345" in lines
+    assert "办理流程：窗口受理→审核→决定→领取执照" in text
+    assert "经办人：张丽 工号DG0101" in text
+    assert all(display_width(line) <= profile.columns for line in lines)
+
+
+def test_nothing_printed_for_what_the_config_lacks(slip):
+    text = joined(build_slip(slip, P80))
+    assert "法定时限" not in text and "办理流程" not in text and "咨询电话" not in text and "工号" not in text
+
+
+def test_immediate_matter_still_shows_its_legal_limit():
+    text = joined(build_slip(make_slip(matter_kind="即办件", promised_days=0, legal_days=3), P80))
+    assert "承诺时限：当场办结　法定时限：3个工作日" in text

@@ -24,6 +24,12 @@ CASES = {
     "p58_priority_appointment": (P58, {"priority": "老年人", "appointment_code": "YY20240611-0031"}),
     "p80_reprint_military": (P80, {"priority": "军人", "reprint": True, "matter_kind": "即办件",
                                    "promised_days": 0, "windows": [("1号窗口 军人优先窗口", "")]}),
+    "p80_full_limits_steps_phones": (P80, {"legal_days": 20, "process": "窗口受理→审核→决定→领取执照",
+                                           "consult_phone": "0633-8779000", "reprint": True,
+                                           "windows": [("3号窗口 商事登记窗口", "张丽 工号DG0101")]}),
+    "p58_full_limits_steps_phones": (P58.raster(), {"legal_days": 20, "process": "窗口受理→审核→决定→领取执照",
+                                                    "consult_phone": "0633-8779000",
+                                                    "windows": [("3号窗口 商事登记窗口", "张丽 工号DG0101")]}),
 }
 
 
