@@ -114,11 +114,12 @@ def _find_ticket(s, rt, ref: str):
 def _ticket_and_catalogue(rt, ref: str) -> tuple[dict, dict]:
     """The ticket and the catalogue entries its slip needs, in the API's shapes."""
     from queue_server.models import Hall, Matter, Window
-    from queue_server.views import ticket_dict, waiting_ahead, window_clerks
+    from queue_server.views import slip_codes, ticket_dict, waiting_ahead, window_clerks
 
     with rt.read() as s:
         ticket = _find_ticket(s, rt, ref)
         body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+        body.update(slip_codes(ticket))  # the hall's own command prints the slip: it needs its codes
         cfg = rt.hall_config(ticket.hall_id)
         hall = s.get(Hall, ticket.hall_id)
         matter = s.get(Matter, ticket.matter_id)

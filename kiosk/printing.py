@@ -45,7 +45,10 @@ def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: b
               for i in ticket.get("window_ids") or [] if i in windows]
     priority = ticket.get("priority")
     return Slip(
-        hall_name=hall["name"], ticket_id=f"{ticket['id']:08d}", ticket_number=ticket["number"],
+        # The barcode carries the ballot code (random, counted in 投箱评议), not the ticket id;
+        # a ticket from before ballot codes prints its id, which the slip batch refuses.
+        hall_name=hall["name"], ticket_id=ticket.get("ballot_code") or f"{ticket['id']:08d}",
+        ticket_number=ticket["number"],
         matter_name=matter["name"], department_name=matter["department_name"], windows=places,
         waiting_ahead=max(0, int(ticket.get("waiting_ahead") or 0)),
         issued_at=datetime.fromisoformat(ticket["issued_at"]).replace(tzinfo=None),
@@ -81,6 +84,7 @@ class SlipPrinter:
         self.on_change: Callable[[str], None] | None = None  # told when the state changes
         self._slips: OrderedDict[int, bytes] = OrderedDict()
         self._pngs: OrderedDict[int, bytes] = OrderedDict()
+        self._codes: dict[int, dict[str, Any]] = {}  # the slip's codes, for a reprint
         self._lock = threading.Lock()
         self._probing = threading.Lock()
         self._probed = 0.0
@@ -103,11 +107,15 @@ class SlipPrinter:
                 return False
             data = build_slip(ticket_slip(ticket, catalogue), self.profile)
             self._remember(ticket["id"], data)
+            self._codes[ticket["id"]] = {k: ticket.get(k) for k in ("query_code", "ballot_code")}
         self.queue.submit(f"ticket-{ticket['id']}", data)
         return True
 
     def reprint(self, ticket: dict[str, Any], catalogue: dict[str, Any]) -> None:
-        """The slip again, marked 【补打】."""
+        """The slip again, marked 【补打】. The server gives the slip's codes only in the issuing
+        answer, so they come from what this kiosk printed."""
+        with self._lock:
+            ticket = {**ticket, **self._codes.get(ticket["id"], {})}
         data = build_slip(ticket_slip(ticket, catalogue, reprint=True), self.profile)
         with self._lock:
             self._remember(ticket["id"], data)
@@ -120,6 +128,7 @@ class SlipPrinter:
         while len(self._slips) > KEEP:
             old, _ = self._slips.popitem(last=False)
             self._pngs.pop(old, None)
+            self._codes.pop(old, None)
 
     def slip_bytes(self, ticket_id: int) -> bytes | None:
         with self._lock:

@@ -169,6 +169,9 @@ class Ticket(Base):
     requeued: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     query_code: Mapped[str] = mapped_column(String(16), unique=True)
+    # The slip's barcode (投箱评议): random, not the id nor the query code; NULL on tickets issued
+    # before it existed (their slips cannot be counted in a slip batch).
+    ballot_code: Mapped[str | None] = mapped_column(String(24), unique=True, index=True)
     request_id: Mapped[str | None] = mapped_column(String(64))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     appointment_code: Mapped[str | None] = mapped_column(String(32))

@@ -52,6 +52,7 @@ ERROR_CODES = [
     # ratings, appeals, follow-ups, slips, SMS
     "invalid_level", "invalid_tags", "invalid_tag", "case_not_finished", "already_rated",
     "invalid_link", "link_expired", "link_used", "invalid_decision", "invalid_step", "unknown_follow_up",
+    "slip_needs_batch", "own_bad_rating", "not_your_department",
     "unknown_action", "unknown_message", "unknown_code",
     # supervision and devices
     "invalid_period", "invalid_group", "invalid_filter", "invalid_key", "invalid_format",
@@ -82,7 +83,13 @@ SCHEMAS: dict[str, dict] = {
         priority={"type": ["string", "null"]}, priority_label={"type": ["string", "null"]},
         issued_at=WHEN, called_at=WHEN, closed_at=WHEN, call_count=INT,
         window={"oneOf": [{"$ref": "#/components/schemas/WindowBrief"}, {"type": "null"}]},
-        target_window_id={"type": ["integer", "null"]}, query_code=STR,
+        target_window_id={"type": ["integer", "null"]},
+        query_code={"type": "string", "description": "the slip's query code: only in the kiosk's issuing "
+                    "answer and when the ticket is read by its query code; never in events, snapshots, "
+                    "window answers or reads by id"},
+        ballot_code={"type": ["string", "null"], "description": "the slip's barcode (16 random digits, "
+                     "scanned in 投箱评议): only in the kiosk's issuing answer; null for tickets issued "
+                     "before ballot codes"},
         phone={"type": ["string", "null"], "description": "staff and devices of the hall only"},
         id_number={"type": ["string", "null"], "description": "masked; staff and devices only"}),
     "Case": _obj(
@@ -104,7 +111,11 @@ SCHEMAS: dict[str, dict] = {
                    current={"type": ["object", "null"]}, waiting=INT),
     "Appointment": _obj(["code"], code=STR, matter_id=ID, slot_start=STR, status=STR),
     "Rating": _obj(["id", "level", "channel"], id=ID, level={"type": "integer", "minimum": 1, "maximum": 5},
-                   channel=STR, node=STR, case_id=ID, tags={"type": "array", "items": STR}, comment=STR),
+                   channel=STR, node=STR, case_id=ID, tags={"type": "array", "items": STR}, comment=STR,
+                   voided={"type": "boolean"}, void_reason={"type": ["string", "null"]},
+                   void_kind={"type": ["string", "null"], "enum": ["appeal", "superseded", "duplicate", None],
+                              "description": "why voided: 申诉成立, a default replaced by the citizen's "
+                                             "rating, a duplicate found when 一事一评 came in"}),
     "Appeal": _obj(["id", "status"], id=ID, status=STR, reason=STR),
     "FollowUp": _obj(["id", "stage"], id=ID, stage=STR),
     "SlipBatch": _obj(["id"], id=ID, opened_at=WHEN, closed_at=WHEN),
@@ -137,9 +148,11 @@ BODIES: dict[str, dict] = {
                 "description": "code or id_number (neither: 400 missing_field)",
                 "x-required-one-of": ["code", "id_number"]},
     "Rate": _obj(["channel", "level"],
-                 channel=_s(16, enum=["device", "sms", "web", "slip"]),
+                 channel=_s(16, enum=["device", "sms", "web", "slip"],
+                            description="slip: refused here (400 slip_needs_batch); slips count only "
+                                        "when scanned in a slip batch"),
                  level={"type": "integer", "minimum": 1, "maximum": 5},
-                 case_id=ID, ticket_id=ID, tags={"type": "array", "items": STR},
+                 case_id=ID, tags={"type": "array", "items": STR},
                  comment=_s(2000), node=_s(16, default="finish"),
                  link=_s(64, description="sms channel: the signed link token"),
                  query_code=_s(32, description="web channel: the code on the slip")),
@@ -289,10 +302,11 @@ ROUTES: list[tuple] = [
      ["already_checked_in", "too_many_tickets"], {}),
     ("get", "/ratings/levels", None, "the five levels and their tags", None, {200: OBJ}, [], {}),
     ("post", "/ratings", "optional",
-     "好差评: device (rater token), sms (link), web (query_code), slip (supervisor token)", "Rate",
+     "好差评: device (rater token), sms (link), web (query_code); 一事一评: one rating per case per node, "
+     "the first channel wins, later ones 409 already_rated", "Rate",
      {201: _wrap("rating", _ref("Rating"))},
      ["invalid_level", "invalid_tags", "invalid_tag", "case_not_finished", "already_rated", "invalid_link",
-      "link_expired", "link_used", "not_your_window"], {}),
+      "link_expired", "link_used", "not_your_window", "slip_needs_batch"], {}),
     ("get", "/ratings", SUP, "ratings", None, {200: _list("ratings", "Rating")}, [],
      {"case_id": INT, "bad": {"type": "string", "enum": ["1"]}, "limit": INT}),
     ("get", "/ratings/device", ("rater",), "the case a rating device may rate now", None,
@@ -309,14 +323,16 @@ ROUTES: list[tuple] = [
     ("get", "/follow-ups/{follow_up_id}", ("clerk", *SUP), "one follow-up", None,
      {200: _wrap("follow_up", _ref("FollowUp"))}, ["unknown_follow_up"], {}),
     ("post", "/follow-ups/{follow_up_id}/{step}", ("clerk", *SUP), "核实 → 整改 → 回访", "FollowUpStep",
-     {200: _wrap("follow_up", _ref("FollowUp"))}, ["invalid_step", "unknown_follow_up", "wrong_state"], {}),
+     {200: _wrap("follow_up", _ref("FollowUp"))},
+     ["invalid_step", "unknown_follow_up", "wrong_state", "own_bad_rating", "not_your_department"], {}),
     ("post", "/slips/batches", SUP, "开箱 (a slip batch)", None, {201: _wrap("batch", _ref("SlipBatch"))}, [], {}),
     ("get", "/slips/batches/{batch_id}", SUP, "one batch", None, {200: _wrap("batch", _ref("SlipBatch"))}, [], {}),
     ("post", "/slips/batches/{batch_id}/scan", SUP, "录入一张评议单", "SlipScan",
      {200: _obj(["ok"], ok={"type": "boolean"}, ticket=OBJ, case=OBJ, rating=_ref("Rating"))},
      ["unknown_code", "already_rated", "case_not_finished", "invalid_level"], {}),
     ("post", "/slips/batches/{batch_id}/close", SUP, "封箱统计", None, {200: _wrap("batch", _ref("SlipBatch"))}, [], {}),
-    ("get", "/sms/outbox", SUP, "短信发件箱 (phones masked)", None,
+    ("get", "/sms/outbox", SUP, "短信发件箱 (phones masked, rating links hidden; status not_needed when the "
+     "case was rated before the held invitation went out)", None,
      {200: _obj(["gateway", "messages"], gateway=STR, messages={"type": "array"})}, [], {"status": _s(200)}),
     ("post", "/sms/outbox/{message_id}/{action}", ("admin",), "retry / mark-sent", None,
      {200: _wrap("message", OBJ)}, ["unknown_action", "unknown_message"], {}),

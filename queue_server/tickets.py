@@ -15,7 +15,7 @@ from .identity import clean_id_number, clean_phone, id_hash, mask_id
 from .models import Event, Hall, Ticket
 from .numbering import next_number, ticket_number
 from .runtime import Runtime
-from .views import matter_info, ticket_dict, waiting_ahead, waiting_counts
+from .views import matter_info, slip_codes, ticket_dict, waiting_ahead, waiting_counts
 
 PRIORITIES = ("elderly", "disabled", "military", "pregnant", "appointment")
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed by citizens
@@ -27,6 +27,12 @@ _BY_REQUEST = select(Ticket.id).where(Ticket.hall_id == bindparam("hall"), Ticke
 
 def new_query_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def new_ballot_code() -> str:
+    """The slip's barcode: 16 random digits (about 53 bits; CODE128-C prints them as 8 symbols).
+    Only the paper carries it, so a rating counted from a slip is one somebody held in hand."""
+    return str(10**15 + secrets.randbelow(9 * 10**15))
 
 
 def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | None = None,
@@ -71,6 +77,7 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
                 target_window_id=None, priority=priority, is_priority=priority is not None,
                 status="waiting", issued_at=ch.now, queue_since=ch.now, window_id=None, called_at=None,
                 call_count=0, requeued=False, closed_at=None, query_code=new_query_code(),
+                ballot_code=new_ballot_code(),
                 request_id=request_id, device_id=device_id, appointment_code=appointment_code,
                 phone=phone, id_hash=digest,
                 id_masked=mask_id(id_clean) if id_clean else (booking.id_masked if booking else None))
@@ -82,7 +89,7 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
             body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket))
             ch.emit("ticket.issued", ticket_id=ticket.id, ticket=body,
                     waiting=waiting_counts(s, hall_id, day))
-        return body, True
+        return {**body, **slip_codes(ticket)}, True
     except IntegrityError:
         # The same request_id committed by a concurrent retry: answer with that ticket.
         if request_id is not None:
@@ -103,13 +110,16 @@ def _first_for_request(s, hall_id: int, request_id: str) -> dict[str, Any] | Non
     if found is None:
         return None
     ticket = s.get(Ticket, found)
-    return ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+    body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+    return {**body, **slip_codes(ticket)}  # the kiosk's retry: it prints the slip
 
 
 def find_ticket(rt: Runtime, ref: str, hall_id: int | None) -> tuple[Ticket, dict[str, Any], list[dict]]:
-    """A ticket by id (staff and devices of its hall) or by query code (anyone holding the slip)."""
+    """A ticket by id (staff and devices of its hall) or by query code (anyone holding the slip).
+    Only the second answer carries the query code: the caller already holds it."""
     with rt.read() as s:
-        if ref.isascii() and ref.isdigit() and len(ref) <= 18 and hall_id is not None:
+        by_id = ref.isascii() and ref.isdigit() and len(ref) <= 18 and hall_id is not None
+        if by_id:
             ticket = s.get(Ticket, int(ref))
             if ticket is not None and ticket.hall_id != hall_id:
                 ticket = None
@@ -118,6 +128,8 @@ def find_ticket(rt: Runtime, ref: str, hall_id: int | None) -> tuple[Ticket, dic
         if ticket is None:
             raise not_found("unknown_ticket", "没有找到这张号票")
         body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+        if not by_id:
+            body["query_code"] = ticket.query_code
         hall = s.get(Hall, ticket.hall_id)
         body["hall"] = {"code": hall.code, "name": hall.name}
         mine = Event.ticket_id == ticket.id

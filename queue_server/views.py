@@ -64,6 +64,8 @@ def window_brief_by_id(session: Session, window_id: int | None) -> dict[str, Any
 
 
 def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None = None) -> dict[str, Any]:
+    """The ticket as the hall sees it: events, snapshots, window answers. Without the slip's
+    codes: the query code and the ballot code are the citizen's (see `slip_codes`)."""
     matter = matter_info(session, ticket.matter_id)
     out = {
         "id": ticket.id,
@@ -84,7 +86,6 @@ def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None =
         "window": window_brief_by_id(session, ticket.window_id),
         "target_window_id": ticket.target_window_id,
         "window_ids": serving_window_ids(session, ticket),
-        "query_code": ticket.query_code,
         "requeued": ticket.requeued,
         "phone": mask_phone(ticket.phone),
         "id_number": ticket.id_masked,
@@ -93,6 +94,13 @@ def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None =
     if waiting_ahead is not None:
         out["waiting_ahead"] = waiting_ahead
     return out
+
+
+def slip_codes(ticket: Ticket) -> dict[str, Any]:
+    """What only the slip carries: the query code (progress page, web rating) and the ballot code
+    (the barcode counted in 投箱评议). Given to the kiosk that prints the slip, in its issuing
+    answer, and to whoever already holds the query code; never to displays, devices or windows."""
+    return {"query_code": ticket.query_code, "ballot_code": ticket.ballot_code}
 
 
 def case_dict(session: Session, case: Case) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """好差评 API: ratings from every channel, what the rating pages and device need, 差评 follow-ups,
 申诉复核, the slip box opening and the SMS outbox."""
+import re
 from urllib.parse import urlsplit
 
 from flask import g, jsonify, request
@@ -39,7 +40,8 @@ def rating_levels():
 
 @api.post("/ratings")
 def rate():
-    """One rating. device: rater token; sms: `link`; web: `query_code`; slip: supervisor token."""
+    """One rating. device: rater token; sms: `link`; web: `query_code`. Slips only through a slip
+    batch's scan (their barcode's ballot code), never here."""
     rt = runtime()
     body = json_body()
     principal = auth.authenticate(rt, auth.bearer_token())
@@ -49,7 +51,7 @@ def rate():
         raise bad_request("invalid_tags", "标签应为文字列表")
     req = RatingRequest(
         level=body.get("level"), channel=field(body, "channel", str, required=True, max_len=16),
-        case_id=field(body, "case_id", int), ticket_id=field(body, "ticket_id", int), tags=tags,
+        case_id=field(body, "case_id", int), tags=tags,
         comment=field(body, "comment", str, max_len=2000, default=""),
         node=field(body, "node", str, max_len=16, default="finish"),
         link=field(body, "link", str, max_len=64), query_code=field(body, "query_code", str, max_len=32))
@@ -122,7 +124,8 @@ def link_state(token: str):
     with rt.read() as s:
         invitation = open_link(s, rt.secret, token[:64], rt.clock.now())
         case = s.get(Case, invitation.case_id)
-        return jsonify({"case": _case_brief(s, case), "expires_at": iso(invitation.expires_at)})
+        return jsonify({"case": _case_brief(s, case), "expires_at": iso(invitation.expires_at),
+                        **case_rating_state(rt, s, case, "sms")})
 
 
 @api.get("/ratings")
@@ -247,8 +250,17 @@ def close_slip_batch(batch_id: int):
 
 # --- 短信发件箱 ---------------------------------------------------------------------------------
 
+_LINK = re.compile(r"/r/[0-9a-z]+\.[A-Za-z0-9_-]+")
+
+
+def shown_text(text: str) -> str:
+    """The message as staff see it: the rating link's token hidden. It is the citizen's one
+    rating; whoever reads the outbox must not be able to use it."""
+    return _LINK.sub("/r/••••••（链接已隐藏）", text)
+
+
 def _message_dict(m: SmsMessage) -> dict:
-    return {"id": m.id, "phone": mask_phone(m.phone), "text": m.text, "status": m.status,
+    return {"id": m.id, "phone": mask_phone(m.phone), "text": shown_text(m.text), "status": m.status,
             "attempts": m.attempts, "created_at": iso(m.created_at), "next_attempt_at": iso(m.next_attempt_at),
             "sent_at": iso(m.sent_at), "gateway": m.gateway, "provider_id": m.provider_id,
             "last_error": m.last_error}

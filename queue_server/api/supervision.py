@@ -153,7 +153,7 @@ def export(fmt: str):
         what, name = "groups", f"统计_按{stats.GROUPS[by]}_{start}_{end}"
     rows = table(what, data)
     mark("supervision.export", format=fmt, what=what, rows=len(rows) - 1)
-    body = to_csv(rows) if fmt == "csv" else to_xlsx(rows, name[:31])
+    body = to_csv(rows) if fmt == "csv" else to_xlsx(rows, name[:31], what)
     mime = "text/csv; charset=utf-8" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mime, headers={

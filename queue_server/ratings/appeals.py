@@ -66,7 +66,7 @@ def decide_appeal(rt: Runtime, hall_id: int, appeal_id: int, upheld: bool, note:
         appeal.decided_by, appeal.decided_at, appeal.decision_note = principal.actor, ch.now, note
         rating = s.get(Rating, appeal.rating_id)
         if upheld:
-            rating.voided, rating.voided_at = True, ch.now
+            rating.voided, rating.voided_at, rating.void_kind = True, ch.now, "appeal"
             rating.void_reason = f"申诉成立：{appeal.reason}（复核意见：{note}）"
             follow_up = s.scalar(select(FollowUp).where(FollowUp.rating_id == rating.id))
             if follow_up is not None and follow_up.stage not in ("closed", "voided"):

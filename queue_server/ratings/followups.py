@@ -39,9 +39,16 @@ def open_follow_up(rt: Runtime, s: Session, rating: Rating, now) -> FollowUp:
 
 
 def _may_act(s: Session, principal: Principal, follow_up: FollowUp) -> None:
-    """Supervisors and admins; clerks of a window of the department the follow-up is assigned to."""
+    """Supervisors and admins; clerks of a window of the department the follow-up is assigned to,
+    except the clerk who served the rated case: nobody verifies, fixes and closes their own 差评,
+    nor records the citizen's verdict on it."""
     if principal.role in ("supervisor", "admin"):
         return
+    rating = s.get(Rating, follow_up.rating_id)
+    own = rating is not None and (rating.staff_id == principal.staff_id if rating.staff_id is not None
+                                  else rating.window_id in principal.window_ids)
+    if principal.role == "clerk" and own:
+        raise forbidden("own_bad_rating", "这条差评针对您本人办理的事项，请由本部门其他工作人员或督查人员核实、整改和回访")
     if principal.role == "clerk" and principal.window_ids:
         departments = set(s.scalars(select(Window.department_id).where(Window.id.in_(principal.window_ids))))
         if follow_up.department_id in departments:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import HallError
 from ..identity import clean_phone
-from ..models import Case, Ticket
+from ..models import Case, Device, Ticket
 from ..runtime import Runtime
 from .models import SmsInvitation, SmsMessage
 from .settings import rating_settings
@@ -97,9 +97,16 @@ def invite(rt: Runtime, session: Session, case: Case, now: datetime) -> SmsMessa
     session.add(invitation)
     session.flush()
     url = link_url(rt, case.hall_id, make_token(rt.secret, invitation))
+    # Held while the window's rating device may still take the rating (一事一评), if the window
+    # has one: the sender then drops it as not needed if the citizen rated there
+    # (sender.rated_already). A window without a rating device sends at once.
+    held = now
+    if session.scalar(select(Device.id).where(Device.window_id == case.window_id, Device.kind == "rater",
+                                              Device.revoked.is_(False)).limit(1)) is not None:
+        held = max(now, (case.finished_at or now) + timedelta(seconds=settings.device_seconds))
     message = SmsMessage(hall_id=case.hall_id, invitation_id=invitation.id, phone=phone,
                          text=invitation_text(rt, case.hall_id, case.matter.name, url, settings.link_days),
-                         status="pending", created_at=now, next_attempt_at=now)
+                         status="pending", created_at=now, next_attempt_at=held)
     session.add(message)
     session.flush()
     return message

@@ -5,20 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event, false, inspect)
+                        UniqueConstraint, event, false, inspect, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedPhone, keys_for
 from ..models import Base, Id
 
 
+# 一事一评: one citizen's rating per case per node, whichever channel comes first. The database
+# holds it (two channels posting at once cannot both win); the default rating stays outside the
+# index because a real one supersedes it, and so do ratings an upgrade found duplicated.
+ONE_PER_NODE_SQLITE = "is_default = 0 AND (void_kind IS NULL OR void_kind != 'duplicate')"
+ONE_PER_NODE_PG = "NOT is_default AND (void_kind IS NULL OR void_kind <> 'duplicate')"
+VOID_KINDS = {"appeal": "申诉成立", "superseded": "默认评价被真实评价取代", "duplicate": "重复评价（一事一评）"}
+
+
 class Rating(Base):
-    """One rating of one case, by one channel, at one node (受理/办结). Never edited; a 申诉复核
-    may void it (the reason kept). The matter, window, clerk and department are copied from the
-    case so the rating stays tied to who served even if the case were reassigned."""
+    """One rating of one case at one node (受理/办结), by the channel that came first. Never
+    edited; it may be voided, the kind (`void_kind`: appeal | superseded | duplicate) and the
+    reason kept. The matter, window, clerk and department are copied from the case so the rating
+    stays tied to who served even if the case were reassigned."""
     __tablename__ = "ratings"
     __table_args__ = (UniqueConstraint("case_id", "channel", "node", name="uq_rating_case_channel_node"),
-                      Index("ix_ratings_hall_rated", "hall_id", "rated_at"))
+                      Index("ix_ratings_hall_rated", "hall_id", "rated_at"),
+                      Index("ux_ratings_case_node", "case_id", "node", unique=True,
+                            sqlite_where=text(ONE_PER_NODE_SQLITE), postgresql_where=text(ONE_PER_NODE_PG)))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -38,6 +49,7 @@ class Rating(Base):
     slip_batch_id: Mapped[int | None] = mapped_column(ForeignKey("slip_batches.id"))
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     void_reason: Mapped[str | None] = mapped_column(Text)
+    void_kind: Mapped[str | None] = mapped_column(String(12))  # appeal | superseded | duplicate
     voided_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 

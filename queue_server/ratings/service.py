@@ -4,8 +4,9 @@ Each channel proves the rater's right differently: the window's rating device by
 token (only its window's case just finished), SMS by the signed single-use link, the web page by
 the query code printed on the slip, and the slip box by a supervisor scanning the slip. The
 checks that depend on the database run inside the rating's own transaction, so two posts of the
-same link or the same slip cannot both succeed (and the unique (case, channel, node) key backs
-that up).
+same link or the same slip cannot both succeed. 一事一评: the first rating of a node, by whichever
+channel, is the one; a later one by any channel is refused (`already_rated`, naming the first),
+and the partial unique index on (case, node) holds that when two channels post at once.
 """
 from __future__ import annotations
 
@@ -37,13 +38,12 @@ class RatingRequest:
     level: Any
     channel: str
     case_id: int | None = None
-    ticket_id: int | None = None       # slips: the barcode carries the ticket id
     tags: list[str] = field(default_factory=list)
     comment: str = ""
     node: str = "finish"
     link: str | None = None            # sms: the token of the invitation link
     query_code: str | None = None      # web: the query code on the slip / QR page
-    slip_batch_id: int | None = None
+    slip_batch_id: int | None = None   # slip: only a slip scanned in a batch counts (slips.scan)
 
 
 def check_level(level: Any) -> int:
@@ -75,16 +75,6 @@ def _check_request(req: RatingRequest) -> tuple[int, list[str], str]:
     return level, check_tags(level, req.tags), comment
 
 
-def _case_for_ticket(s: Session, hall_id: int | None, ticket_id: int) -> Case:
-    ticket = s.get(Ticket, ticket_id)
-    if ticket is None or (hall_id is not None and ticket.hall_id != hall_id):
-        raise not_found("unknown_ticket", "没有找到这张号票（条码不属于本大厅）")
-    case = s.scalar(select(Case).where(Case.ticket_id == ticket.id))
-    if case is None:
-        raise conflict("case_not_finished", f"{ticket.number}号没有受理办件（可能已过号），不能评价")
-    return case
-
-
 def _resolve_case(s: Session, rt: Runtime, req: RatingRequest, principal: Principal | None,
                   now: datetime, lock: bool = False) -> tuple[Case, SmsInvitation | None, str]:
     """The case this request may rate, the invitation it uses, and the source to record."""
@@ -109,12 +99,13 @@ def _resolve_case(s: Session, rt: Runtime, req: RatingRequest, principal: Princi
             raise forbidden("forbidden_role", "只有窗口评价器可以提交评价器渠道的评价")
     elif principal.role not in ("supervisor", "admin"):
         raise forbidden("forbidden_role", "投箱评议由督查人员或管理员录入")
+    if req.channel == "slip" and req.slip_batch_id is None:
+        raise bad_request("slip_needs_batch", "投箱评议单只能在开箱评议时扫描条码录入"
+                          "（POST /slips/batches，再逐张 /slips/batches/<id>/scan）")
     if req.case_id is not None:
         case = s.get(Case, req.case_id)
         if case is None or case.hall_id != principal.hall_id:
             raise not_found("unknown_case", "没有这个办件")
-    elif req.channel == "slip" and req.ticket_id is not None:
-        case = _case_for_ticket(s, principal.hall_id, req.ticket_id)
     else:
         raise bad_request("missing_field", "缺少必填字段 case_id", field="case_id")
     return case, None, principal.actor
@@ -145,15 +136,15 @@ def submit_rating(rt: Runtime, req: RatingRequest, principal: Principal | None =
     level, tags, comment = _check_request(req)
     with rt.read() as s:  # which hall: the change must be opened for it
         case, _, source = _resolve_case(s, rt, req, principal, rt.clock.now())
-        hall_id = case.hall_id
+        hall_id, case_id = case.hall_id, case.id
     try:
         with change(rt, hall_id, source, origin) as ch:
             s = ch.session
             case, invitation, source = _resolve_case(s, rt, req, principal, ch.now, lock=True)
             _check_case(s, rt, req, case, principal, ch.now)
-            if s.scalar(select(Rating.id).where(Rating.case_id == case.id, Rating.channel == req.channel,
-                                                Rating.node == req.node)) is not None:
-                raise already_rated(req.channel)
+            first = counted_rating(s, case.id, req.node)
+            if first is not None:
+                raise already_rated(first, req.node)
             rating = Rating(hall_id=case.hall_id, case_id=case.id, ticket_id=case.ticket_id,
                             matter_id=case.matter_id, window_id=case.window_id, staff_id=case.staff_id,
                             department_id=case.department_id, channel=req.channel, level=level,
@@ -170,11 +161,26 @@ def submit_rating(rt: Runtime, req: RatingRequest, principal: Principal | None =
                     rating=body, follow_up=follow_up_dict(s, follow_up, ch.now) if follow_up else None)
         return body
     except IntegrityError:
-        raise already_rated(req.channel) from None
+        # Another channel's rating of this node committed first (ux_ratings_case_node).
+        with rt.read() as s:
+            first = counted_rating(s, case_id, req.node)
+        if first is None:
+            raise
+        raise already_rated(first, req.node) from None
 
 
-def already_rated(channel: str) -> HallError:
-    return conflict("already_rated", f"该办件已通过{CHANNELS.get(channel, channel)}评价过，每个渠道只能评价一次")
+def counted_rating(s: Session, case_id: int, node: str) -> Rating | None:
+    """The citizen's rating of this case at this node, if any (一事一评: the first, by any channel)."""
+    return s.scalar(select(Rating).where(Rating.case_id == case_id, Rating.node == node,
+                                         Rating.is_default.is_(False),
+                                         (Rating.void_kind.is_(None)) | (Rating.void_kind != "duplicate")))
+
+
+def already_rated(first: Rating, node: str) -> HallError:
+    return conflict("already_rated",
+                    f"该办件的{NODES.get(node, node)}环节已于{first.rated_at:%Y-%m-%d %H:%M}通过"
+                    f"{CHANNELS.get(first.channel, first.channel)}评价过。一事一评，每个环节只能评价一次，"
+                    "以最先收到的评价为准")
 
 
 def _supersede_default(s: Session, rating: Rating) -> None:
@@ -182,13 +188,12 @@ def _supersede_default(s: Session, rating: Rating) -> None:
     default = s.scalar(select(Rating).where(Rating.case_id == rating.case_id, Rating.node == rating.node,
                                             Rating.channel == "default", Rating.voided.is_(False)))
     if default is not None:
-        default.voided, default.voided_at = True, rating.rated_at
+        default.voided, default.voided_at, default.void_kind = True, rating.rated_at, "superseded"
         default.void_reason = f"收到{CHANNELS.get(rating.channel, rating.channel)}评价，默认评价不再计入"
 
 
 def case_rating_state(rt: Runtime, s: Session, case: Case, channel: str) -> dict[str, Any]:
     """What a rating page needs to know about a case: can it be rated by this channel now?"""
-    rated = s.scalar(select(Rating).where(Rating.case_id == case.id, Rating.channel == channel,
-                                          Rating.node == "finish"))
+    rated = counted_rating(s, case.id, "finish")
     return {"finished": case.status == "finished", "rated": rated is not None,
             "rating": rating_dict(s, rated) if rated is not None else None}

@@ -1,6 +1,9 @@
 """投箱评议: the monthly opening of the rating box. A supervisor scans each slip's CODE128 barcode
-(the ticket id, typed by a keyboard-wedge scanner), ticks the level seen on the slip, next. Every
-scan is kept — rated or refused and why — so the tally at the end counts both."""
+(the ticket's ballot code, 16 random digits typed by a keyboard-wedge scanner), ticks the level
+seen on the slip, next. Every scan is kept — rated or refused and why — so the tally at the end
+counts both. The code is random so that nobody can make up slips by counting ticket ids; tickets
+issued before it existed have no ballot code and their slips are refused. A slip counts only
+when scanned in an open batch: POST /ratings refuses the slip channel."""
 from __future__ import annotations
 
 from collections import Counter
@@ -14,9 +17,11 @@ from ..clock import iso
 from ..errors import HallError, conflict, not_found
 from ..models import Case, Ticket
 from ..runtime import Runtime
-from .levels import LEVELS
-from .models import Rating, SlipBatch, SlipScan
-from .service import RatingRequest, submit_rating
+from .levels import CHANNELS, LEVELS
+from .models import SlipBatch, SlipScan
+from .service import RatingRequest, counted_rating, submit_rating
+
+BALLOT_LENGTH = 16  # tickets.new_ballot_code
 
 REFUSALS = {"unknown_code": "无法识别的条码（不是本大厅的号票）", "already_rated": "重复：该办件的评议单已录入",
             "case_not_finished": "该号票没有办结的办件，不能评议"}
@@ -41,15 +46,19 @@ def _batch(s, hall_id: int, batch_id: int, open_only: bool = True) -> SlipBatch:
 
 def _lookup(s, hall_id: int, code: str) -> tuple[Ticket, Case]:
     """The ticket and finished case a slip's barcode names, or the refusal."""
-    ticket = s.get(Ticket, int(code)) if code.isdigit() and len(code) <= 18 else None
+    ticket = s.scalar(select(Ticket).where(Ticket.ballot_code == code)) if len(code) == BALLOT_LENGTH \
+        and code.isascii() and code.isdigit() else None
     if ticket is None or ticket.hall_id != hall_id:
-        raise HallError("unknown_code", f"{REFUSALS['unknown_code']}：{code}", 404)
+        why = "（旧式号票条码或手工输入的编号不能计入评议）" if code.isdigit() and len(code) < BALLOT_LENGTH else ""
+        raise HallError("unknown_code", f"{REFUSALS['unknown_code']}：{code}{why}", 404)
     case = s.scalar(select(Case).where(Case.ticket_id == ticket.id))
     if case is None or case.status != "finished":
         raise conflict("case_not_finished", f"{ticket.number}号：{REFUSALS['case_not_finished']}")
-    if s.scalar(select(Rating.id).where(Rating.case_id == case.id, Rating.channel == "slip",
-                                        Rating.node == "finish")) is not None:
-        raise conflict("already_rated", f"{ticket.number}号：{REFUSALS['already_rated']}")
+    first = counted_rating(s, case.id, "finish")
+    if first is not None:
+        reason = REFUSALS["already_rated"] if first.channel == "slip" else \
+            f"该办件已通过{CHANNELS.get(first.channel, first.channel)}评价过（一事一评），评议单不再计入"
+        raise conflict("already_rated", f"{ticket.number}号：{reason}")
     return ticket, case
 
 

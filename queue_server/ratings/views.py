@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from ..clock import iso
 from ..models import Case, Department, Matter, Staff, Window
 from .levels import CHANNELS, NODES, is_bad, level_word
-from .models import Appeal, FollowUp, FollowUpStep, Rating
+from .models import VOID_KINDS, Appeal, FollowUp, FollowUpStep, Rating
 
 STAGE_WORDS = {"verify": "待核实", "fix": "待整改", "callback": "待回访", "closed": "已办结",
-               "voided": "已撤销（申诉成立）"}
+               "voided": "已撤销（评价作废）"}
 STEP_WORDS = {"opened": "立案", "verify": "核实", "fix": "整改", "callback": "回访", "voided": "撤销"}
 APPEAL_WORDS = {"pending": "待复核", "upheld": "申诉成立", "rejected": "申诉不成立"}
 
@@ -41,6 +41,7 @@ def rating_dict(session: Session, r: Rating) -> dict[str, Any]:
         "node": r.node, "node_word": NODES.get(r.node, r.node), "tags": list(r.tags or []),
         "comment": r.comment, "rated_at": iso(r.rated_at), "is_default": r.is_default,
         "voided": r.voided, "void_reason": r.void_reason, "voided_at": iso(r.voided_at),
+        "void_kind": r.void_kind, "void_word": VOID_KINDS.get(r.void_kind or "") if r.voided else None,
         "follow_up_id": follow_up,
     }
 

@@ -48,8 +48,10 @@ def report_data(s: Session, hall_id: int, month: str, now: datetime) -> dict[str
         item["follow_up"] = None if f is None else {
             "stage": f.stage, "stage_word": STAGE_WORDS.get(f.stage, f.stage), "due_at": f.due_at.isoformat(" ", "minutes"),
             "closed_at": f.closed_at.isoformat(" ", "minutes") if f.closed_at else None,
-            "overdue": (f.closed_at or now) > f.due_at and f.stage != "voided", "fix_rating": f.fix_rating}
+            "overdue": (f.closed_at or now) > f.due_at and f.stage != "voided", "fix_rating": f.fix_rating,
+            "open": f.stage not in ("closed", "voided")}
         bad_rows.append(item)
+    counted = [b for b in bad_rows if not b["voided"]]  # the 差评 of the summary: the same rule as stats
     warnings = dict(s.execute(select(SupervisionWarning.level, func.count()).where(
         SupervisionWarning.hall_id == hall_id, SupervisionWarning.raised_at >= lo, SupervisionWarning.raised_at < hi,
         SupervisionWarning.kind == "case").group_by(SupervisionWarning.level)).all())
@@ -61,10 +63,11 @@ def report_data(s: Session, hall_id: int, month: str, now: datetime) -> dict[str
         "departments_by_on_time": _ranked(by_department["groups"], "on_time_rate", "finished"),
         "windows_by_satisfaction": _ranked(by_window["groups"], "satisfaction_rate", "ratings"),
         "windows_by_on_time": _ranked(by_window["groups"], "on_time_rate", "finished"),
-        "bad_ratings": bad_rows,
-        "follow_ups": {"total": len(bad_rows),
-                       "closed": sum(1 for b in bad_rows if b["follow_up"] and b["follow_up"]["stage"] == "closed"),
-                       "voided": sum(1 for b in bad_rows if b["voided"])},
+        "bad_ratings": counted + [b for b in bad_rows if b["voided"]],
+        "follow_ups": {"total": len(counted),
+                       "closed": sum(1 for b in counted if b["follow_up"] and b["follow_up"]["stage"] == "closed"),
+                       "open": sum(1 for b in counted if b["follow_up"] and b["follow_up"]["open"]),
+                       "voided": len(bad_rows) - len(counted)},
         "warnings": {"yellow": warnings.get("yellow", 0), "red": warnings.get("red", 0)},
     }
 

@@ -13,7 +13,11 @@ The exact definitions (also shown on the dashboard and in the report, from FORMU
   service time = called → finished, over cases finished in the period;
 - averages are arithmetic means; p90 is the nearest-rank 90th percentile (the ⌈0.9·n⌉-th
   smallest value).
-Each rating counts once (one case may have several: one per channel and node).
+一事一评: a case has at most one counted rating per node (受理, 办结), by whichever channel came
+first (ratings/service.py), so 有效评价 counts rated case-nodes; `rated_cases` counts the cases.
+作废 = ratings voided in the period, by why: 申诉成立 (appeal), a default rating replaced by the
+citizen's own (superseded), a duplicate found when 一事一评 was introduced (duplicate).
+Every page, the report and the exports take their figures from `figures` below.
 Rates are percentages rounded to 2 decimals, None when there is nothing to divide by.
 """
 from __future__ import annotations
@@ -30,14 +34,16 @@ from sqlalchemy.orm import Session
 from ..clock import iso
 from ..models import Case, Department, Matter, Staff, Ticket, Window
 from ..ratings.levels import BAD, CHANNELS, GOOD, LEVELS, SATISFIED, level_word
-from ..ratings.models import Rating
+from ..ratings.models import VOID_KINDS, Rating
 
 FORMULAS = [
     ("即办率", "即办件数 ÷ 期间内受理的办件数 × 100%"),
     ("按时办结率", "按时办结件数 ÷ 期间内办结的办件数 × 100%（按时：办结时间不晚于承诺期限；暂停计时的时间已顺延）"),
     ("满意率", "（非常满意 + 满意）÷ 有效评价数 × 100%"),
     ("好评率", "（非常满意 + 满意 + 基本满意）÷ 有效评价数 × 100%；差评 = 不满意 + 非常不满意"),
-    ("有效评价", "期间内作出的评价（按评价时间），不含申诉成立而作废的评价，不含默认评价；默认评价单独列出，另给出含默认评价的好评率"),
+    ("有效评价", "期间内作出的评价（按评价时间），一事一评：每个办件每个环节（受理、办结）只计最先收到的一条；"
+             "不含作废的评价，不含默认评价；默认评价单独列出，另给出含默认评价的好评率"),
+    ("作废评价", "期间内作出、已作废的评价：申诉成立，或默认评价被群众本人的评价取代"),
     ("等候时间", "取号 → 叫号（期间内叫号的号票，以最后一次叫号为准；按工作人员统计时只计已受理的号票，过号的号票没有经办人）"),
     ("办理时间", "叫号 → 办结（期间内办结的办件）"),
     ("P90", "第 90 百分位数（最近秩法：从小到大第 ⌈0.9n⌉ 个）"),
@@ -128,10 +134,17 @@ def figures(rows: Rows) -> dict[str, Any]:
         "satisfaction_rate": rate(satisfied, len(real)), "good_rate": rate(good, len(real)),
         "bad_rate": rate(bad, len(real)),
         "defaults": len(defaults), "good_rate_with_defaults": rate(good + default_good, len(real) + len(defaults)),
-        "voided": sum(1 for r in rows.ratings if r.voided), "channels": channels,
+        "rated_cases": len({r.case_id for r in real}),
+        "voided": sum(1 for r in rows.ratings if r.voided),
+        "voided_by": {k: sum(1 for r in rows.ratings if r.voided and _void_kind(r) == k) for k in VOID_KINDS},
+        "channels": channels,
         "waited": len(waits), "wait_avg": mean(waits), "wait_p90": p90(waits),
         "served": len(services), "service_avg": mean(services), "service_p90": p90(services),
     }
+
+
+def _void_kind(r: Rating) -> str:
+    return r.void_kind or ("superseded" if r.is_default else "appeal")
 
 
 def split(rows: Rows, by: str) -> dict[Any, Rows]:
@@ -165,7 +178,8 @@ def period_stats(s: Session, hall_id: int, start: date, end: date, by: str | Non
     rows = load(s, hall_id, start, end)
     out = {"from": start.isoformat(), "to": end.isoformat(), "totals": figures(rows),
            "formulas": [{"name": n, "formula": f} for n, f in FORMULAS],
-           "channel_words": CHANNELS, "level_words": {str(n): w for n, w in LEVELS.items()}}
+           "channel_words": CHANNELS, "level_words": {str(n): w for n, w in LEVELS.items()},
+           "void_words": VOID_KINDS}
     if by:
         labels = names(s, hall_id, by)
         groups = [{"key": key, "name": labels.get(key, "（未指定）" if key is None else str(key)), **figures(part)}

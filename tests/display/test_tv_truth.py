@@ -39,7 +39,7 @@ def test_the_panel_follows_skip_pause_recall_finish_and_transfer(open_page, hall
     page = open_page(server.url + TV)
     connected(page)
     says(page, "idle")
-    api.issue("XK00101001")                # A001
+    api.issue("XK00102001")                # A001, a 即办件: finished at the window
     api.issue("QR00201001")                # B001
     api.issue("QR00201001")                # B002
     api.op(1, "call-next")

@@ -107,6 +107,7 @@ def test_the_browser_back_goes_back_a_screen_and_never_leaves_the_kiosk(demo_kio
 
 def test_portrait_uses_its_height(demo_kiosk, open_kiosk):
     page = open_kiosk(demo_kiosk, PORTRAIT)
+    expect(page.locator("#departments .tile").first).to_be_visible()
     tile = page.locator("#departments .tile").first.bounding_box()
     assert tile["width"] > 450 and tile["height"] >= 160, tile      # two columns of large tiles
     expect(page.locator("#home-notice")).to_be_visible()

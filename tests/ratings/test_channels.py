@@ -61,7 +61,7 @@ def test_unfinished_case_is_refused_on_every_channel(hall, clock):
     web = rate(hall, {"level": 5, "channel": "web", "query_code": ticket["query_code"]})
     assert web.status_code == 409 and error(web) == "case_not_finished"
     slip = rate(hall, {"case_id": case["id"], "level": 5, "channel": "slip"}, "supervisor")
-    assert slip.status_code == 409 and error(slip) == "case_not_finished"
+    assert slip.status_code == 400 and error(slip) == "slip_needs_batch"  # slips: only in a batch
 
 
 def test_level_tags_channel_and_body_are_checked(hall, clock):
@@ -98,19 +98,21 @@ def test_web_rating_with_the_query_code_once(hall, clock):
     assert mismatch.status_code == 409
 
 
-def test_channels_are_independent_one_rating_each(hall, clock):
+def test_the_first_channel_wins_the_node(hall, clock):
+    # 一事一评: the device rated 办结 first; the web page finds it taken, and says by what.
     served = serve(hall, clock)
     case = served["case"]
     assert rate(hall, {"case_id": case["id"], "level": 5, "channel": "device"}, RATER).status_code == 201
-    assert rate(hall, {"level": 4, "channel": "web", "query_code": served["ticket"]["query_code"]}).status_code == 201
-    assert rate(hall, {"ticket_id": served["ticket"]["id"], "level": 3, "channel": "slip"}, "supervisor").status_code == 201
+    web = rate(hall, {"level": 1, "channel": "web", "query_code": served["ticket"]["query_code"]})
+    assert web.status_code == 409 and error(web) == "already_rated"
+    assert "评价器" in web.get_json()["error"]["message"] and "一事一评" in web.get_json()["error"]["message"]
     ratings = hall.c.get(f"/api/v1/ratings?case_id={case['id']}", headers=hall.headers("supervisor")).get_json()["ratings"]
-    assert sorted((r["channel"], r["level"]) for r in ratings) == [("device", 5), ("slip", 3), ("web", 4)]
+    assert [(r["channel"], r["level"]) for r in ratings] == [("device", 5)]
 
 
 def test_slip_channel_is_for_supervisors(hall, clock):
     served = serve(hall, clock)
-    r = rate(hall, {"ticket_id": served["ticket"]["id"], "level": 5, "channel": "slip"}, "clerk01")
+    r = rate(hall, {"case_id": served["case"]["id"], "level": 5, "channel": "slip"}, "clerk01")
     assert r.status_code == 403 and error(r) == "forbidden_role"
 
 

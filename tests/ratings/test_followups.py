@@ -120,8 +120,11 @@ def test_default_level_is_a_hall_setting_and_a_late_slip_supersedes_it(hall, clo
     served = serve(hall, clock)
     clock.advance(days=8)
     assert apply_defaults(rt) == 1
-    r = rate(hall, {"ticket_id": served["ticket"]["id"], "level": 2, "channel": "slip"}, "supervisor")
-    assert r.status_code == 201
+    sup = hall.headers("supervisor")
+    bid = hall.c.post("/api/v1/slips/batches", headers=sup).get_json()["batch"]["id"]
+    r = hall.c.post(f"/api/v1/slips/batches/{bid}/scan", json={"code": served["ticket"]["ballot_code"], "level": 2},
+                    headers=sup)
+    assert r.status_code == 200, r.get_json()
     ratings = {x["channel"]: x for x in hall.c.get(f"/api/v1/ratings?case_id={served['case']['id']}",
                                                   headers=hall.headers("supervisor")).get_json()["ratings"]}
     assert ratings["default"]["level"] == 3 and ratings["default"]["voided"] is True

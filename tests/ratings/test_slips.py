@@ -1,5 +1,6 @@
-"""投箱评议 through the API: open the box, scan each slip's barcode (the ticket id), tick the level,
-next; duplicates and unknown codes refused and counted; the tally at the end."""
+"""投箱评议 through the API: open the box, scan each slip's barcode (the ticket's random ballot code,
+as the kiosk printed it), tick the level, next; duplicates, unknown and guessed codes refused and
+counted; the tally at the end."""
 from __future__ import annotations
 
 from .helpers import accept_only, error, serve
@@ -17,21 +18,24 @@ def test_box_opening_tally(hall, clock):
         body = {"code": code} if level is None else {"code": code, "level": level}
         return hall.c.post(f"/api/v1/slips/batches/{bid}/scan", json=body, headers=sup)
 
-    first = str(served[0]["ticket"]["id"])
+    first = served[0]["ticket"]["ballot_code"]
     checked = scan(first)  # the scanner typed the digits + Enter: the page checks the code first
     assert checked.status_code == 200 and checked.get_json()["ticket"]["number"] == served[0]["ticket"]["number"]
     assert scan(first, 5).status_code == 200
     dup = scan(first)
     assert dup.status_code == 409 and error(dup) == "already_rated"
-    assert scan(str(served[1]["ticket"]["id"]), 4).status_code == 200
-    assert scan(str(served[2]["ticket"]["id"]), 1).status_code == 200
-    assert scan(str(served[3]["ticket"]["id"]), 5).status_code == 200
+    assert scan(served[1]["ticket"]["ballot_code"], 4).status_code == 200
+    assert scan(served[2]["ticket"]["ballot_code"], 1).status_code == 200
+    assert scan(served[3]["ticket"]["ballot_code"], 5).status_code == 200
     unknown = scan("999999")
     assert unknown.status_code == 404 and error(unknown) == "unknown_code"
+    # The ticket's id, what an old slip's barcode carried and anyone can count up, is no ballot.
+    by_id = scan(str(served[0]["ticket"]["id"]), 1)
+    assert by_id.status_code == 404 and error(by_id) == "unknown_code" and "旧式" in by_id.get_json()["error"]["message"]
     assert error(scan("A001-garbage")) == "unknown_code"
-    not_finished = scan(str(open_case["ticket"]["id"]))
+    not_finished = scan(open_case["ticket"]["ballot_code"])
     assert not_finished.status_code == 409 and error(not_finished) == "case_not_finished"
-    bad_level = scan(str(open_case["ticket"]["id"]), 9)
+    bad_level = scan(open_case["ticket"]["ballot_code"], 9)
     assert bad_level.status_code in (400, 409)
 
     tally = hall.c.post(f"/api/v1/slips/batches/{bid}/close", headers=sup).get_json()["batch"]
@@ -39,7 +43,7 @@ def test_box_opening_tally(hall, clock):
     assert {c["level"]: c["count"] for c in tally["counts"]} == {5: 2, 4: 1, 3: 0, 2: 0, 1: 1}
     refused = [(r["code"], r["reason"]) for r in tally["refused"]]
     assert (first, "already_rated") in refused and ("999999", "unknown_code") in refused
-    assert (str(open_case["ticket"]["id"]), "case_not_finished") in refused
+    assert (open_case["ticket"]["ballot_code"], "case_not_finished") in refused
     assert error(scan(first)) == "batch_closed"
 
     # The slip ratings are ordinary ratings of the slip channel; the 差评 opened its follow-up.
@@ -54,6 +58,6 @@ def test_tickets_of_another_hall_or_without_a_case_are_unknown(hall, clock):
     skipped = hall.issue("QR00201001").get_json()["ticket"]
     hall.op(3, "call-next")
     hall.op(3, "skip")
-    r = hall.c.post(f"/api/v1/slips/batches/{bid}/scan", json={"code": str(skipped["id"])}, headers=sup)
+    r = hall.c.post(f"/api/v1/slips/batches/{bid}/scan", json={"code": skipped["ballot_code"]}, headers=sup)
     assert r.status_code == 409 and error(r) == "case_not_finished"
     assert hall.c.post(f"/api/v1/slips/batches/{bid}/scan", json={"code": "1"}, headers=hall.headers("clerk03")).status_code == 403

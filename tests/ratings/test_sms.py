@@ -51,9 +51,17 @@ def token_in(text: str) -> str:
     return match.group(1)
 
 
+
+def serve_due(hall, clock, **kw) -> dict:
+    """Served at window 1, which has a rating device: its invitation waits out the device's
+    rating window ([ratings] device_seconds) before it is due."""
+    served = serve(hall, clock, **kw)
+    clock.advance(seconds=301)
+    return served
+
 def test_sms_through_fake_smsc_to_the_link_to_the_rating(hall, clock, rt, smsc):
     use_gateway(rt, smsc.url)
-    served = serve(hall, clock, phone=PHONE)
+    served = serve_due(hall, clock, phone=PHONE)
     assert serve(hall, clock)["case"]  # no phone: no invitation
     outbox = messages(rt)
     assert [(m.status, m.phone) for m in outbox] == [("pending", PHONE)]
@@ -97,7 +105,7 @@ def test_sms_through_fake_smsc_to_the_link_to_the_rating(hall, clock, rt, smsc):
 
 
 def test_forged_and_expired_links_are_refused(hall, clock, rt):
-    serve(hall, clock, phone=PHONE)
+    serve_due(hall, clock, phone=PHONE)
     token = token_in(messages(rt)[0].text)
     head, mac = token.split(".")
     flipped = mac[:-1] + ("A" if mac[-1] != "A" else "B")
@@ -114,8 +122,8 @@ def test_forged_and_expired_links_are_refused(hall, clock, rt):
 
 
 def test_a_link_rates_its_own_case_only(hall, clock, rt):
-    first = serve(hall, clock, phone=PHONE)["case"]
-    serve(hall, clock, phone="13900000000")
+    first = serve_due(hall, clock, phone=PHONE)["case"]
+    serve_due(hall, clock, phone="13900000000")
     token = token_in(messages(rt)[0].text)
     other = messages(rt)[1]
     assert other.phone == "13900000000"
@@ -125,7 +133,7 @@ def test_a_link_rates_its_own_case_only(hall, clock, rt):
 
 
 def test_outbox_gateway_is_the_default_and_listed(hall, clock, rt):
-    serve(hall, clock, phone=PHONE)
+    serve_due(hall, clock, phone=PHONE)
     assert sender.send_due(rt)["sent"] == 1
     listed = hall.c.get("/api/v1/sms/outbox", headers=hall.headers("admin")).get_json()
     assert listed["gateway"] == "outbox:"
@@ -152,14 +160,14 @@ class Flaky:
 
 
 def test_failures_are_retried_with_backoff_and_never_lost(hall, clock, rt):
-    serve(hall, clock, phone=PHONE)
+    serve_due(hall, clock, phone=PHONE)
     gateway = Flaky([GatewayError("timeout"), GatewayError("throttled")])
     assert sender.send_due(rt, gateway=gateway)["retry"] == 1
     m = messages(rt)[0]
     assert m.status == "pending" and m.attempts == 1 and "timeout" in m.last_error
     assert m.next_attempt_at == clock.now() + timedelta(seconds=30)
     assert sender.send_due(rt, gateway=gateway) == {"sent": 0, "retry": 0, "failed": 0, "recovered": 0,
-                                                     "rate_limited": 0}
+                                                     "rate_limited": 0, "not_needed": 0}
     clock.advance(seconds=30)
     assert sender.send_due(rt, gateway=gateway)["retry"] == 1
     assert messages(rt)[0].next_attempt_at == clock.now() + timedelta(minutes=1)
@@ -173,10 +181,10 @@ def test_failures_are_retried_with_backoff_and_never_lost(hall, clock, rt):
 
 
 def test_permanent_failure_and_too_many_attempts_end_as_failed_and_can_be_retried(hall, clock, rt):
-    serve(hall, clock, phone=PHONE)
+    serve_due(hall, clock, phone=PHONE)
     sender.send_due(rt, gateway=Flaky([GatewayError("目标号码无效", retryable=False)]))
     assert messages(rt)[0].status == "failed"
-    serve(hall, clock, phone="13900000000")
+    serve_due(hall, clock, phone="13900000000")
     always = Flaky([GatewayError("down")] * 100)
     for _ in range(sender.MAX_ATTEMPTS):
         sender.send_due(rt, gateway=always)
@@ -192,7 +200,7 @@ def test_crash_between_send_and_commit(hall, clock, rt, smsc):
     """SMPP cannot deduplicate: an interrupted send becomes `unknown`, never resent blindly.
     The HTTP and outbox gateways pass our ref for deduplication, so they are resent."""
     use_gateway(rt, smsc.url)
-    serve(hall, clock, phone=PHONE)
+    serve_due(hall, clock, phone=PHONE)
     smsc.drop_next_submit = 1  # the SMSC got the first part, the answer never came
     assert sender.send_due(rt)["failed"] == 1
     m = messages(rt)[0]
@@ -227,7 +235,7 @@ def test_crash_between_send_and_commit(hall, clock, rt, smsc):
 
 def test_smsc_refusals_and_bad_password(hall, clock, rt, smsc):
     use_gateway(rt, smsc.url)
-    serve(hall, clock, phone=PHONE)
+    serve_due(hall, clock, phone=PHONE)
     smsc.refuse_next = [0x58]  # throttled: retry later
     assert sender.send_due(rt)["retry"] == 1
     assert "限流" in messages(rt)[0].last_error
@@ -278,7 +286,7 @@ def test_http_gateway_posts_json_with_idempotency_key(hall, clock, rt):
     _Provider.received, _Provider.fail_first = [], 1
     try:
         use_gateway(rt, f"http://127.0.0.1:{server.server_port}/sms/send")
-        serve(hall, clock, phone=PHONE)
+        serve_due(hall, clock, phone=PHONE)
         assert sender.send_due(rt)["retry"] == 1  # 503: retryable
         assert "503" in messages(rt)[0].last_error
         clock.advance(seconds=30)
@@ -302,7 +310,7 @@ def test_missed_invitations_are_caught_up(hall, clock, rt):
     subscribers = rt.subscribers[:]
     rt.subscribers.clear()
     try:
-        serve(hall, clock, phone=PHONE)
+        serve_due(hall, clock, phone=PHONE)
     finally:
         rt.subscribers.extend(subscribers)
     assert messages(rt) == []

@@ -39,9 +39,9 @@ def _heads(engine) -> set[str]:
         return {r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
 
 
-def _tables(conn) -> dict:
+def _tables(conn, only: list[str] | None = None) -> dict:
     meta = MetaData()
-    meta.reflect(conn, only=CORE_TABLES)
+    meta.reflect(conn, only=only or CORE_TABLES)
     return meta.tables
 
 
@@ -300,3 +300,47 @@ def test_the_migrations_build_what_the_models_say():
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     finally:
         engine.dispose()
+
+
+RATED = ["cases", "ratings", "follow_ups"]
+
+
+def test_one_rating_per_node_comes_in_without_losing_a_rating(database_url):
+    """0013: a case rated by two channels under the old rule keeps the first as its rating; the
+    later one stays, voided as a duplicate with the reason, its open follow-up stopped; a voided
+    default says it was superseded; from then on the database refuses a second counted rating."""
+    from sqlalchemy.exc import IntegrityError
+    engine, ids = _old_database(database_url)
+    migrate(engine, "upgrade", "0012_cases_due_guessed_index")
+    at = datetime(2026, 3, 10, 10, 0)
+    with engine.begin() as conn:
+        t = _tables(conn, RATED)
+        case = conn.execute(select(t["cases"]).where(t["cases"].c.status == "finished")
+                            .order_by(t["cases"].c.id)).mappings().first()
+        same = dict(hall_id=case["hall_id"], case_id=case["id"], ticket_id=case["ticket_id"],
+                    matter_id=case["matter_id"], window_id=case["window_id"], staff_id=case["staff_id"],
+                    department_id=case["department_id"], node="finish", tags=[], comment="", source="old")
+        default = _insert(conn, t["ratings"], **same, channel="default", level=5, rated_at=at, is_default=True,
+                          voided=True, void_reason="收到评价器评价，默认评价不再计入", voided_at=at)
+        first = _insert(conn, t["ratings"], **same, channel="device", level=5, rated_at=at + timedelta(minutes=1),
+                        is_default=False, voided=False)
+        later = _insert(conn, t["ratings"], **same, channel="web", level=1, rated_at=at + timedelta(minutes=9),
+                        is_default=False, voided=False)
+        _insert(conn, t["follow_ups"], hall_id=case["hall_id"], rating_id=later, case_id=case["id"],
+                department_id=case["department_id"], stage="verify", opened_at=at, due_at=at + timedelta(days=7))
+    migrate(engine, "upgrade", "heads")
+    with engine.begin() as conn:
+        t = _tables(conn, RATED)
+        rows = {r["id"]: r for r in conn.execute(select(t["ratings"])).mappings()}
+        assert len(rows) == 3
+        assert rows[first]["voided"] is False or rows[first]["voided"] == 0
+        assert rows[first]["void_kind"] is None
+        assert bool(rows[later]["voided"]) and rows[later]["void_kind"] == "duplicate"
+        assert "一事一评" in rows[later]["void_reason"]
+        assert rows[default]["void_kind"] == "superseded"
+        stage = conn.execute(select(t["follow_ups"].c.stage).where(t["follow_ups"].c.rating_id == later)).scalar()
+        assert stage == "voided"
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        _insert(conn, _tables(conn, RATED)["ratings"], **same, channel="sms", level=4, rated_at=at + timedelta(hours=1),
+                is_default=False, voided=False)
+    engine.dispose()

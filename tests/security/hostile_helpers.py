@@ -125,7 +125,8 @@ ROLE_TABLE: dict[tuple[str, str], list[Rule]] = {
     ("get", "/queue"): only(*EVERY),
     ("get", "/windows"): only(*EVERY),
     **{("post", f"/windows/{{window_id}}/{op}"): only(*CLERK)
-       for op in ("call-next", "recall", "skip", "requeue", "transfer", "pause", "resume", "accept", "finish")},
+       for op in ("call-next", "recall", "skip", "requeue", "transfer", "pause", "resume", "accept", "finish",
+                  "correct", "refuse")},
     ("get", "/windows/{window_id}/skipped"): only(*CLERK),
     ("post", "/appointments"): only("admin"),
     ("get", "/appointments/slots"): only(*BOOKING_READERS),
@@ -133,10 +134,9 @@ ROLE_TABLE: dict[tuple[str, str], list[Rule]] = {
     ("post", "/appointments/{code}/cancel"): only("admin"),
     ("post", "/appointments/check-in"): only("kiosk", "admin"),
     ("get", "/ratings/levels"): PUBLIC,
-    # Public for the sms (signed link) and web (query code) channels; the device and slip
-    # channels are proven by the caller's token.
-    ("post", "/ratings"): [Rule(frozenset({"rater"}), body={"channel": "device", "level": 5}, what="device channel"),
-                           Rule(frozenset(SUP), body={"channel": "slip", "level": 5}, what="slip channel")],
+    # Public for the sms (signed link) and web (query code) channels; the device channel is
+    # proven by the caller's token. Slips are not taken here at all (only a batch's scan).
+    ("post", "/ratings"): [Rule(frozenset({"rater"}), body={"channel": "device", "level": 5}, what="device channel")],
     ("get", "/ratings"): only(*SUP),
     ("get", "/ratings/device"): only("rater"),
     ("get", "/ratings/web/{code}"): PUBLIC,
@@ -153,6 +153,10 @@ ROLE_TABLE: dict[tuple[str, str], list[Rule]] = {
     ("post", "/slips/batches/{batch_id}/close"): only(*SUP),
     ("get", "/sms/outbox"): only(*SUP),
     ("post", "/sms/outbox/{message_id}/{action}"): only("admin"),
+    ("get", "/cases"): only(*CASE_PEOPLE),
+    ("get", "/cases/{case_id}"): only(*CASE_PEOPLE),
+    ("get", "/cases/{case_id}/correction-notice"): only(*CASE_PEOPLE),
+    **{("post", f"/cases/{{case_id}}/{op}"): only(*CASE_PEOPLE) for op in ("finish", "accept", "refuse", "deliver")},
     ("post", "/cases/{case_id}/suspend"): only(*CASE_PEOPLE),
     ("post", "/cases/{case_id}/resume-clock"): only(*CASE_PEOPLE),
     ("get", "/cases/{case_id}/suspensions"): only(*CASE_PEOPLE),
@@ -249,8 +253,8 @@ class Furnished:
 
     def secrets(self) -> list[str]:
         """What only hall A's own callers may see: its free texts, slip codes, booking and link."""
-        return [MARKER, self.link, self.appointment, *(t["query_code"] for t in
-                (self.finished_ticket, self.called_ticket, self.skipped_ticket))]
+        return [MARKER, self.link, self.appointment, *(t[k] for t in
+                (self.finished_ticket, self.called_ticket, self.skipped_ticket) for k in ("query_code", "ballot_code"))]
 
     def fill(self, path: str) -> str:
         return re.sub(r"{(\w+)}", lambda m: self.path_value(m[1], path), path)
@@ -269,8 +273,12 @@ class Furnished:
             "Appeal": {"reason": "评价人误操作 " + MARKER},
             "Decide": {"decision": "upheld", "note": "核实属实 " + MARKER},
             "FollowUpStep": {"note": "已核实 " + MARKER},
-            "SlipScan": {"code": f"{self.finished_ticket['id']:08d}", "level": 5},
+            "SlipScan": {"code": self.finished_ticket["ballot_code"], "level": 5},
             "Suspend": {"reason": "专家评审 " + MARKER},
+            "Accept": {},
+            "Correct": {"missing": ["身份证明"]},
+            "Refuse": {"reason": "不属于本机关职权范围 " + MARKER},
+            "Deliver": {"how": "window", "note": "本人领取 " + MARKER},
             "Heartbeat": {"status": {"printer": "ok"}},
         }
         return dict(bodies[name]) if name else {}
@@ -279,6 +287,10 @@ class Furnished:
 def ok(response, *statuses: int) -> dict:
     assert response.status_code in (statuses or (200, 201)), (response.status_code, response.get_json())
     return response.get_json()
+
+
+def _codes(ticket: dict) -> dict:
+    return {"query_code": ticket["query_code"], "ballot_code": ticket["ballot_code"]}
 
 
 def furnish(app, clock: FrozenClock, who: Callers) -> Furnished:
@@ -315,11 +327,11 @@ def furnish(app, clock: FrozenClock, who: Callers) -> Furnished:
     f.accepted_case = window_op(3, "accept")["case"]
     ok(who.call("POST", f"/cases/{f.accepted_case['id']}/suspend", "clerk03", {"reason": "现场勘验 " + MARKER}))
 
-    issue("XK00102001")
-    f.skipped_ticket = window_op(1, "call-next")["ticket"]
+    slip = issue("XK00102001")  # the slip's codes come only with the kiosk's issuing answer
+    f.skipped_ticket = {**window_op(1, "call-next")["ticket"], **_codes(slip)}
     window_op(1, "skip")
-    issue("XK00102001")   # a 即办件: accepted and finished at the window later in some tests
-    f.called_ticket = window_op(1, "call-next")["ticket"]
+    slip = issue("XK00102001")   # a 即办件: accepted and finished at the window later in some tests
+    f.called_ticket = {**window_op(1, "call-next")["ticket"], **_codes(slip)}
     issue("GG00301001")
 
     f.batch_id = ok(who.call("POST", "/slips/batches", "supervisor"), 201)["batch"]["id"]

@@ -62,7 +62,8 @@ def generate(rt, hall_id: int, seed: int = 2026, first: date = FIRST, last: date
                 called = issued + timedelta(seconds=rng.randint(0, 3600))
                 ticket = Ticket(hall_id=hall_id, day=day, number=f"{matter.prefix}{n + 1:03d}", matter_id=matter.id,
                                 status="done", issued_at=issued, queue_since=issued, window_id=window_id,
-                                called_at=called, call_count=1, query_code=f"G{serial:07d}")
+                                called_at=called, call_count=1, query_code=f"G{serial:07d}",
+                                ballot_code=f"{9 * 10**15 + serial:016d}")  # as random as issuing's, for tests
                 s.add(ticket)
                 s.flush()
                 item = Planned(ticket.id, matter.id, matter.department_id, window_id, clerk.get(window_id),
@@ -98,23 +99,25 @@ def generate(rt, hall_id: int, seed: int = 2026, first: date = FIRST, last: date
                 if item.finished is None:
                     ticket.status = "serving"
                     continue
-                for channel in rng.sample(["device", "web", "sms", "slip"], k=rng.choice([0, 1, 1, 1, 2])):
+                # 一事一评: the first channel rates 办结; a second one, on a 承诺件, its 受理.
+                for i, channel in enumerate(rng.sample(["device", "web", "sms", "slip"], k=rng.choice([0, 1, 1, 1, 2]))):
                     level = rng.choices([5, 4, 3, 2, 1], weights=[60, 20, 10, 6, 4])[0]
                     rated = item.finished + timedelta(minutes=rng.randint(1, 60 * 24 * 3))
-                    if now and rated > now:
+                    if now and rated > now or (i and case.kind == "即办件"):
                         continue
                     voided = level <= 2 and rng.random() < 0.3
                     item.ratings.append({"channel": channel, "level": level, "rated": rated, "voided": voided,
-                                         "default": False})
+                                         "default": False, "node": "accept" if i else "finish"})
                 if not item.ratings and rng.random() < 0.5 and (now is None or item.finished + timedelta(days=7) <= now):
                     item.ratings.append({"channel": "default", "level": 5, "default": True, "voided": False,
                                          "rated": item.finished + timedelta(days=7)})
                 for r in item.ratings:
                     s.add(Rating(hall_id=hall_id, case_id=case.id, ticket_id=ticket.id, matter_id=matter.id,
                                  window_id=window_id, staff_id=item.staff_id, department_id=matter.department_id,
-                                 channel=r["channel"], level=r["level"], node="finish", rated_at=r["rated"],
-                                 is_default=r["default"], voided=r["voided"], source="generated",
-                                 void_reason="申诉成立：测试" if r["voided"] else None))
+                                 channel=r["channel"], level=r["level"], node=r.get("node", "finish"),
+                                 rated_at=r["rated"], is_default=r["default"], voided=r["voided"], source="generated",
+                                 void_reason="申诉成立：测试" if r["voided"] else None,
+                                 void_kind="appeal" if r["voided"] else None))
             day += timedelta(days=1)
         s.commit()
     return plan

@@ -89,6 +89,14 @@ def test_dashboard_and_monthly_report(page, live):
                             headers=token(live, "supervisor")).get_json()
     shown = page.inner_text("#stat-cards")
     assert f"{stats['totals']['on_time_rate']:.1f}%" in shown and f"{stats['totals']['satisfaction_rate']:.1f}%" in shown
+
+    def card(label: str) -> str:
+        return page.inner_text(f"#stat-cards .card:has(.label:text-is('{label}')) .value")
+    # The dashboard's 差评 and 作废 are the report's (tests/supervision/test_figures_agree.py has the exports).
+    report = live.client.get("/api/v1/supervision/report?month=2026-03", headers=token(live, "supervisor")).get_json()
+    assert card("差评") == str(stats["totals"]["bad"]) == str(report["follow_ups"]["total"])
+    assert card("作废评价") == str(stats["totals"]["voided"]) == str(report["totals"]["voided"])
+    assert card("满意率") == f"{report['totals']['satisfaction_rate']:.1f}%"
     page.screenshot(path=str(ARTIFACTS / "dashboard_stats.png"), full_page=True)
     page.select_option("#by", "window")
     page.wait_for_function("() => document.getElementById('groups-title').textContent.includes('窗口')")
@@ -128,14 +136,17 @@ def test_slip_box_opening_in_the_browser(page, live):
     furnish(live)
     with live.rt.read() as s:
         from queue_server.models import Case
+        from queue_server.models import Ticket
         cases = s.scalars(select(Case).where(Case.status == "finished").order_by(Case.id).limit(40)).all()
+        rated = {r.case_id for r in s.scalars(select(Rating).where(Rating.node == "finish", Rating.is_default.is_(False)))}
         slipped = {r.case_id for r in s.scalars(select(Rating).where(Rating.channel == "slip"))}
-        fresh = [c.ticket_id for c in cases if c.id not in slipped][:3]
-        taken = next(c.ticket_id for c in s.scalars(select(Case)) if c.id in slipped)
+        ballots = dict(s.execute(select(Ticket.id, Ticket.ballot_code)).all())  # the slips' barcodes
+        fresh = [ballots[c.ticket_id] for c in cases if c.id not in rated][:3]
+        taken = next(ballots[c.ticket_id] for c in s.scalars(select(Case)) if c.id in slipped)
     login(page, live.url + "/supervisor/slips")
     page.click("#start")
-    for ticket_id, key in zip(fresh, ("5", "4", "1")):
-        page.fill("#code", str(ticket_id))
+    for code, key in zip(fresh, ("5", "4", "1")):
+        page.fill("#code", code)
         page.press("#code", "Enter")  # what the scanner types after the digits
         page.wait_for_selector("#levels button:not([disabled])")
         page.keyboard.press(key)
@@ -194,11 +205,25 @@ def test_citizen_progress_page_and_sms_link(page, live, chromium):
     phone.wait_for_selector(".done")
     phone.screenshot(path=str(ARTIFACTS / "progress_rated.png"), full_page=True)
 
-    # The SMS link of the same case opens its own rating page (channel sms).
-    with live.rt.read() as s:
-        text = s.scalars(select(SmsMessage)).one().text
-    token_ = re.search(r"/r/(\S+)", text).group(1)
-    phone.goto(f"{live.url}/r/{token_}")
+    # The SMS link of the same case: 一事一评, the web rating stands, no second form.
+    def sms_token() -> str:
+        with live.rt.read() as s:
+            text = s.scalars(select(SmsMessage).order_by(SmsMessage.id.desc())).first().text
+        return re.search(r"/r/(\S+)", text).group(1)
+
+    phone.goto(f"{live.url}/r/{sms_token()}")
+    phone.wait_for_selector(".done")
+    assert "网页" in phone.inner_text("#rating-box") and "一事一评" in phone.inner_text("#rating-box")
+    assert phone.locator("#rating-box .level").count() == 0
+    phone.screenshot(path=str(ARTIFACTS / "sms_already_rated.png"), full_page=True)
+
+    # The next citizen's case, not rated yet: the SMS link opens its rating page (channel sms).
+    live.client.post("/api/v1/tickets", json={"matter_id": 1, "phone": "13812345678"}, headers=kiosk)
+    live.client.post(f"/api/v1/windows/{window}/call-next", headers=clerk)
+    second = live.client.post(f"/api/v1/windows/{window}/accept", headers=clerk).get_json()["case"]
+    live.clock.advance(minutes=12)
+    assert live.client.post(f"/api/v1/cases/{second['id']}/finish", headers=clerk).status_code == 200
+    phone.goto(f"{live.url}/r/{sms_token()}")
     phone.wait_for_selector("#rating-box .level")
     assert "企业设立登记" in phone.inner_text("#matter-name")
     phone.screenshot(path=str(ARTIFACTS / "sms_rating_page.png"), full_page=True)

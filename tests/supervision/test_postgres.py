@@ -13,7 +13,7 @@ from queue_server.app import create_app
 from queue_server.clock import FrozenClock
 from queue_server.supervision.alerts import check_warnings
 
-from ratings.helpers import accept_only, rate, serve
+from ratings.helpers import RATER, accept_only, rate, serve
 from .month import generate
 from .test_stats import assert_figures, expected
 
@@ -48,7 +48,34 @@ def test_concurrent_posts_of_one_link_rate_once(pg):
     assert sorted(results).count(201) == 1 and all(r in (201, 409) for r in results), results
     with rt.read() as s:
         assert s.execute(text("SELECT count(*) FROM ratings")).scalar_one() == 1
-    assert rate(hall, {"case_id": served["case"]["id"], "level": 5, "channel": "slip"}, "supervisor").status_code == 201
+    # 一事一评: the link rated 办结, so the web page (any channel) is refused too.
+    web = rate(hall, {"query_code": served["ticket"]["query_code"], "level": 5, "channel": "web"})
+    assert web.status_code == 409 and web.get_json()["error"]["code"] == "already_rated"
+
+
+def test_two_channels_at_once_rate_a_node_once(pg):
+    """The rating device and the QR page post at the same moment: exactly one counts, however the
+    transactions interleave (the check in the rating's change, backed by the partial unique
+    index on (case, node))."""
+    app, hall, clock = pg
+    served = serve(hall, clock, code="XK00102001")
+    results = []
+
+    def post(body, who):
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {who}"} if who else {}
+        results.append(client.post("/api/v1/ratings", json=body, headers=headers).status_code)
+    device = {"channel": "device", "case_id": served["case"]["id"], "level": 5}
+    web = {"channel": "web", "query_code": served["ticket"]["query_code"], "level": 1}
+    threads = [threading.Thread(target=post, args=(device, RATER) if n % 2 else (web, None)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count(201) == 1 and all(r in (201, 409) for r in results), results
+    rt = app.extensions["hall"]
+    with rt.read() as s:
+        assert s.execute(text("SELECT count(*) FROM ratings")).scalar_one() == 1
 
 
 def test_warnings_once_on_postgres(pg):

@@ -164,7 +164,7 @@ def test_xlsx_opens_in_a_real_spreadsheet_reader(hall, month):
     g = hall.c.get("/api/v1/supervision/export.xlsx?from=2026-03-01&to=2026-03-31&by=window",
                    headers=hall.headers("supervisor"))
     rows = list(openpyxl.load_workbook(io.BytesIO(g.get_data())).active.values)
-    assert rows[-1][0] == "合计" and rows[0][6] == "按时办结率(%)"
+    assert rows[-1][0] == "合计" and rows[0][7] == "按时办结率(%)"
 
 
 def test_period_and_group_are_checked(hall):

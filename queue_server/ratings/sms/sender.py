@@ -11,6 +11,10 @@ When the gateway says the text may have gone although the send failed (SMPP: the
 broke after a submit_sm was written, or some parts of a long text were accepted), the same rule
 as for a crash applies.
 
+An invitation is held for the rating device's window ([ratings] device_seconds after 办结) and
+checked at the claim: when the case's 办结 was rated meanwhile (on the device, or the web page)
+it becomes `not_needed`, the first rating named in `last_error`, and is never sent.
+
 Sending limits ([ratings] sms_per_phone_per_day, sms_per_hall_per_minute) are checked at the
 claim, in its transaction: a message over a limit becomes `rate_limited` with the limit in
 `last_error` and is not sent (listed in the outbox like a failure; an admin's retry sends it when
@@ -35,7 +39,9 @@ from sqlalchemy.orm import Session
 
 from ...identity import redact
 from ...runtime import Runtime
-from ..models import SmsMessage
+from ..levels import CHANNELS
+from ..models import SmsInvitation, SmsMessage
+from ..service import counted_rating
 from ..settings import RatingSettings, rating_settings
 from .gateways import GatewayError, gateway_for
 
@@ -123,6 +129,19 @@ def over_limit(s: Session, m: SmsMessage, now: datetime, settings: RatingSetting
     return None
 
 
+def rated_already(s: Session, m: SmsMessage) -> str | None:
+    """Why an invitation need not go out: its case's 办结 was already rated (一事一评), usually on
+    the window's rating device while the message was held; None when it should be sent."""
+    if m.invitation_id is None:
+        return None
+    invitation = s.get(SmsInvitation, m.invitation_id)
+    first = counted_rating(s, invitation.case_id, "finish") if invitation is not None else None
+    if first is None:
+        return None
+    return (f"不再发送：该办件已于{first.rated_at:%H:%M}通过{CHANNELS.get(first.channel, first.channel)}"
+            "评价（一事一评，每个环节只评一次）")
+
+
 def _claim(rt: Runtime, hall_id: int, now: datetime, scheme: str) -> SmsMessage | None:
     """The next due message, now `sending` — or `rate_limited` when a sending limit says no."""
     with rt.writing() as s:
@@ -133,8 +152,11 @@ def _claim(rt: Runtime, hall_id: int, now: datetime, scheme: str) -> SmsMessage 
         if m is None:
             s.commit()
             return None
-        reason = over_limit(s, m, now, rating_settings(rt, hall_id))
-        if reason:
+        rated = rated_already(s, m)
+        reason = None if rated else over_limit(s, m, now, rating_settings(rt, hall_id))
+        if rated:
+            m.status, m.last_error = "not_needed", rated
+        elif reason:
             m.status, m.last_error = "rate_limited", reason
         else:
             m.status, m.attempts, m.claimed_at, m.gateway = "sending", m.attempts + 1, now, scheme
@@ -164,7 +186,7 @@ def _finish(rt: Runtime, message_id: int, now: datetime, provider_id: str | None
 def send_due(rt: Runtime, now: datetime | None = None, gateway=None, limit: int = 100) -> dict[str, int]:
     """Send what is due now in every hall; `gateway` overrides the configured one (tests)."""
     now = now or rt.clock.now()
-    counts = {"sent": 0, "retry": 0, "failed": 0, "recovered": 0, "rate_limited": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "recovered": 0, "rate_limited": 0, "not_needed": 0}
     if not _anything_to_do(rt, now):
         return counts  # the usual case: a read, no write transaction every few seconds
     gateways = {h: gateway or gateway_of(rt, h) for h in list(rt.halls)}
@@ -174,9 +196,9 @@ def send_due(rt: Runtime, now: datetime | None = None, gateway=None, limit: int 
             m = _claim(rt, hall_id, now, gw.scheme)
             if m is None:
                 break
-            if m.status == "rate_limited":
-                log.warning("SMS %s not sent: %s", m.id, m.last_error)
-                counts["rate_limited"] += 1
+            if m.status in ("rate_limited", "not_needed"):
+                log.info("SMS %s not sent: %s", m.id, m.last_error)
+                counts[m.status] += 1
                 continue
             try:
                 provider_id = gw.send(m.phone, m.text, ref_of(m))

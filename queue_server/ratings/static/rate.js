@@ -23,6 +23,13 @@
       fact(facts, "办结时间", R.fmt(c.finished_at));
       fact(facts, "链接有效期至", R.fmt(state.expires_at));
       document.getElementById("case-card").hidden = false;
+      const box = document.getElementById("rating-box");
+      if (state.rated) {  // 一事一评: already rated on the window's device or the QR page
+        R.thanks(box, state.rating);
+        box.prepend(R.el("p", {"class": "notice"},
+          "该办件已通过" + state.rating.channel_word + "评价，一事一评，无需再次评价。"));
+        return;
+      }
       R.render(document.getElementById("rating-box"), {
         levels: levels.levels, channel: "sms", extra: {link: token},
         onDone: (rating) => R.thanks(document.getElementById("rating-box"), rating),

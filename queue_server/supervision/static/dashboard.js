@@ -7,7 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const LEVEL_COLORS = {5: "#1b7f3b", 4: "#4c9a5f", 3: "#8aa04a", 2: "#d0741f", 1: "#c0262d"};
   const CHANNEL_ORDER = ["device", "sms", "web", "slip", "default"];
-  const STATUS = {accepted: "在办", finished: "已办结", correction: "待补正", refused: "不予受理"};
+  const STATUS = {accepted: "办理中", finished: "已办结", correction: "待补正", refused: "不予受理"};   // lifecycle.py
   const ACTIONS = {
     "api.login": "登录", "api.logout": "退出登录", "api.issue": "取号", "api.call_next": "叫号", "api.recall": "重呼",
     "api.skip": "过号", "api.requeue": "重新排队", "api.transfer": "转移", "api.pause": "暂停窗口", "api.resume": "恢复窗口",
@@ -173,7 +173,8 @@
       card("好评率", pct(t.good_rate), `好评 ${t.good} / 有效评价 ${t.ratings}`, "good"),
       card("差评", t.bad, "差评率 " + pct(t.bad_rate), t.bad ? "red" : null),
       card("默认评价（单列）", t.defaults, "含默认好评率 " + pct(t.good_rate_with_defaults)),
-      card("作废评价", t.voided, "申诉成立"),
+      card("作废评价", t.voided, `申诉成立 ${t.voided_by.appeal}，默认被取代 ${t.voided_by.superseded}` +
+        (t.voided_by.duplicate ? `，重复 ${t.voided_by.duplicate}` : "")),
       card("平均等候", short(t.wait_avg), "P90 " + short(t.wait_p90) + "，" + t.waited + " 人"),
       card("平均办理", short(t.service_avg), "P90 " + short(t.service_p90) + "，" + t.served + " 件"));
     Charts.bars($("chart-channels"), CHANNEL_ORDER.map((c) => ({label: d.channel_words[c], value: t.channels[c],
@@ -321,7 +322,8 @@
   }
 
   // --- SMS outbox -------------------------------------------------------------------------------
-  const SMS_STATUS = {pending: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败", unknown: "待核实", rate_limited: "限流未发"};
+  const SMS_STATUS = {pending: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败", unknown: "待核实", rate_limited: "限流未发",
+                      not_needed: "无需发送（已评价）"};
   async function loadOutbox() {
     const d = await api("GET", "/sms/outbox");
     $("outbox-gateway").textContent = "短信网关：" + d.gateway + (d.gateway.startsWith("outbox") ? "（发件箱模式：短信只保存在这里，不实际发出）" : "");
