@@ -8,7 +8,10 @@ by closing time is 未办理 the next morning.
 """
 from __future__ import annotations
 
+import io
 from datetime import datetime
+
+import openpyxl
 
 import pytest
 from sqlalchemy import select
@@ -21,11 +24,13 @@ from queue_server.ratings.models import SmsMessage
 from queue_server.supervision.alerts import check_warnings
 
 from conftest import SMALL_HALL, HallDriver
+from ratings.test_sms import token_in
 
 COMPANY = "XK00101001"        # 企业设立登记: 承诺件, 3 working days, 4 materials (windows 1, 2)
 SOLE_TRADER = "XK00102001"    # 个体工商户登记: 即办件
 HUKOU = "QR00201001"          # 户口迁移: 即办件 (windows 3, 4)
 PHONE = "13812345678"
+SEPTEMBER = "from=2026-09-01&to=2026-09-30"
 
 
 @pytest.fixture
@@ -153,6 +158,14 @@ def test_a_week_of_promised_cases(week):
     sent = outbox(rt)
     assert len(sent) == 1 and sent[0].phone == PHONE and sent[0].created_at == clock.now()
     assert progress(hall, first["query_code"])["finished"] is True
+    # The citizen rates the 办结 once, by the SMS link; a second rating of that node, by the web
+    # page of the slip's query code, is refused and says which channel came first.
+    by_sms = hall.c.post("/api/v1/ratings", json={"channel": "sms", "link": token_in(sent[0].text), "level": 4})
+    assert by_sms.status_code == 201, by_sms.get_json()
+    assert by_sms.get_json()["rating"]["node"] == "finish"
+    by_web = hall.c.post("/api/v1/ratings", json={"channel": "web", "query_code": first["query_code"], "level": 1})
+    assert by_web.status_code == 409 and by_web.get_json()["error"]["code"] == "already_rated"
+    assert "短信" in by_web.get_json()["error"]["message"]
     # Picked up at the window the same afternoon (出件), once.
     clock.advance(hours=4)
     delivered = hall.case_op(case["id"], "deliver", {"how": "window"}, who="clerk02").get_json()["case"]
@@ -184,6 +197,20 @@ def test_a_week_of_promised_cases(week):
     lights = {c["number"]: c["light"] for c in desk(hall, "supervisor", scope="hall")}
     assert lights[resumed["number"]] == "green"
     assert all(light == "red" for number, light in lights.items() if number != resumed["number"])
+
+    # The supervisor's figures for September: the dashboard, the monthly report and the XLSX agree.
+    sup = hall.headers("supervisor")
+    totals = hall.c.get(f"/api/v1/supervision/stats?{SEPTEMBER}", headers=sup).get_json()["totals"]
+    assert (totals["ratings"], totals["satisfied"], totals["bad"], totals["voided"]) == (2, 2, 0, 0)
+    report = hall.c.get("/api/v1/supervision/report?month=2026-09", headers=sup).get_json()["totals"]
+    figures = ("ratings", "satisfied", "bad", "voided", "satisfaction_rate", "finished", "on_time")
+    assert {k: report[k] for k in figures} == {k: totals[k] for k in figures}
+    sheet = openpyxl.load_workbook(io.BytesIO(hall.c.get(
+        f"/api/v1/supervision/export.xlsx?{SEPTEMBER}&by=department", headers=sup).get_data())).active
+    head, *_, total = list(sheet.values)
+    assert total[0] == "合计"
+    assert total[head.index("满意率(%)")] == totals["satisfaction_rate"] == 100.0
+    assert total[head.index("差评数(2+1)")] == 0 and total[head.index("按时办结件数")] == totals["on_time"]
 
 
 def test_an_immediate_case_accepted_after_the_deadline_is_due_the_next_working_day(week):
