@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
+from printers.connectors import connect
+
 KINDS = ("即办件", "承诺件", "联办件", "上报件")
 ROLES = ("clerk", "supervisor", "admin")
 DEVICE_KINDS = ("kiosk", "display", "led", "rater")
@@ -60,6 +62,7 @@ class Window:
     matters: list[str]
     department: str | None = None
     order: str = "ranked"
+    printer: str = ""            # the window's desk printer (一次性补正告知单); none: the browser prints
 
 
 @dataclass
@@ -237,7 +240,8 @@ _MATTER = {"code": "str", "name": "str", "department": "str", "prefix": "str", "
            "promised_days": "int", "legal_days": "int", "materials": "list[str]", "fees": "str",
            "description": "str", "process": "str", "pinyin": "str", "daily_quota": "int",
            "last_ticket_time": "time", "name_en": "str", "materials_en": "list[str]", "description_en": "str"}
-_WINDOW = {"number": "int", "name": "str", "department": "str", "matters": "list[str]", "order": "str"}
+_WINDOW = {"number": "int", "name": "str", "department": "str", "matters": "list[str]", "order": "str",
+           "printer": "str"}
 _STAFF = {"username": "str", "name": "str", "staff_no": "str", "role": "str", "windows": "list[int]",
           "password_hash": "str"}
 _DEVICE = {"name": "str", "kind": "str", "token_sha256": "str", "window": "int", "printer": "str"}
@@ -378,6 +382,11 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
             r.fail("windows", i, "order", f"叫号顺序应为 {' / '.join(WINDOW_ORDERS)}，实际是 “{window.order}”")
         if not window.matters:
             r.fail("windows", i, "matters", "窗口至少要办理一个事项")
+        if window.printer:
+            try:
+                connect(window.printer)
+            except ValueError as exc:
+                r.fail("windows", i, "printer", str(exc))
         for code in window.matters:
             if code not in matters:
                 r.fail("windows", i, "matters", f"未知事项编码 “{code}”")

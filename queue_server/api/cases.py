@@ -4,9 +4,10 @@ from flask import Response, g, jsonify, request
 from printers import profile_by_name, render_png
 from printers.correction import CorrectionNotice, build_correction
 
-from .. import auth, cases
+from .. import auth, cases, desk_printer
 from ..errors import bad_request, conflict, not_found
 from ..models import Case, Department, Hall, Staff, Ticket, Window
+from ..supervision.audit import mark
 from ..views import matter_info
 from . import api
 from .common import field, json_body, runtime
@@ -75,19 +76,15 @@ def case_deliver(case_id: int):
                                           field(body, "note", str, default="", max_len=200), _origin())})
 
 
-@api.get("/cases/<int:case_id>/correction-notice")
-@auth.require(*DESK)
-def correction_notice(case_id: int):
-    """The 一次性补正告知单 as the printer's bytes (?format=escpos, for the window's printer) or as a
-    picture of exactly those bytes (?format=png, default: the caller shows it and prints it)."""
-    fmt = request.args.get("format", "png")
-    if fmt not in ("png", "escpos"):
-        raise bad_request("invalid_format", "format 应为 png 或 escpos", field="format")
+def _profile(name: str):
     try:
-        profile = profile_by_name(request.args.get("profile", "P80")[:40])
+        return profile_by_name(name[:40])
     except ValueError as exc:
         raise bad_request("invalid_profile", str(exc), field="profile") from None
-    rt = runtime()
+
+
+def _notice(rt, case_id: int) -> tuple[CorrectionNotice, Case]:
+    """The 补正 notice of a case the caller may see (the desk's department rule)."""
     with rt.read() as s:
         the_case = s.get(Case, case_id)
         if the_case is None or the_case.hall_id != g.principal.hall_id:
@@ -109,7 +106,45 @@ def correction_notice(case_id: int):
             clerk=(f"{staff.name} 工号{staff.staff_no}" if staff.staff_no else staff.name) if staff else "",
             received_at=the_case.received_at, missing=list(the_case.missing),
             complaint_phone=cfg.complaint_phone, consult_phone=cfg.consult_phone, query_code=ticket.query_code if ticket else "")
+        s.expunge(the_case)
+    return notice, the_case
+
+
+@api.get("/cases/<int:case_id>/correction-notice")
+@auth.require(*DESK)
+def correction_notice(case_id: int):
+    """The 一次性补正告知单 as the printer's bytes (?format=escpos) or as a picture of exactly
+    those bytes (?format=png, default: the caller shows it before it prints)."""
+    fmt = request.args.get("format", "png")
+    if fmt not in ("png", "escpos"):
+        raise bad_request("invalid_format", "format 应为 png 或 escpos", field="format")
+    profile = _profile(request.args.get("profile", "P80"))
+    notice, _ = _notice(runtime(), case_id)
     data = build_correction(notice, profile)
     if fmt == "escpos":
         return Response(data, mimetype="application/octet-stream")
     return Response(render_png(data, profile.width_dots), mimetype="image/png")
+
+
+@api.post("/cases/<int:case_id>/correction-notice/print")
+@auth.require(*DESK)
+def print_correction_notice(case_id: int):
+    """Print the notice on a window's desk printer (the body's window_id, else the case's window).
+    A window without one answers 409 no_desk_printer: the caller then prints through the browser."""
+    rt = runtime()
+    body = json_body()
+    notice, the_case = _notice(rt, case_id)
+    window_id = field(body, "window_id", int, default=None) or the_case.window_id
+    with rt.read() as s:
+        window = s.get(Window, window_id)
+        if window is None or window.hall_id != g.principal.hall_id:
+            raise not_found("unknown_window", "没有这个窗口")
+        number = window.number
+    configured = next((w for w in rt.hall_config(g.principal.hall_id).windows if w.number == number), None)
+    if configured is None or not configured.printer:
+        raise conflict("no_desk_printer", f"{number}号窗口没有配置打印机，请用浏览器打印")
+    data = build_correction(notice, _profile(field(body, "profile", str, default="P80")))
+    answer = desk_printer.print_paper(configured.printer, f"correction-{case_id}", data,
+                                      f"办件 {notice.case_number} 的一次性补正告知单")
+    mark("case.correction_notice_printed", case_id=case_id, window=number, outcome=answer["outcome"])
+    return jsonify({**answer, "window": number})

@@ -1113,8 +1113,32 @@
     }).then(function () { setBusy(false); updateCorrectCount(); afterOp(); render(); runPending(); });
   }
 
+  /** On the window's own printer when it has one (the same print path as the kiosk's slip);
+   *  without one, through the browser's print dialog. */
+  function printNotice() {
+    var kase = S.noticeCase;
+    if (!kase || S.printing) return;
+    S.printing = true;
+    $("notice-print").disabled = true;
+    api("POST", "/cases/" + kase.id + "/correction-notice/print", { window_id: S.windowId }).then(function (d) {
+      showMessage(d.message, d.outcome === "printed" ? "ok" : "info");
+      if (d.outcome === "printed") $("notice-dialog").close();
+      else $("notice-hint").textContent = d.message;
+    }).catch(function (err) {
+      if (err.code === "no_desk_printer") {
+        document.body.classList.add("printing-notice");
+        window.print();
+        document.body.classList.remove("printing-notice");
+      } else {
+        $("notice-hint").textContent = err.message;
+        fail(err);
+      }
+    }).then(function () { S.printing = false; $("notice-print").disabled = false; });
+  }
+
   /** The notice as the printer would print it (a picture of the very bytes), for the window's printer. */
   function showNotice(kase) {
+    S.noticeCase = kase;
     var img = $("notice-img");
     $("notice-hint").textContent = "办件 " + kase.number + " · 请打印交给申请人";
     fetch(API + "/cases/" + kase.id + "/correction-notice?format=png", {
@@ -1243,11 +1267,7 @@
     $("refuse-cancel").addEventListener("click", function () { $("refuse-dialog").close(); });
     $("refuse-confirm").addEventListener("click", confirmRefuse);
     $("notice-close").addEventListener("click", function () { $("notice-dialog").close(); });
-    $("notice-print").addEventListener("click", function () {
-      document.body.classList.add("printing-notice");
-      window.print();
-      document.body.classList.remove("printing-notice");
-    });
+    $("notice-print").addEventListener("click", printNotice);
     document.addEventListener("keydown", onKey);
     window.addEventListener("online", function () { if (socket && !socket.connected) socket.connect(); });
     setInterval(tick, 1000);

@@ -113,6 +113,10 @@ def test_correction_notice_lists_what_is_missing_and_frees_the_window(page, live
     expect(page.locator("#notice-dialog")).to_be_visible()
     page.wait_for_function("() => document.getElementById('notice-img').naturalWidth > 0")
     page.screenshot(path=_shot("1366x768-correction-notice.png"))
+    # Window 1 has no desk printer of its own: 打印 falls back to the browser's print dialog.
+    page.evaluate("window.print = () => { window.printed = (window.printed || 0) + 1; }")
+    page.click("#notice-print")
+    page.wait_for_function("() => window.printed === 1")
     page.click("#notice-close")
     expect(page.locator("#ticket-number")).to_have_text("—")
     expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已出具补正告知")

@@ -156,6 +156,7 @@ ROLE_TABLE: dict[tuple[str, str], list[Rule]] = {
     ("get", "/cases"): only(*CASE_PEOPLE),
     ("get", "/cases/{case_id}"): only(*CASE_PEOPLE),
     ("get", "/cases/{case_id}/correction-notice"): only(*CASE_PEOPLE),
+    ("post", "/cases/{case_id}/correction-notice/print"): only(*CASE_PEOPLE),
     **{("post", f"/cases/{{case_id}}/{op}"): only(*CASE_PEOPLE) for op in ("finish", "accept", "refuse", "deliver")},
     ("post", "/cases/{case_id}/suspend"): only(*CASE_PEOPLE),
     ("post", "/cases/{case_id}/resume-clock"): only(*CASE_PEOPLE),
@@ -279,6 +280,7 @@ class Furnished:
             "Correct": {"missing": ["身份证明"]},
             "Refuse": {"reason": "不属于本机关职权范围 " + MARKER},
             "Deliver": {"how": "window", "note": "本人领取 " + MARKER},
+            "PrintNotice": {},
             "Heartbeat": {"status": {"printer": "ok"}},
         }
         return dict(bodies[name]) if name else {}
