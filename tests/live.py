@@ -1,6 +1,7 @@
 """A real server on a real socket, in a thread, for websocket and browser tests."""
 from __future__ import annotations
 
+import select
 import threading
 import time
 
@@ -32,3 +33,12 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
             return value
         time.sleep(interval)
     raise AssertionError("condition not met within %.1fs" % timeout)
+
+
+def readable(fd, timeout: float) -> bool:
+    """Whether `fd` (a socket or a file descriptor) has data within `timeout` seconds. poll, not
+    select: a long test run holds more than select's 1,024 descriptors, and select then raises
+    in the fake's thread, which drops the connection with a reset (it made a printer look dead)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(max(0.0, timeout) * 1000))

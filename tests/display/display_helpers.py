@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import socket
 import subprocess
 import sys
@@ -15,6 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import socketio
+
+from live import readable
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
@@ -176,7 +177,7 @@ class Pty:
             left = end - time.monotonic()
             if left <= 0:
                 return out
-            ready, _, _ = select.select([self.master], [], [], left)
+            ready = readable(self.master, left)
             if not ready:
                 return out
             try:

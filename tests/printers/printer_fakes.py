@@ -11,13 +11,15 @@ status query waits behind the slip's unsent bytes as it does on a real serial pr
 from __future__ import annotations
 
 import os
-import select
 import socket
 import struct
 import threading
 import time
 
+from live import readable  # tests/ is on the path (rootdir conftest)
+
 DLE_EOT = b"\x10\x04"
+
 
 
 class PrinterModel:
@@ -133,7 +135,7 @@ class TcpPrinter:
                 if self.model.hung():
                     time.sleep(0.02)
                     continue
-                r, _, _ = select.select([conn], [], [], 0.05)
+                r = readable(conn, 0.05)
                 if not r:
                     continue
                 try:
@@ -178,6 +180,7 @@ class PtyPrinter:
         self.path = os.ttyname(self.slave)
         self.url = f"serial://{self.path}?baudrate={baudrate or 115200}"
         self.bytes_per_second = baudrate / 10 if baudrate else None  # 8N1: ten bits a byte
+        self._line_clock = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -187,7 +190,7 @@ class PtyPrinter:
             if self.model.hung():
                 time.sleep(0.02)
                 continue
-            r, _, _ = select.select([self.master], [], [], 0.05)
+            r = readable(self.master, 0.05)
             if not r:
                 continue
             try:
@@ -199,11 +202,18 @@ class PtyPrinter:
                 os.write(self.master, reply)
 
     def _allowance(self) -> int:
-        """Bytes the line carries from now on: at the baud rate, read in 20 ms steps."""
+        """Bytes the line carries from now on: at the baud rate, read in 20 ms steps. The pace is
+        kept against the clock, not per sleep: on a busy test host a sleep overshoots, and the
+        line then catches up instead of falling behind (a real UART does not slow down)."""
         if self.bytes_per_second is None:
             return 4096
+        now = time.monotonic()
+        if now - self._line_clock > 0.5:        # the line was idle: no credit for quiet time
+            self._line_clock = now
         step = max(1, int(self.bytes_per_second * 0.02))
-        time.sleep(step / self.bytes_per_second)
+        self._line_clock += step / self.bytes_per_second
+        if self._line_clock > now:
+            time.sleep(self._line_clock - now)
         return step
 
     def close(self) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import select
 import time
 from collections import Counter
 
@@ -17,7 +16,7 @@ import pytest
 from display.keypad import ACK, ETX, STX, KeypadDriver, key_frame, parse_keys
 from display.led import LedDriver
 from display.ledproto import EOF, HL1, SOF, decode_hl1, xor
-from live import LiveServer, wait_for
+from live import LiveServer, readable, wait_for
 
 RATER, LED = "test-rater-01", "test-led-01"
 
@@ -37,7 +36,7 @@ class Line:
     def read(self, seconds: float) -> bytes:
         out, end = b"", time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
-            if not select.select([self.master], [], [], left)[0]:
+            if not readable(self.master, left):
                 break
             out += os.read(self.master, 4096)
         return out
