@@ -116,7 +116,9 @@ def db_url(tmp_path) -> str:
 
 @pytest.fixture
 def app(db_url, clock):
-    return create_app([SMALL_HALL], db_url, secret=b"test-secret", clock=clock)
+    app = create_app([SMALL_HALL], db_url, secret=b"test-secret", clock=clock)
+    yield app
+    app.extensions["hall"].engine.dispose()   # its pooled connections hold descriptors until the run ends
 
 
 @pytest.fixture
