@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, or_, select, update
+from sqlalchemy import Row, and_, bindparam, case, func, or_, select, update
 
 from . import lifecycle
 from .cases import check_missing, check_reason, start_clock
@@ -21,6 +21,7 @@ from .errors import bad_request, conflict, not_found
 from .models import Case, Matter, Ticket, Window, WindowMatter
 from .numbering import case_number, next_number
 from .runtime import Runtime
+from .staffing import shown_state
 from .views import case_dict, matter_info, ticket_dict, waiting_counts, window_brief
 
 STATE_WORDS = lifecycle.TICKET_WORDS
@@ -35,16 +36,18 @@ _TICKET = Ticket.__table__
 _LOCK_WINDOW = (update(Window)
                 .where(Window.id == bindparam("window"), Window.hall_id == bindparam("hall"),
                        Window.active.is_(True))
-                .values(event_seq=Window.event_seq + 1)
+                .values(event_seq=Window.event_seq + 1, active_at=bindparam("now"))
                 .returning(*_WINDOW.c))
 
 
 def _lock_window(ch: Change, window_id: int) -> Row:
-    """Lock the window and take its next event number in one statement: every operation here
+    """Lock the window and take its next event number in one statement (and note the activity
+    the idle close counts from, staffing.py): every operation here
     announces one event about the window, so the number is due anyway, and a separate bump
     was one more round trip with the row already locked. PostgreSQL's row lock for an UPDATE
     (FOR NO KEY UPDATE) also lets other rows' foreign-key checks on the window go on."""
-    window = ch.session.connection().execute(_LOCK_WINDOW, {"window": window_id, "hall": ch.hall_id}).first()
+    window = ch.session.connection().execute(_LOCK_WINDOW, {"window": window_id, "hall": ch.hall_id,
+                                                             "now": ch.now}).first()
     if window is None:
         raise not_found("unknown_window", "没有这个窗口")
     ch.window_numbered = (window.id, window.event_seq)
@@ -110,7 +113,7 @@ def _announce(ch: Change, type: str, window: Row, ticket: Row | Ticket | None, *
         extra["waiting"] = waiting_counts(s, window.hall_id, ch.now.date())
     ch.emit(type, ticket_id=ticket.id if ticket else None, window_id=window.id,
             case_id=extra.get("case", {}).get("id") if "case" in extra else None,
-            window=window_brief(window) | {"state": window.state}, ticket=body, **extra)
+            window=window_brief(window) | {"state": shown_state(window)}, ticket=body, **extra)
     return body
 
 
@@ -125,11 +128,20 @@ def _claim_statement(ranked: bool):
     window, so its waiting queue is sorted on each call."""
     window_id = bindparam("window")
     order = [Ticket.is_priority.desc(), Ticket.queue_since, Ticket.id]
+    chosen = select(Ticket.id).outerjoin(WindowMatter, and_(WindowMatter.matter_id == Ticket.matter_id,
+                                                            WindowMatter.window_id == window_id))
     if ranked:
-        order.insert(1, case((Ticket.target_window_id == window_id, -1), else_=WindowMatter.rank))
-    chosen = (select(Ticket.id)
-              .outerjoin(WindowMatter, and_(WindowMatter.matter_id == Ticket.matter_id,
-                                            WindowMatter.window_id == window_id))
+        # A number series is ranked by its best-ranked matter at this window, and within a
+        # series the order is the issue order: a window ranking 企业设立 (A) over 个体登记 (A)
+        # never calls A005 before A003, so the slip's 前面还有 N 人 holds (README, 叫号顺序).
+        series = (select(Matter.prefix, func.min(WindowMatter.rank).label("rank"))
+                  .join(WindowMatter, WindowMatter.matter_id == Matter.id)
+                  .where(WindowMatter.window_id == window_id)
+                  .group_by(Matter.prefix).subquery("series"))
+        chosen = (chosen.join(Matter, Matter.id == Ticket.matter_id)
+                  .outerjoin(series, series.c.prefix == Matter.prefix))
+        order.insert(1, case((Ticket.target_window_id == window_id, -1), else_=series.c.rank))
+    chosen = (chosen
               .where(Ticket.hall_id == bindparam("hall"), Ticket.day == bindparam("today"),
                      Ticket.status == "waiting",
                      or_(Ticket.target_window_id == window_id,
@@ -153,6 +165,8 @@ def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_
         window = _lock_window(ch, window_id)
         if window.state == "paused":
             raise conflict("window_paused", f"{window.number}号窗口已暂停服务，请先恢复")
+        if window.signed_in_at is None:   # the API signs the caller in and calls again
+            raise conflict("window_closed", f"{window.number}号窗口未签到，请先签到")
         current = _ticket_row(ch, window.current_ticket_id)
         if current is not None and current.status in ("called", "serving"):
             raise conflict("window_busy", f"{current.number}号尚未处理完：请先受理、补正、过号或转移"
@@ -247,7 +261,7 @@ def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: s
             raise conflict("wrong_state", f"{window.number}号窗口已经{'暂停' if paused else '在服务'}")
         window = _set_window(ch, window, state=want)
         _announce(ch, "window.paused" if paused else "window.resumed", window, None, queue_changed=False)
-        return window_brief(window) | {"state": window.state}
+        return window_brief(window) | {"state": shown_state(window)}
 
 
 def _receive(ch: Change, rt: Runtime, window: Row, ticket: Row, staff_id: int | None, **fields: Any) -> Case:
