@@ -127,8 +127,10 @@ def client(app):
 class HallDriver:
     """The API as the hall's devices and staff use it."""
 
-    def __init__(self, client):
+    def __init__(self, client, *, staffed: bool = True):
         self.c = client
+        if staffed:   # a working morning: every window's clerk signed in on it (staffing.py)
+            sign_in_clerks(client.application)
         self.tokens: dict[str, str] = {}
         catalogue = client.get("/api/v1/matters").get_json()
         self.matters = {m["code"]: m for m in catalogue["matters"]}
@@ -183,11 +185,10 @@ def sign_in_clerks(app) -> None:
 @pytest.fixture
 def hall(client) -> HallDriver:
     """The hall at work: its clerks signed in on their windows."""
-    sign_in_clerks(client.application)
     return HallDriver(client)
 
 
 @pytest.fixture
 def empty_hall(client) -> HallDriver:
     """The hall before anyone signed in: every window closed (未开放)."""
-    return HallDriver(client)
+    return HallDriver(client, staffed=False)

@@ -112,13 +112,15 @@ def test_transfer_to_window_keeps_the_place(hall, clock):
         hall.issue("QR00201001")
         clock.advance(minutes=1)
     assert number(hall.op(1, "call-next")) == moved
-    transferred = hall.op(1, "transfer", {"to_window": hall.windows[3]["id"]})
+    # Window 10 (综合) serves 企业设立登记 and 户口迁移.
+    transferred = hall.op(1, "transfer", {"to_window": hall.windows[10]["id"]})
     assert transferred.status_code == 200
     body = transferred.get_json()["ticket"]
-    assert body["status"] == "waiting" and body["window_ids"] == [hall.windows[3]["id"]]
-    # Issued before the two B tickets, it is called first at window 3; no other window sees it.
-    assert hall.op(4, "call-next").get_json()["ticket"]["number"] == "B001"
-    assert number(hall.op(3, "call-next")) == moved
+    assert body["status"] == "waiting" and body["window_ids"] == [hall.windows[10]["id"]]
+    # Sent to window 10, it is called first there, before the two B tickets; window 2 (which
+    # serves its matter too) does not see it any more.
+    assert hall.op(2, "call-next").status_code == 404
+    assert number(hall.op(10, "call-next")) == moved
 
 
 def test_transfer_to_matter_joins_that_queue_by_issue_time(hall, clock):

@@ -109,6 +109,14 @@ def transfer(window_id):
                                            to_matter=field(body, "to_matter", int), actor=actor)})
 
 
+@api.get("/windows/<int:window_id>/transfer-targets")
+@auth.require(*CLERKS)
+def transfer_targets(window_id):
+    """Where the called ticket may be transferred: open windows serving its matter, and matters."""
+    rt, h, _ = _window_op(window_id)
+    return jsonify(ops.transfer_targets(rt, h, window_id))
+
+
 @api.post("/windows/<int:window_id>/pause")
 @auth.require(*CLERKS)
 def pause(window_id):

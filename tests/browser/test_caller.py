@@ -183,7 +183,8 @@ def test_skip_then_requeue(page, live_hall):
     expect(again).to_be_disabled()
 
 
-def test_transfer_to_window_3(page, live_hall):
+def test_transfer_to_window_10(page, live_hall):
+    """Window 10 (综合) serves 企业设立登记 too, and its clerk is signed in."""
     open_window(page, live_hall)
     ticket = live_hall.issue(ENTERPRISE)
     expect(page.locator("#waiting-mine")).to_have_text("1")
@@ -193,18 +194,18 @@ def test_transfer_to_window_3(page, live_hall):
     page.keyboard.press("F7")
     dialog = page.locator("#transfer-dialog")
     expect(dialog).to_be_visible()
-    window3 = live_hall.windows[3]
+    window10 = live_hall.windows[10]
     expect(dialog.locator(f"[data-window-id='{live_hall.windows[1]['id']}']")).to_have_count(0)  # not to itself
-    dialog.locator(f".transfer-windows [data-window-id='{window3['id']}']").click()
-    expect(page.locator("#transfer-choice")).to_contain_text("3号窗口")
+    dialog.locator(f".transfer-windows [data-window-id='{window10['id']}']").click()
+    expect(page.locator("#transfer-choice")).to_contain_text("10号窗口")
     page.click("#transfer-confirm")
     expect(dialog).to_be_hidden()
     expect(page.locator("#ticket-number")).to_have_text("—")
-    expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已转移 → 3号窗口")
+    expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已转移 → 10号窗口")
 
     moved = live_hall.ticket(ticket["id"])
-    assert moved["status"] == "waiting" and moved["target_window_id"] == window3["id"]
-    assert live_hall.queue()["waiting"]["by_window"][str(window3["id"])] == 1
+    assert moved["status"] == "waiting" and moved["target_window_id"] == window10["id"]
+    assert live_hall.queue()["waiting"]["by_window"][str(window10["id"])] == 1
     expect(page.locator("#waiting-mine")).to_have_text("0")
 
 
