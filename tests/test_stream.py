@@ -205,8 +205,8 @@ def test_a_window_device_hears_only_its_window_numbered_by_window_seq(live, app)
     wait_for(lambda: len(rater.snapshots) == 2)
     for screen in (display, rater, led, hall_wide):
         screen.close()
-    assert reply["window_seq"] == 4 and rater.snapshots[-1]["scope"] == {"window_id": window1, "window_seq": 4}
-    assert next(w for w in hall.queue()["windows"] if w["id"] == window1)["window_seq"] == 4
+    assert reply["window_seq"] == 5 and rater.snapshots[-1]["scope"] == {"window_id": window1, "window_seq": 5}
+    assert next(w for w in hall.queue()["windows"] if w["id"] == window1)["window_seq"] == 5
 
 
 def test_connect_without_a_valid_token_is_refused(live):

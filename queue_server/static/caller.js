@@ -847,7 +847,7 @@
     var t = cur ? cur.ticket : null;
     card.setAttribute("data-status", t ? t.status : "none");
     $("ticket-number").textContent = t ? t.number : "—";
-    $("ticket-status").textContent = t ? (t.status_text || STATUS_WORDS[t.status] || t.status) : (paused() ? "暂停中" : "空闲");
+    $("ticket-status").textContent = t ? (t.status_text || STATUS_WORDS[t.status] || t.status) : (closed() ? "未开放" : paused() ? "暂停中" : "空闲");
     $("ticket-priority").hidden = !(t && t.priority_label);
     $("ticket-priority").textContent = t && t.priority_label
       ? t.priority_label + "优先" + (t.age !== undefined && t.age !== null ? " · " + t.age + "岁" : "") : "";

@@ -32,6 +32,14 @@ def open_window(page, hall, username="clerk01"):
     expect(page.locator("#waiting-mine")).to_have_text(re.compile(r"^\d+$"))
 
 
+def skip(page):
+    """过号 asks first (one requeue only afterwards): F3, then Enter on 确认过号."""
+    page.keyboard.press("F3")
+    expect(page.locator("#skip-dialog")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#skip-dialog")).to_be_hidden()
+
+
 def test_wrong_password_shows_the_chinese_error(page, live_hall):
     login(page, live_hall, password="wrong-password")
     expect(page.locator("#login-error")).to_have_text("用户名或密码不正确")
@@ -161,7 +169,7 @@ def test_skip_then_requeue(page, live_hall):
     page.click("#btn-call")
     expect(page.locator("#ticket-number")).to_have_text(first["number"])
 
-    page.keyboard.press("F3")                                  # 过号
+    skip(page)                                                 # 过号, confirmed
     expect(page.locator("#ticket-number")).to_have_text("—")
     row = page.locator(f"#skipped-list li[data-ticket-id='{first['id']}']")
     expect(row).to_contain_text(first["number"])
@@ -177,7 +185,7 @@ def test_skip_then_requeue(page, live_hall):
     expect(page.locator("#ticket-calls")).to_have_text("2 次")
 
     # Skipped a second time: it stays listed, but cannot be requeued again.
-    page.keyboard.press("F3")
+    skip(page)
     again = page.locator(f"#skipped-list li[data-ticket-id='{first['id']}'] button")
     expect(again).to_have_text("已重排过")
     expect(again).to_be_disabled()
@@ -364,7 +372,7 @@ def test_screenshots(browser, live_hall, width, height):
         open_window(page, live_hall)
         page.keyboard.press("F1")
         expect(page.locator("#ticket-status")).to_have_text("已叫号")
-        page.keyboard.press("F3")
+        skip(page)
         expect(page.locator("#skipped-list li")).to_have_count(1)
         for _ in range(3):
             live_hall.issue(SOLE_TRADER, priority="elderly" if _ == 0 else None)
