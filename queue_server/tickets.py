@@ -129,6 +129,8 @@ def _first_for_request(s, hall_id: int, request_id: str) -> dict[str, Any] | Non
         return None
     ticket = s.get(Ticket, found)
     body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+    staffed = open_window_ids(s, hall_id)   # the slip names the windows open now, as at first
+    body["window_ids"] = [w for w in body["window_ids"] if w in staffed]
     return {**body, **slip_codes(ticket)}  # the kiosk's retry: it prints the slip
 
 
