@@ -11,7 +11,8 @@ from live import LiveServer, wait_for
 from queue_server.app import create_app
 
 EVENTS = ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.skipped", "ticket.transferred",
-          "ticket.requeued", "window.paused", "window.resumed", "case.accepted", "case.finished"]
+          "ticket.requeued", "window.paused", "window.resumed", "window.opened", "window.closed",
+          "case.accepted", "case.finished"]
 
 
 class Screen:
