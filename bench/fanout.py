@@ -278,6 +278,11 @@ def run(database_url: str | None, processes: int, clients: int = 500, rate: floa
                                    {"username": hall.clerk(n), "password": hall.password})
                 if status != 200:
                     raise RuntimeError(f"login {hall.clerk(n)}: {status} {body}")
+                # 签到 before the screens connect, as a morning does (queue_server/staffing.py):
+                # its window.opened is not one of the measured events.
+                status, signed = api(port, "POST", f"/api/v1/windows/{window_ids[n]}/sign-in", {}, body["token"])
+                if status != 200:
+                    raise RuntimeError(f"sign-in {hall.clerk(n)}: {status} {signed}")
                 driver.append((port, window_ids[n], body["token"]))
 
             # The screens: a hall-like mix of kinds, round-robin over the server processes.

@@ -3,7 +3,7 @@
     python -m display.led --server http://127.0.0.1:8000 --token demo-led-01 \\
         --port /dev/ttyUSB0 --baudrate 9600 --protocol hl1 --address 1
 
-called / recalled → 「请A012号」 (flashing) · accepted → 「A012号办理中」 · paused → 「暂停服务」
+called / recalled → 「请A012号」 (flashing) · accepted → 「A012号办理中」 · paused or closed (nobody signed in) → 「暂停服务」
 · otherwise the idle text (「欢迎光临」, or e.g. --idle-text "{number}号窗口 {name}").
 
 One strip per `led` device token (its configured window) by default. Several strips on one
@@ -107,6 +107,8 @@ class LedDriver:
         if view is None:
             return self.idle_text, 0
         if view.state == "paused":
+            return "暂停服务", 0
+        if view.state == "closed":       # nobody signed in (queue_server/staffing.py)
             return "暂停服务", 0
         if view.ticket and view.status == "called":
             return f"请{view.ticket}号", CALL_FLASHES

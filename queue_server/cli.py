@@ -70,6 +70,9 @@ def cmd_demo(args) -> int:
         app = create_app([cfg], url, secret=secret)
         app.extensions["hall"].ignore_hours = True  # people try the demo at any hour (queue_server/rules.py)
         app.extensions["hall"].demo = True
+        from .staffing import sign_in_assigned
+        for hall_id in app.extensions["hall"].halls:   # the demo clerks at their windows: open ones to show
+            sign_in_assigned(app.extensions["hall"], hall_id, actor="demo")
         return app
 
     clerks = [p.username for p in cfg.staff if p.role == "clerk"]

@@ -106,6 +106,8 @@ class HallConfig:
     id_burst_minutes: int = 10
     notice: str = ""
     call_repeat_seconds: int = 30   # the hall TV says a call again once after this, if nobody came (0: never)
+    window_idle_minutes: int = 30   # a signed-in window with no operation this long closes (0: never); staffing.py
+    elderly_age: int = 60           # 老年人 priority: the age the ID number must show
     calendar: Path | None = None
     ratings: dict = field(default_factory=dict)       # [ratings]: 好差评 defaults and deadlines
     supervision: dict = field(default_factory=dict)   # [supervision]: warning thresholds
@@ -230,7 +232,7 @@ _HALL = {"code": "str", "name": "str", "complaint_phone": "str", "consult_phone"
          "deadline_time": "time", "open_time": "time", "close_time": "time", "day_close_time": "time",
          "requeue_behind": "int", "max_tickets_per_id": "int", "notice": "str", "calendar": "str",
          "kiosk_tickets_per_minute": "int", "id_burst_tickets": "int", "id_burst_minutes": "int",
-         "call_repeat_seconds": "int"}
+         "call_repeat_seconds": "int", "window_idle_minutes": "int", "elderly_age": "int"}
 _RATINGS = {"default_after_days": "int", "default_level": "int", "follow_up_days": "int",
             "device_seconds": "int", "link_days": "int", "sms_gateway": "str", "sms_sign": "str",
             "sms_per_phone_per_day": "int", "sms_per_hall_per_minute": "int"}

@@ -20,6 +20,7 @@ from .ratings.followups import advance
 from .ratings.models import FollowUp, Rating
 from .ratings.service import RatingRequest, submit_rating
 from .runtime import Runtime
+from .staffing import sign_in_assigned
 from .tickets import issue_ticket
 from .cases import finish as finish_case
 from .windows import accept, call_next, correct, finish, refuse
@@ -34,6 +35,9 @@ def seed_if_new(rt: Runtime, hall_id: int, clock: FrozenClock) -> bool:
         if s.scalar(select(func.count(Case.id)).where(Case.hall_id == hall_id)):
             return False
     today = datetime.now(CST).date()
+    first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    clock.set(datetime.combine(first, time(8, 0)))
+    sign_in_assigned(rt, hall_id, actor="demo:history")   # the clerks at their windows (staffing.py)
     last_month(rt, hall_id, clock, today)
     promised_last_month(rt, hall_id, clock, today)
     open_promised(rt, hall_id, clock, today)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from datetime import date
 
 from .errors import bad_request
 
@@ -25,6 +26,18 @@ def clean_id_number(raw: str) -> str:
     if not id_number_valid(value):
         raise bad_request("invalid_id_number", "身份证号码不正确，请核对后重新输入（18位，最后一位可能是X）")
     return value
+
+
+def age_on(value: str, today: date) -> int | None:
+    """Whole years of the person born on the date a GB 11643 number carries (digits 7–14),
+    on `today`; None when those digits are not a date (the check character can pass anyway)."""
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return None
+    if born > today:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def clean_phone(raw: str) -> str:

@@ -78,6 +78,11 @@ class Window(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # This window's own event numbering, for devices that hear only their window (stream.py).
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Staffing (staffing.py): open to citizens only while signed in (and not paused). The clerk's
+    # login it belongs to (its first token's time: refreshes keep it), and the last operation (idle).
+    signed_in_at: Mapped[datetime | None] = mapped_column(DateTime)
+    session_started: Mapped[datetime | None] = mapped_column(DateTime)
+    active_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class WindowMatter(Base):
@@ -179,6 +184,8 @@ class Ticket(Base):
     id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     id_masked: Mapped[str | None] = mapped_column(String(24))
     printed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # 老年人 priority: the age on the ID number at issuing (the clerk sees it; no birth date kept).
+    age: Mapped[int | None] = mapped_column(Integer)
 
     # Not joined on every load: the hot path takes the matter from the catalogue in memory.
     matter: Mapped[Matter] = relationship(lazy="select")

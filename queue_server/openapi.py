@@ -49,6 +49,8 @@ ERROR_CODES = [
     "no_current_ticket", "invalid_transfer", "already_requeued", "ticket_expired", "not_this_window",
     "hall_closed", "matter_closed_today", "quota_full", "id_limit_reached", "already_checked_in",
     "too_many_tickets", "id_too_frequent",
+    # staffed windows (staffing.py), transfers only where they can be done, 老年人 checked by ID
+    "window_closed", "window_not_serving", "same_matter", "no_open_window", "not_elderly",
     # ratings, appeals, follow-ups, slips, SMS
     "invalid_level", "invalid_tags", "invalid_tag", "case_not_finished", "already_rated",
     "invalid_link", "link_expired", "link_used", "invalid_decision", "invalid_step", "unknown_follow_up",
@@ -106,7 +108,8 @@ SCHEMAS: dict[str, dict] = {
         due_guessed={"type": "boolean", "description": "counted Monday–Friday through a year the working-day "
                      "calendar lacks; counted again when the server starts with that year added"}),
     "Window": _obj(["id", "number", "name", "state"], id=ID, number=INT, name=STR,
-                   state={"type": "string", "enum": ["open", "paused"]},
+                   state={"type": "string", "enum": ["open", "paused", "closed"],
+                          "description": "closed: nobody signed in (未开放, staffing.py)"},
                    department={"type": ["string", "null"]}, staff={"type": ["object", "null"]},
                    current={"type": ["object", "null"]}, waiting=INT),
     "Appointment": _obj(["code"], code=STR, matter_id=ID, slot_start=STR, status=STR),
@@ -238,7 +241,7 @@ ROUTES: list[tuple] = [
      {201: _wrap("ticket", _ref("Ticket")), 200: _wrap("ticket", _ref("Ticket"))},
      ["unknown_matter", "invalid_priority", "invalid_phone", "invalid_id_number", "hall_closed",
       "matter_closed_today", "quota_full", "id_limit_reached",
-      "too_many_tickets", "id_too_frequent"], {}),  # both 429, with detail.retry_after (seconds)
+      "too_many_tickets", "id_too_frequent", "not_elderly"], {}),  # both 429, with detail.retry_after (seconds)
     ("get", "/tickets/{ref}", "optional",
      "a ticket by id (hall token) or by its query code (anyone; no personal data)", None,
      {200: _obj(["ticket", "history"], ticket=_ref("Ticket"), history={"type": "array"})}, ["unknown_ticket"], {}),
@@ -247,16 +250,26 @@ ROUTES: list[tuple] = [
     ("get", "/windows", ANY_TOKEN, "windows with state and waiting counts", None, {200: _list("windows", "Window")}, [], {}),
     ("get", "/windows/{window_id}/skipped", CLERK, "today's no-shows at this window", None,
      {200: _list("tickets", "Ticket")}, [], {}),
+    ("get", "/windows/{window_id}/transfer-targets", CLERK,
+     "where the called ticket may go: open windows serving its matter, matters with an open window", None,
+     {200: _obj(["ticket", "windows", "matters"], ticket={"type": "object"}, windows={"type": "array"},
+                matters={"type": "array"})}, ["no_current_ticket", "unknown_window"], {}),
     *[("post", f"/windows/{{window_id}}/{op}", CLERK, words, body, {200: _wrap(key, _ref(schema))}, codes, {})
       for op, words, body, key, schema, codes in [
-          ("call-next", "叫号", None, "ticket", "Ticket", ["queue_empty", "window_busy", "window_paused", "unknown_window"]),
+          ("call-next", "叫号 (on a closed window: signs the caller in first)", None, "ticket", "Ticket",
+           ["queue_empty", "window_busy", "window_paused", "unknown_window"]),
           ("recall", "重呼", None, "ticket", "Ticket", ["no_current_ticket", "wrong_state", "unknown_window"]),
           ("skip", "过号", None, "ticket", "Ticket", ["no_current_ticket", "wrong_state", "unknown_window"]),
           ("requeue", "过号重排 (once)", "Requeue", "ticket", "Ticket",
            ["unknown_ticket", "wrong_state", "already_requeued", "ticket_expired", "not_this_window"]),
           ("transfer", "转窗口 / 转事项", "Transfer", "ticket", "Ticket",
-           ["invalid_transfer", "unknown_window", "unknown_matter", "no_current_ticket", "wrong_state"]),
+           ["invalid_transfer", "unknown_window", "unknown_matter", "no_current_ticket", "wrong_state",
+            "window_not_serving", "window_closed", "window_paused", "same_matter", "no_open_window"]),
           ("pause", "暂停", None, "window", "WindowBrief", ["wrong_state", "unknown_window"]),
+          ("sign-in", "签到: the window opens to citizens (again: the idle clock restarts)", None, "window",
+           "WindowBrief", ["unknown_window"]),
+          ("sign-out", "签退: the window closes (未开放)", None, "window", "WindowBrief",
+           ["window_closed", "window_busy", "unknown_window"]),
           ("resume", "恢复", None, "window", "WindowBrief", ["wrong_state", "unknown_window"]),
       ]],
     *[("post", f"/windows/{{window_id}}/{op}", CLERK, words, body,

@@ -187,7 +187,8 @@ def availability(rt: Runtime, hall_id: int) -> dict[str, Any]:
             Ticket.target_window_id.is_(None)).group_by(Ticket.matter_id)).all())
         open_windows: dict[int, int] = dict(s.execute(
             select(WindowMatter.matter_id, func.count()).join(Window, Window.id == WindowMatter.window_id)
-            .where(Window.hall_id == hall_id, Window.active.is_(True), Window.state == "open")
+            .where(Window.hall_id == hall_id, Window.active.is_(True), Window.state == "open",
+                   Window.signed_in_at.is_not(None))   # staffed (staffing.py): closed windows estimate nothing
             .group_by(WindowMatter.matter_id)).all())
         per_matter, overall = _service_minutes(s, hall_id, day)
         hall_refusal = None

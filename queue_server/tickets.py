@@ -11,10 +11,11 @@ from . import appointments, rules
 from .changes import change
 from .clock import iso
 from .errors import bad_request, not_found
-from .identity import clean_id_number, clean_phone, id_hash, mask_id
+from .identity import age_on, clean_id_number, clean_phone, id_hash, mask_id
 from .models import Event, Hall, Ticket
 from .numbering import next_number, ticket_number
 from .runtime import Runtime
+from .staffing import open_window_ids
 from .views import matter_info, slip_codes, ticket_dict, waiting_ahead, waiting_counts
 
 PRIORITIES = ("elderly", "disabled", "military", "pregnant", "appointment")
@@ -66,6 +67,7 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
             matter = matter_info(s, matter_id)
             if matter is None or matter.hall_id != hall_id or not matter.active:
                 raise not_found("unknown_matter", "没有这个事项，请重新选择")
+            age = _elderly_age(rt, hall_id, priority, id_clean, ch.now.date())
             digest = id_hash(rt.secret, id_clean) if id_clean else (booking.id_hash if booking else None)
             rules.check_issue(rt, s, hall_id, matter, ch.now, id_digest=digest, appointment=booking is not None,
                               max_per_id=getattr(rt.hall_config(hall_id), "max_tickets_per_id",
@@ -80,13 +82,16 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
                 ballot_code=new_ballot_code(),
                 request_id=request_id, device_id=device_id, appointment_code=appointment_code,
                 phone=phone, id_hash=digest,
-                id_masked=mask_id(id_clean) if id_clean else (booking.id_masked if booking else None))
+                id_masked=mask_id(id_clean) if id_clean else (booking.id_masked if booking else None), age=age)
             # One Core INSERT … RETURNING: the unit of work's flush cost more than the insert.
             values["id"] = s.connection().execute(_INSERT, values).scalar_one()
             ticket = Ticket(**values)  # transient: serialised, never flushed
             if booking is not None:
                 booking.status, booking.ticket_id = "checked_in", ticket.id
             body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket))
+            # The slip names the windows open now (staffing.py); none: the kiosk says so.
+            staffed = open_window_ids(s, hall_id)
+            body["window_ids"] = [w for w in body["window_ids"] if w in staffed]
             ch.emit("ticket.issued", ticket_id=ticket.id, ticket=body,
                     waiting=waiting_counts(s, hall_id, day))
         return {**body, **slip_codes(ticket)}, True
@@ -97,6 +102,19 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
             if existing is not None:
                 return existing, False
         raise
+
+
+def _elderly_age(rt: Runtime, hall_id: int, priority: str | None, id_clean: str | None, today) -> int | None:
+    """老年人 priority: the age the ID number gives on the hall's today, refused under the hall's
+    `elderly_age` (60). Without an ID number there is nothing to check: the clerk sees the person."""
+    if priority != "elderly" or not id_clean:
+        return None
+    age = age_on(id_clean, today)
+    limit = getattr(rt.hall_config(hall_id), "elderly_age", 60)
+    if age is not None and age < limit:
+        raise bad_request("not_elderly", f"老年人优先须年满{limit}周岁，所输身份证号码显示未满{limit}周岁，"
+                                         "请取普通号；如有疑问请咨询导办台", age=age)
+    return age
 
 
 def _by_request(rt: Runtime, hall_id: int, request_id: str) -> dict[str, Any] | None:
@@ -111,6 +129,8 @@ def _first_for_request(s, hall_id: int, request_id: str) -> dict[str, Any] | Non
         return None
     ticket = s.get(Ticket, found)
     body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
+    staffed = open_window_ids(s, hall_id)   # the slip names the windows open now, as at first
+    body["window_ids"] = [w for w in body["window_ids"] if w in staffed]
     return {**body, **slip_codes(ticket)}  # the kiosk's retry: it prints the slip
 
 

@@ -13,6 +13,7 @@ from .clock import iso
 from .identity import mask_phone
 from .lifecycle import CASE_WORDS, TICKET_WORDS, ticket_actions
 from .models import Case, Department, Event, Hall, Matter, Staff, StaffWindow, Ticket, Window, WindowMatter
+from .staffing import shown_state
 
 PRIORITY_LABELS = {"elderly": "老年人", "disabled": "残疾人", "military": "军人",
                    "pregnant": "孕妇", "appointment": "预约"}
@@ -91,6 +92,8 @@ def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None =
         "id_number": ticket.id_masked,
         "appointment_code": ticket.appointment_code,
     }
+    if ticket.priority == "elderly" and getattr(ticket, "age", None) is not None:
+        out["age"] = ticket.age   # the clerk sees it (老年人 priority)
     if waiting_ahead is not None:
         out["waiting_ahead"] = waiting_ahead
     return out
@@ -254,7 +257,7 @@ def window_dict(session: Session, window: Window, waiting: int | None = None) ->
     staff = session.get(Staff, window.staff_id) if window.staff_id else None
     department = session.get(Department, window.department_id) if window.department_id else None
     out = {
-        "id": window.id, "number": window.number, "name": window.name, "state": window.state,
+        "id": window.id, "number": window.number, "name": window.name, "state": shown_state(window),
         "department": department.name if department else None,
         "staff": {"name": staff.name, "staff_no": staff.staff_no} if staff else None,
         "current": None if current is None else {
@@ -262,6 +265,7 @@ def window_dict(session: Session, window: Window, waiting: int | None = None) ->
             "matter_name": current.matter.name, "issued_at": iso(current.issued_at),
             "called_at": iso(current.called_at), "call_count": current.call_count,
             "priority_label": PRIORITY_LABELS.get(current.priority or ""),
+            "age": current.age if current.priority == "elderly" else None,
             "kind": current.matter.kind, "status_text": TICKET_WORDS.get(current.status, current.status),
             "actions": ticket_actions(current.status, current.matter.kind, requeued=current.requeued),
             "case": _case_brief(session, current) if current.status == "serving" else None},

@@ -12,16 +12,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, or_, select, update
+from sqlalchemy import Row, and_, bindparam, case, func, or_, select, update
 
 from . import lifecycle
 from .cases import check_missing, check_reason, start_clock
 from .changes import Change, change
 from .errors import bad_request, conflict, not_found
-from .models import Case, Matter, Ticket, Window, WindowMatter
+from .models import Case, Matter, Staff, Ticket, Window, WindowMatter
 from .numbering import case_number, next_number
 from .runtime import Runtime
-from .views import case_dict, matter_info, ticket_dict, waiting_counts, window_brief
+from .staffing import open_window_ids, shown_state
+from .views import case_dict, matter_info, ticket_dict, waiting_counts, window_brief, windows_by_matter
 
 STATE_WORDS = lifecycle.TICKET_WORDS
 
@@ -35,16 +36,18 @@ _TICKET = Ticket.__table__
 _LOCK_WINDOW = (update(Window)
                 .where(Window.id == bindparam("window"), Window.hall_id == bindparam("hall"),
                        Window.active.is_(True))
-                .values(event_seq=Window.event_seq + 1)
+                .values(event_seq=Window.event_seq + 1, active_at=bindparam("now"))
                 .returning(*_WINDOW.c))
 
 
 def _lock_window(ch: Change, window_id: int) -> Row:
-    """Lock the window and take its next event number in one statement: every operation here
+    """Lock the window and take its next event number in one statement (and note the activity
+    the idle close counts from, staffing.py): every operation here
     announces one event about the window, so the number is due anyway, and a separate bump
     was one more round trip with the row already locked. PostgreSQL's row lock for an UPDATE
     (FOR NO KEY UPDATE) also lets other rows' foreign-key checks on the window go on."""
-    window = ch.session.connection().execute(_LOCK_WINDOW, {"window": window_id, "hall": ch.hall_id}).first()
+    window = ch.session.connection().execute(_LOCK_WINDOW, {"window": window_id, "hall": ch.hall_id,
+                                                             "now": ch.now}).first()
     if window is None:
         raise not_found("unknown_window", "没有这个窗口")
     ch.window_numbered = (window.id, window.event_seq)
@@ -110,7 +113,7 @@ def _announce(ch: Change, type: str, window: Row, ticket: Row | Ticket | None, *
         extra["waiting"] = waiting_counts(s, window.hall_id, ch.now.date())
     ch.emit(type, ticket_id=ticket.id if ticket else None, window_id=window.id,
             case_id=extra.get("case", {}).get("id") if "case" in extra else None,
-            window=window_brief(window) | {"state": window.state}, ticket=body, **extra)
+            window=window_brief(window) | {"state": shown_state(window)}, ticket=body, **extra)
     return body
 
 
@@ -125,11 +128,20 @@ def _claim_statement(ranked: bool):
     window, so its waiting queue is sorted on each call."""
     window_id = bindparam("window")
     order = [Ticket.is_priority.desc(), Ticket.queue_since, Ticket.id]
+    chosen = select(Ticket.id).outerjoin(WindowMatter, and_(WindowMatter.matter_id == Ticket.matter_id,
+                                                            WindowMatter.window_id == window_id))
     if ranked:
-        order.insert(1, case((Ticket.target_window_id == window_id, -1), else_=WindowMatter.rank))
-    chosen = (select(Ticket.id)
-              .outerjoin(WindowMatter, and_(WindowMatter.matter_id == Ticket.matter_id,
-                                            WindowMatter.window_id == window_id))
+        # A number series is ranked by its best-ranked matter at this window, and within a
+        # series the order is the issue order: a window ranking 企业设立 (A) over 个体登记 (A)
+        # never calls A005 before A003, so the slip's 前面还有 N 人 holds (README, 叫号顺序).
+        series = (select(Matter.prefix, func.min(WindowMatter.rank).label("rank"))
+                  .join(WindowMatter, WindowMatter.matter_id == Matter.id)
+                  .where(WindowMatter.window_id == window_id)
+                  .group_by(Matter.prefix).subquery("series"))
+        chosen = (chosen.join(Matter, Matter.id == Ticket.matter_id)
+                  .outerjoin(series, series.c.prefix == Matter.prefix))
+        order.insert(1, case((Ticket.target_window_id == window_id, -1), else_=series.c.rank))
+    chosen = (chosen
               .where(Ticket.hall_id == bindparam("hall"), Ticket.day == bindparam("today"),
                      Ticket.status == "waiting",
                      or_(Ticket.target_window_id == window_id,
@@ -153,6 +165,8 @@ def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_
         window = _lock_window(ch, window_id)
         if window.state == "paused":
             raise conflict("window_paused", f"{window.number}号窗口已暂停服务，请先恢复")
+        if window.signed_in_at is None:   # the API signs the caller in and calls again
+            raise conflict("window_closed", f"{window.number}号窗口未签到，请先签到")
         current = _ticket_row(ch, window.current_ticket_id)
         if current is not None and current.status in ("called", "serving"):
             raise conflict("window_busy", f"{current.number}号尚未处理完：请先受理、补正、过号或转移"
@@ -219,24 +233,92 @@ def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None
     with change(rt, hall_id, actor) as ch:
         s = ch.session
         window = _lock_window(ch, window_id)
-        _current(ch, window, "called")   # no ticket to move is said before a wrong target
+        called = _current(ch, window, "called")   # no ticket to move is said before a wrong target
         if to_window is not None:
             target = s.get(Window, to_window)
             if target is None or target.hall_id != hall_id or not target.active:
                 raise not_found("unknown_window", "要转到的窗口不存在")
             if target.id == window.id:
                 raise bad_request("invalid_transfer", "不能转到本窗口")
+            _check_window_target(s, target, called)
             moved = {"target_window_id": target.id}
             to = {"to_window": window_brief(target)}
         else:
             matter = s.get(Matter, to_matter)
             if matter is None or matter.hall_id != hall_id or not matter.active:
                 raise not_found("unknown_matter", "要转到的事项不存在")
+            _check_matter_target(s, hall_id, matter, called)
             moved = {"matter_id": matter.id, "target_window_id": None}
             to = {"to_matter": {"id": matter.id, "name": matter.name}}
         ticket = _take_current(ch, window, "called", status="waiting", window_id=None, **moved)
         window = _set_window(ch, window, current_ticket_id=None)
         return _announce(ch, "ticket.transferred", window, ticket, **to, queue_changed=True)
+
+
+def _serves(s, window_id: int, matter_id: int) -> bool:
+    return s.scalar(select(WindowMatter.window_id).where(
+        WindowMatter.window_id == window_id, WindowMatter.matter_id == matter_id)) is not None
+
+
+def _check_window_target(s, target: Window, ticket: Row) -> None:
+    """A ticket goes only to a window that serves its matter and is open now (staffing.py)."""
+    matter = matter_info(s, ticket.matter_id)
+    if not _serves(s, target.id, ticket.matter_id):
+        raise conflict("window_not_serving", f"{target.number}号窗口不办理「{matter.name}」，不能转入；"
+                       "如需改办其他事项，请选择“转到事项”", window_number=target.number)
+    state = shown_state(target)
+    if state == "closed":
+        raise conflict("window_closed", f"{target.number}号窗口未开放（无人签到），不能转入",
+                       window_number=target.number)
+    if state == "paused":
+        raise conflict("window_paused", f"{target.number}号窗口已暂停服务，不能转入", window_number=target.number)
+
+
+def _check_matter_target(s, hall_id: int, matter: Matter, ticket: Row) -> None:
+    """A matter change keeps the place; it needs a window open for the new matter."""
+    if matter.id == ticket.matter_id:
+        raise bad_request("same_matter", f"{ticket.number}号已是「{matter.name}」，无需转移")
+    if not open_windows_serving(s, hall_id, matter.id):
+        raise conflict("no_open_window", f"「{matter.name}」暂无窗口开放，不能转入；请稍后再转或请市民咨询导办台")
+
+
+def open_windows_serving(s, hall_id: int, matter_id: int) -> list[Window]:
+    return list(s.scalars(select(Window).join(WindowMatter, WindowMatter.window_id == Window.id).where(
+        Window.hall_id == hall_id, Window.active.is_(True), WindowMatter.matter_id == matter_id,
+        Window.signed_in_at.is_not(None), Window.state == "open").order_by(Window.number)))
+
+
+def transfer_targets(rt: Runtime, hall_id: int, window_id: int) -> dict:
+    """Where the window's called ticket may go: the other open windows serving its matter (the
+    ticket keeps its place there), and the matters it may change to (those with an open window)."""
+    with rt.read() as s:
+        window = s.get(Window, window_id)
+        if window is None or window.hall_id != hall_id or not window.active:
+            raise not_found("unknown_window", "没有这个窗口")
+        ticket = s.get(Ticket, window.current_ticket_id) if window.current_ticket_id else None
+        if ticket is None or ticket.status != "called":
+            raise conflict("no_current_ticket", f"{window.number}号窗口当前没有可转移的号（只有已叫号、未受理的号可以转移）")
+        counts = waiting_counts(s, hall_id, rt.clock.now().date())["by_window"]
+        windows = [window_brief(w) | {"state": shown_state(w), "waiting": counts.get(str(w.id), 0),
+                                      "staff": _staff_name(s, w)}
+                   for w in open_windows_serving(s, hall_id, ticket.matter_id) if w.id != window.id]
+        open_ids = open_window_ids(s, hall_id)
+        routes = windows_by_matter(s, hall_id)
+        matters = []
+        for m in s.scalars(select(Matter).where(Matter.hall_id == hall_id, Matter.active.is_(True),
+                                                Matter.id != ticket.matter_id).order_by(Matter.id)):
+            staffed = [w for w in routes.get(m.id, []) if w in open_ids]
+            if staffed:
+                matters.append({"id": m.id, "name": m.name, "kind": m.kind, "department_id": m.department_id,
+                                "department_name": m.department.name, "pinyin": m.pinyin, "window_ids": staffed})
+        return {"ticket": {"id": ticket.id, "number": ticket.number, "matter_id": ticket.matter_id,
+                           "matter_name": matter_info(s, ticket.matter_id).name},
+                "windows": windows, "matters": matters}
+
+
+def _staff_name(s, window: Window) -> str | None:
+    staff = s.get(Staff, window.staff_id) if window.staff_id else None
+    return staff.name if staff else None
 
 
 def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: str = "") -> dict:
@@ -247,7 +329,7 @@ def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: s
             raise conflict("wrong_state", f"{window.number}号窗口已经{'暂停' if paused else '在服务'}")
         window = _set_window(ch, window, state=want)
         _announce(ch, "window.paused" if paused else "window.resumed", window, None, queue_changed=False)
-        return window_brief(window) | {"state": window.state}
+        return window_brief(window) | {"state": shown_state(window)}
 
 
 def _receive(ch: Change, rt: Runtime, window: Row, ticket: Row, staff_id: int | None, **fields: Any) -> Case:

@@ -129,8 +129,10 @@ def client(app):
 class HallDriver:
     """The API as the hall's devices and staff use it."""
 
-    def __init__(self, client):
+    def __init__(self, client, *, staffed: bool = True):
         self.c = client
+        if staffed:   # a working morning: every window's clerk signed in on it (staffing.py)
+            sign_in_clerks(client.application)
         self.tokens: dict[str, str] = {}
         catalogue = client.get("/api/v1/matters").get_json()
         self.matters = {m["code"]: m for m in catalogue["matters"]}
@@ -174,6 +176,21 @@ class HallDriver:
         return self.case_op(case["id"], "finish", who=f"clerk{number:02d}").get_json()["case"]
 
 
+def sign_in_clerks(app) -> None:
+    """Every window's clerk signed in on it (staffing.py), as on a working morning."""
+    from queue_server.staffing import sign_in_assigned
+    rt = app.extensions["hall"]
+    for hall_id in rt.halls:
+        sign_in_assigned(rt, hall_id, actor="test:morning")
+
+
 @pytest.fixture
 def hall(client) -> HallDriver:
+    """The hall at work: its clerks signed in on their windows."""
     return HallDriver(client)
+
+
+@pytest.fixture
+def empty_hall(client) -> HallDriver:
+    """The hall before anyone signed in: every window closed (未开放)."""
+    return HallDriver(client, staffed=False)

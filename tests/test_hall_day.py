@@ -68,16 +68,33 @@ def test_priority_before_ordinary_then_first_come_first_served(hall, clock):
     assert called == ["B003", "B005", "B001", "B002", "B004"]
 
 
-def test_ranked_window_serves_its_first_matter_first_fifo_window_by_time(hall, clock):
-    # Window 5 ranks 社保卡 (C, GG00301001) before 失业金 (JF00302001); window 9 is one FIFO queue.
+def test_ranked_window_ranks_series_and_keeps_each_series_in_issue_order(hall, clock):
+    # Window 8 ranks 社保卡 (C) before 户口迁移 (B): the C series goes first even if B came earlier.
+    # Window 5 ranks 社保卡 (C, GG00301001) before 失业金 (C, JF00302001): one series, so the
+    # earlier number goes first — a later C never overtakes an earlier C. Window 9 is one FIFO queue.
+    b = number(hall.issue("QR00201001"))
+    clock.advance(seconds=10)
     first = number(hall.issue("JF00302001"))
     clock.advance(seconds=10)
     second = number(hall.issue("GG00301001"))
     clock.advance(seconds=10)
     third = number(hall.issue("JF00302001"))
-    assert number(hall.op(5, "call-next")) == second
-    assert number(hall.op(9, "call-next")) == first
-    assert number(hall.op(6, "call-next")) == third
+    assert number(hall.op(8, "call-next")) == second   # C ranked over B at window 8
+    assert number(hall.op(5, "call-next")) == first    # C001 before C003 though 失业金 ranks second
+    assert number(hall.op(9, "call-next")) == third
+    assert number(hall.op(3, "call-next")) == b
+
+
+def test_demo_hall_a_later_a_ticket_never_overtakes_an_earlier_one(hall, clock):
+    """The issue's case: 个体工商户登记 (即办件) first, then 企业设立登记 (承诺件); window 1 ranks
+    企业设立 first, yet both are series A, so A001 (个体) is called before A002 (企业设立), and
+    the second slip's 前面还有 1 人 was true."""
+    early = hall.issue("XK00102001").get_json()["ticket"]
+    clock.advance(seconds=20)
+    later = hall.issue("XK00101001").get_json()["ticket"]
+    assert (early["number"], later["number"]) == ("A001", "A002")
+    assert number(hall.op(1, "call-next")) == "A001"
+    assert number(hall.op(2, "call-next")) == "A002"
 
 
 def test_waiting_ahead_counts_the_queue(hall, clock):
@@ -95,13 +112,15 @@ def test_transfer_to_window_keeps_the_place(hall, clock):
         hall.issue("QR00201001")
         clock.advance(minutes=1)
     assert number(hall.op(1, "call-next")) == moved
-    transferred = hall.op(1, "transfer", {"to_window": hall.windows[3]["id"]})
+    # Window 10 (综合) serves 企业设立登记 and 户口迁移.
+    transferred = hall.op(1, "transfer", {"to_window": hall.windows[10]["id"]})
     assert transferred.status_code == 200
     body = transferred.get_json()["ticket"]
-    assert body["status"] == "waiting" and body["window_ids"] == [hall.windows[3]["id"]]
-    # Issued before the two B tickets, it is called first at window 3; no other window sees it.
-    assert hall.op(4, "call-next").get_json()["ticket"]["number"] == "B001"
-    assert number(hall.op(3, "call-next")) == moved
+    assert body["status"] == "waiting" and body["window_ids"] == [hall.windows[10]["id"]]
+    # Sent to window 10, it is called first there, before the two B tickets; window 2 (which
+    # serves its matter too) does not see it any more.
+    assert hall.op(2, "call-next").status_code == 404
+    assert number(hall.op(10, "call-next")) == moved
 
 
 def test_transfer_to_matter_joins_that_queue_by_issue_time(hall, clock):
@@ -195,7 +214,7 @@ def test_snapshot_shows_windows_and_recent_calls(hall, clock):
     assert w3["current"]["number"] == "B001" and w3["staff"]["name"] == "张伟"
     assert snap["waiting"]["by_prefix"] == {"B": 1}
     assert snap["recent_calls"][0]["ticket_number"] == "B001"
-    assert snap["seq"] == 3
+    assert snap["seq"] == 10 + 3   # ten windows opened in the morning, then two issued and one call
 
 
 def test_restart_keeps_tickets_and_cases(db_url, clock):

@@ -11,7 +11,8 @@ from live import LiveServer, wait_for
 from queue_server.app import create_app
 
 EVENTS = ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.skipped", "ticket.transferred",
-          "ticket.requeued", "window.paused", "window.resumed", "case.accepted", "case.finished"]
+          "ticket.requeued", "window.paused", "window.resumed", "window.opened", "window.closed",
+          "case.accepted", "case.finished"]
 
 
 class Screen:
@@ -152,7 +153,7 @@ def test_reconnect_gets_a_snapshot_matching_the_queue(live, app, clock):
     snap = again.snapshots[-1]
     api = hall.queue()
     again.close()
-    assert snap["seq"] == api["seq"] == 8
+    assert snap["seq"] == api["seq"] == 10 + 8   # the ten windows opened in the morning, then eight changes
     snap.pop("at"), api.pop("at")
     assert snap == api
     assert next(w for w in snap["windows"] if w["number"] == 7)["state"] == "paused"
@@ -179,7 +180,7 @@ def test_a_window_device_hears_only_its_window_numbered_by_window_seq(live, app)
     led = Screen(live.url, "test-led-01").connect()
     hall_wide = Screen(live.url, "test-rater-01", scope="hall").connect()
     scope = rater.snapshots[0]["scope"]
-    assert scope == {"window_id": window1, "window_seq": 0} and led.snapshots[0]["scope"] == scope
+    assert scope == {"window_id": window1, "window_seq": 1} and led.snapshots[0]["scope"] == scope   # opened
     assert "scope" not in display.snapshots[0] and "scope" not in hall_wide.snapshots[0]
 
     for code in ("XK00102001", "QR00201001", "GG00301001"):
@@ -194,7 +195,7 @@ def test_a_window_device_hears_only_its_window_numbered_by_window_seq(live, app)
     mine = [e for e in display.events if (e.get("window") or {}).get("id") == window1]
     for screen in (rater, led):
         assert [e["seq"] for e in screen.events] == [e["seq"] for e in mine]
-        assert [e["window_seq"] for e in screen.events] == [1, 2, 3, 4]
+        assert [e["window_seq"] for e in screen.events] == [2, 3, 4, 5]
         assert [e["type"] for e in screen.events] == ["ticket.called", "case.accepted", "case.finished",
                                                       "window.paused"]
     assert [e["seq"] for e in hall_wide.events] == [e["seq"] for e in display.events]
@@ -205,8 +206,8 @@ def test_a_window_device_hears_only_its_window_numbered_by_window_seq(live, app)
     wait_for(lambda: len(rater.snapshots) == 2)
     for screen in (display, rater, led, hall_wide):
         screen.close()
-    assert reply["window_seq"] == 4 and rater.snapshots[-1]["scope"] == {"window_id": window1, "window_seq": 4}
-    assert next(w for w in hall.queue()["windows"] if w["id"] == window1)["window_seq"] == 4
+    assert reply["window_seq"] == 5 and rater.snapshots[-1]["scope"] == {"window_id": window1, "window_seq": 5}
+    assert next(w for w in hall.queue()["windows"] if w["id"] == window1)["window_seq"] == 5
 
 
 def test_connect_without_a_valid_token_is_refused(live):

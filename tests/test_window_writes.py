@@ -53,7 +53,7 @@ def test_call_next_and_skip_write_the_window_and_ticket_once_each(app, hall):
     with app.extensions["hall"].write() as s:
         window = s.scalar(select(Window).where(Window.id == hall.windows[1]["id"]))
         assert window.current_ticket_id is None
-        assert window.event_seq == 2   # one number per event, taken by the lock
+        assert window.event_seq == 3   # one number per event (window.opened first), taken by the lock
 
 
 def test_a_refused_operation_takes_no_window_number(app, hall):
@@ -69,9 +69,9 @@ def test_a_refused_operation_takes_no_window_number(app, hall):
         rows = s.execute(select(Event.type, Event.seq).where(Event.window_id == hall.windows[1]["id"])
                          .order_by(Event.seq)).all()
         window = s.get(Window, hall.windows[1]["id"])
-        assert [t for t, _ in rows] == ["ticket.called", "ticket.recalled", "case.accepted",
+        assert [t for t, _ in rows] == ["window.opened", "ticket.called", "ticket.recalled", "case.accepted",
                                         "case.finished", "window.paused", "window.resumed"]
-        assert window.event_seq == 6 and window.state == "open" and window.current_ticket_id is None
+        assert window.event_seq == 7 and window.state == "open" and window.current_ticket_id is None
 
 
 def test_only_changes_to_who_waits_carry_the_waiting_counts(app, hall):

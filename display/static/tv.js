@@ -93,7 +93,7 @@
         if (w && w.current && t && w.current.id === t.id) w.current = null;
         break;
       default:
-        break;  // issued, requeued, paused, resumed: counts and state above; device.* etc: seq only
+        break;  // issued, requeued, paused, resumed, window.opened/closed: counts and state above; device.* etc: seq only
     }
     render();
     if (e.type === "ticket.called" || e.type === "ticket.recalled") window.hallTV.lastCallShownAt = performance.now();
@@ -117,7 +117,7 @@
   function liveCall() {
     for (var i = 0; i < S.recent.length; i++) {
       var c = S.recent[i], w = windowByNumber(c.window);
-      if (!w || w.state === "paused" || !w.current || w.current.number !== c.ticket) continue;
+      if (!w || w.state === "paused" || w.state === "closed" || !w.current || w.current.number !== c.ticket) continue;
       if (w.current.status === "called" || (i === 0 && w.current.status === "serving")) return c;
     }
     return null;
@@ -132,7 +132,8 @@
     item.timer = setTimeout(function () {
       delete S.repeats[windowId];
       var w = S.windows[windowId];
-      if (!w || w.state === "paused" || !w.current || w.current.id !== ticketId || w.current.status !== "called") return;
+      if (!w || w.state === "paused" || w.state === "closed" || !w.current || w.current.id !== ticketId ||
+          w.current.status !== "called") return;
       S.recent.unshift({ ticket: number, window: w.number, windowName: w.name, recall: true, flash: ++S.flashes,
                          repeat: true });
       S.recent = S.recent.slice(0, 12);
@@ -194,15 +195,16 @@
     S.order.forEach(function (id) {
       var w = S.windows[id];
       var tile = el("div", "win");
-      tile.dataset.state = w.state === "paused" ? "paused" : (w.current ? w.current.status : "idle");
+      var shut = w.state === "paused" || w.state === "closed";   // closed: nobody signed in (未开放)
+      tile.dataset.state = shut ? w.state : (w.current ? w.current.status : "idle");
       tile.dataset.number = String(w.number);
       if (S.call && S.call.window === w.number && S.call.flash) tile.classList.add("just-called");
       var head = el("div", "win-head");
       head.appendChild(el("span", "win-no", w.number + "号"));
       head.appendChild(el("span", "win-name", w.name));
       tile.appendChild(head);
-      if (w.state === "paused") {
-        tile.appendChild(el("div", "win-now paused", "暂停服务"));
+      if (shut) {
+        tile.appendChild(el("div", "win-now paused", w.state === "closed" ? "未开放" : "暂停服务"));
       } else {
         tile.appendChild(el("div", "win-state", w.current ? (w.current.status === "serving" ? "办理中" : "请到窗口") : "空闲"));
         tile.appendChild(el("div", "win-now" + (w.current ? "" : " idle"), w.current ? w.current.number : "—"));

@@ -35,6 +35,8 @@
       sorry: "抱歉", ok: "知道了", paused: "暂停服务", paused_text: "系统正在恢复，请稍候，或到服务台咨询",
       working: "正在取号，请稍候…", countdown: "{n} 秒后返回首页", no_wait: "无需等候",
       ahead: "前面 {n} 人", about: "约 {m} 分钟", no_window: "暂无窗口办理", matters_n: "{n} 个事项",
+      unstaffed: "暂无窗口开放", unstaffed_note: "该事项暂无窗口开放，请咨询导办台。仍可取号，窗口开放后按号叫号",
+      unstaffed_where: "暂无窗口开放，请咨询导办台",
       waiting_n: "等候 {n} 人", ticket_ahead: "前面还有 {n} 人等候", ticket_ahead_0: "前面没有人等候，请留意叫号",
       est: "，预计等候约 {m} 分钟",
       printing: "正在打印告知单…", printed: "请取走您的告知单",
@@ -69,6 +71,8 @@
       sorry: "Sorry", ok: "OK", paused: "Service paused", paused_text: "The system is recovering. Please wait or ask at the service desk",
       working: "Taking your ticket…", countdown: "Back to start in {n} s", no_wait: "No wait",
       ahead: "{n} ahead", about: "about {m} min", no_window: "No window open", matters_n: "{n} matters",
+      unstaffed: "No window open now", unstaffed_note: "No window serves this matter right now: please ask at the service desk. You may still take a number; it is called when a window opens",
+      unstaffed_where: "No window open now: please ask at the service desk",
       waiting_n: "{n} waiting", ticket_ahead: "{n} people ahead of you", ticket_ahead_0: "Nobody ahead, watch the screen",
       est: ", about {m} min",
       printing: "Printing your slip…", printed: "Please take your slip",
@@ -325,6 +329,7 @@
   function waitWords(m) {
     const a = avail(m);
     if (!a.open) return t("closed_" + (a.code || "hall_closed"));
+    if (a.open_windows === 0) return (a.waiting ? t("ahead", { n: a.waiting }) + " · " : "") + t("unstaffed");
     if (!a.waiting) return t("no_wait");
     if (a.estimate_minutes === null || a.estimate_minutes === undefined) return t("ahead", { n: a.waiting }) + " · " + t("no_window");
     return t("ahead", { n: a.waiting }) + " · " + t("about", { m: a.estimate_minutes });
@@ -498,8 +503,11 @@
     const list = $("#detail-materials");
     list.textContent = "";
     materialsOf(m).forEach((item) => { const li = document.createElement("li"); li.textContent = item; list.appendChild(li); });
-    $("#detail-closed").hidden = a.open;
-    $("#detail-closed").textContent = a.open ? "" : (a.message || "");
+    // No window open for the matter now (nobody signed in): said plainly; a number may still be
+    // taken, and the slip names no window (README, 窗口签到).
+    const unstaffed = a.open && a.open_windows === 0;
+    $("#detail-closed").hidden = a.open && !unstaffed;
+    $("#detail-closed").textContent = !a.open ? (a.message || "") : unstaffed ? t("unstaffed_note") : "";
     $("#detail-take").disabled = !a.open;
   }
 
@@ -627,7 +635,7 @@
       ? t("appointment_done", { slot: slotWords(result.appointment) }) : t("your_number");
     const named = state.catalogue && state.catalogue.matters.find((x) => x.id === tk.matter_id);
     $("#ticket-matter").textContent = (named ? en(named, "name") : tk.matter_name) + (tk.priority_label ? "（" + tk.priority_label + "）" : "");
-    $("#ticket-windows").textContent = windowWords(tk.window_ids);
+    $("#ticket-windows").textContent = tk.window_ids && tk.window_ids.length ? windowWords(tk.window_ids) : t("unstaffed_where");
     const m = result.matter || state.matter;
     const a = m ? avail(m) : null;
     const ahead = tk.waiting_ahead || 0;

@@ -1,6 +1,6 @@
 from flask import g, jsonify, request
 
-from .. import auth as staff_auth
+from .. import auth as staff_auth, staffing
 from ..errors import unauthorized
 from ..models import Device
 from ..stream import current_stream
@@ -23,7 +23,10 @@ def logout():
     token = staff_auth.bearer_token()
     if g.principal.kind != "staff":
         raise unauthorized("设备令牌不能注销")
+    started = staffing.session_start(runtime(), token)
     staff_auth.logout(runtime(), token)
+    if started is not None:   # the windows this login staffed close with it
+        staffing.logged_out(runtime(), g.principal.staff_id, started)
     stream = current_stream()
     if stream is not None:   # this process's pages of the session close now; others' at their sweep
         stream.sweep()

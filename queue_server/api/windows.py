@@ -1,8 +1,8 @@
 from flask import g, jsonify
 from sqlalchemy import select
 
-from .. import auth, windows as ops
-from ..errors import not_found
+from .. import auth, staffing, windows as ops
+from ..errors import HallError, not_found
 from ..models import Ticket, Window
 from ..views import ticket_dict, waiting_counts, window_dict
 from . import api
@@ -42,10 +42,39 @@ def skipped(window_id):
         return jsonify({"tickets": [ticket_dict(s, t) for t in rows]})
 
 
+def _sign_in(rt, h, window_id, actor) -> dict:
+    return staffing.sign_in(rt, h, window_id, staff_id=g.principal.staff_id,
+                            session_started=staffing.session_start(rt, auth.bearer_token()), actor=actor)
+
+
+@api.post("/windows/<int:window_id>/sign-in")
+@auth.require(*CLERKS)
+def sign_in(window_id):
+    """签到: the clerk is at the window, which opens to citizens (the caller page does it on
+    opening the window, and again now and then while the clerk works: the idle close)."""
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"window": _sign_in(rt, h, window_id, actor)})
+
+
+@api.post("/windows/<int:window_id>/sign-out")
+@auth.require(*CLERKS)
+def sign_out(window_id):
+    """签退: the window closes; refused while a citizen is still at it."""
+    rt, h, actor = _window_op(window_id)
+    return jsonify({"window": staffing.sign_out(rt, h, window_id, actor=actor)})
+
+
 @api.post("/windows/<int:window_id>/call-next")
 @auth.require(*CLERKS)
 def call_next(window_id):
+    """Calling on a closed window signs its caller in first (叫号即签到)."""
     rt, h, actor = _window_op(window_id)
+    try:
+        return jsonify({"ticket": ops.call_next(rt, h, window_id, actor, staff_id=g.principal.staff_id)})
+    except HallError as exc:
+        if exc.code != "window_closed":
+            raise
+    _sign_in(rt, h, window_id, actor)
     return jsonify({"ticket": ops.call_next(rt, h, window_id, actor, staff_id=g.principal.staff_id)})
 
 
@@ -78,6 +107,14 @@ def transfer(window_id):
     body = json_body()
     return jsonify({"ticket": ops.transfer(rt, h, window_id, to_window=field(body, "to_window", int),
                                            to_matter=field(body, "to_matter", int), actor=actor)})
+
+
+@api.get("/windows/<int:window_id>/transfer-targets")
+@auth.require(*CLERKS)
+def transfer_targets(window_id):
+    """Where the called ticket may be transferred: open windows serving its matter, and matters."""
+    rt, h, _ = _window_op(window_id)
+    return jsonify(ops.transfer_targets(rt, h, window_id))
 
 
 @api.post("/windows/<int:window_id>/pause")

@@ -176,6 +176,7 @@
     $("btn-logout").hidden = !signedIn;
     $("clerk-name").textContent = signedIn && S.staff ? S.staff.name + (S.staff.staff_no ? "（工号 " + S.staff.staff_no + "）" : "") : "";
     $("btn-switch").hidden = !(name === "main" && selectableWindows().length > 1);
+    $("btn-sign").hidden = name !== "main";
     if (name !== "main") {
       $("window-name").textContent = "";
       $("window-state").hidden = true;
@@ -293,6 +294,37 @@
     showView("main");
     render();
     connect();
+    signIn(false);
+  }
+
+  // ---------------------------------------------------------------- 签到 / 签退 (staffing)
+  // The window is open to citizens only while its clerk is signed in: opening the window here
+  // signs in; working on it keeps it open (a sign-in again every few minutes while keys and
+  // clicks come); 签退, logging out or a long idle closes it (未开放 on the TV and the kiosk).
+  var SIGN_AGAIN_MS = 5 * 60 * 1000;
+  var signedAt = 0;
+  function closed() { return !!(S.win && S.win.state === "closed"); }
+  function signIn(say) {
+    if (!S.windowId) return Promise.resolve();
+    signedAt = Date.now();
+    return op("sign-in").then(function (d) {
+      if (S.win) S.win.state = d.window.state;
+      if (say) showMessage("已签到：本窗口开放服务", "ok");
+      render();
+    }).catch(function (err) { signedAt = 0; fail(err); });
+  }
+  function signOut() {
+    if (S.busy) return;
+    signedAt = Date.now();   // the click's own "still here" must not sign in again
+    setBusy(true);
+    op("sign-out").then(function (d) {
+      if (S.win) S.win.state = d.window.state;
+      showMessage("已签退：本窗口对市民显示「未开放」，新号不再指向本窗口", "ok");
+    }).catch(fail).then(function () { setBusy(false); render(); });
+  }
+  function stillHere() {
+    if (document.body.getAttribute("data-view") !== "main" || closed() || !S.win || !S.win.state) return;
+    if (Date.now() - signedAt > SIGN_AGAIN_MS) signIn(false);
   }
 
   function endSession(message, kind) {
@@ -588,6 +620,11 @@
       case "ticket.requeued":
         if (t) removeSkipped(t.id);
         break;
+      case "window.closed":
+        if (mine && ev.reason && ev.reason !== "signed_out") {
+          showMessage("本窗口已关闭（" + (ev.reason_text || ev.reason) + "），对市民显示「未开放」。点「签到」重新开放", "error");
+        }
+        break;
       default:
         break;
     }
@@ -636,7 +673,7 @@
         });
         break;
       case "skip":
-        task = op("skip").then(function (d) {
+        task = askSkip(cur).then(function () { return op("skip"); }).then(function (d) {
           addSkipped(d.ticket);
           leaveCurrent(d.ticket, "skipped");
           showMessage(d.ticket.number + " 已过号，市民回来后可在右侧「今日过号」中重新排队", "ok");
@@ -737,7 +774,7 @@
         if (t && t.actions) return t.actions.indexOf(action) >= 0;
         return action === "finish" ? st === "serving" : st === "called";
       case "pause":
-        return !!(S.win && S.win.state);
+        return !!(S.win && S.win.state) && !closed();
       default:
         return false;
     }
@@ -776,9 +813,12 @@
     document.title = (w && w.number ? w.number + "号窗口 · " : "") + "窗口叫号";
     var pill = $("window-state");
     pill.hidden = !(w && w.state);
-    pill.textContent = paused() ? "暂停服务" : "服务中";
-    pill.className = "pill " + (paused() ? "paused" : "open");
+    pill.textContent = closed() ? "未签到 · 未开放" : paused() ? "暂停服务" : "服务中";
+    pill.className = "pill " + (closed() ? "closed" : paused() ? "paused" : "open");
     $("paused-note").hidden = !paused();
+    $("closed-note").hidden = !closed();
+    $("btn-sign").textContent = closed() ? "签到" : "签退";
+    $("btn-sign").classList.toggle("primary", closed());
     $("pause-label").textContent = paused() ? "恢复服务" : "暂停服务";
     $("btn-pause").classList.toggle("resume", paused());
   }
@@ -807,11 +847,12 @@
     var t = cur ? cur.ticket : null;
     card.setAttribute("data-status", t ? t.status : "none");
     $("ticket-number").textContent = t ? t.number : "—";
-    $("ticket-status").textContent = t ? (t.status_text || STATUS_WORDS[t.status] || t.status) : (paused() ? "暂停中" : "空闲");
+    $("ticket-status").textContent = t ? (t.status_text || STATUS_WORDS[t.status] || t.status) : (closed() ? "未开放" : paused() ? "暂停中" : "空闲");
     $("ticket-priority").hidden = !(t && t.priority_label);
-    $("ticket-priority").textContent = t && t.priority_label ? t.priority_label + "优先" : "";
+    $("ticket-priority").textContent = t && t.priority_label
+      ? t.priority_label + "优先" + (t.age !== undefined && t.age !== null ? " · " + t.age + "岁" : "") : "";
     if (!t) {
-      var hint = paused() ? "窗口暂停中" : (waitingHere() ? "请按 F1 叫号" : "暂无等候的号");
+      var hint = closed() ? "未签到：按 F1 叫号将自动签到" : paused() ? "窗口暂停中" : (waitingHere() ? "请按 F1 叫号" : "暂无等候的号");
       $("ticket-matter").textContent = hint;
     } else {
       $("ticket-matter").textContent = t.matter_name || "";
@@ -939,10 +980,13 @@
     $("transfer-windows").innerHTML = '<p class="empty">正在加载…</p>';
     $("transfer-matters").textContent = "";
     $("transfer-dialog").showModal();
-    var windows = api("GET", "/windows");
+    // Only where it can be done: open windows serving the ticket's matter, and matters with an
+    // open window (GET transfer-targets); the server refuses anything else with its reason.
+    var targets = api("GET", "/windows/" + S.windowId + "/transfer-targets");
     var catalogue = S.catalogue ? Promise.resolve(S.catalogue) : api("GET", "/matters");
-    Promise.all([windows, catalogue]).then(function (res) {
+    Promise.all([targets, catalogue]).then(function (res) {
       S.catalogue = res[1];
+      S.transferTargets = res[0];
       renderTransferWindows(res[0].windows, res[1]);
       renderTransferMatters();
     }).catch(function (err) {
@@ -956,12 +1000,17 @@
     box.textContent = "";
     var assigned = {};
     (cat.windows || []).forEach(function (w) { assigned[w.id] = w.staff_name; });
+    if (!windows.length) {
+      var none = document.createElement("p"); none.className = "empty";
+      none.textContent = "没有其他开放中的窗口办理本事项（未签到或暂停的窗口不能转入）";
+      box.appendChild(none);
+    }
     windows.filter(function (w) { return w.id !== S.windowId; }).forEach(function (w) {
       var b = document.createElement("button");
       b.type = "button";
       b.className = "pick";
       b.setAttribute("data-window-id", w.id);
-      var who = (w.staff && w.staff.name) || assigned[w.id] || "";
+      var who = (w.staff && w.staff.name) || w.staff || assigned[w.id] || "";
       var head = document.createElement("b"); head.textContent = w.number + "号窗口";
       var sub = document.createElement("span");
       sub.textContent = (w.name || "") + (who ? " · " + who : "");
@@ -980,18 +1029,19 @@
     var box = $("transfer-matters");
     box.textContent = "";
     var cat = S.catalogue;
-    if (!cat) return;
+    if (!cat || !S.transferTargets) return;
     var q = $("transfer-filter").value.trim().toLowerCase();
     var cur = S.cur ? S.cur.ticket : null;
     var byDept = {};
-    cat.matters.forEach(function (m) {
+    S.transferTargets.matters.forEach(function (m) {
       if (q && m.name.toLowerCase().indexOf(q) < 0 && (m.pinyin || "").toLowerCase().indexOf(q) < 0 &&
           (m.department_name || "").indexOf(q) < 0) return;
       (byDept[m.department_name] = byDept[m.department_name] || []).push(m);
     });
     var names = Object.keys(byDept);
     if (!names.length) {
-      var p = document.createElement("p"); p.className = "empty"; p.textContent = "没有符合的事项";
+      var p = document.createElement("p"); p.className = "empty";
+      p.textContent = q ? "没有符合的事项（只列有窗口开放的事项）" : "没有其他有窗口开放的事项";
       box.appendChild(p);
     }
     names.forEach(function (dept) {
@@ -1227,12 +1277,36 @@
   }
 
   function anyDialogOpen() {
-    return ["correct-dialog", "refuse-dialog", "notice-dialog", "resume-dialog"].some(function (id) { return $(id).open; });
+    return ["correct-dialog", "refuse-dialog", "notice-dialog", "resume-dialog", "skip-dialog"].some(function (id) { return $(id).open; });
+  }
+
+  // 过号 asks first: a skipped citizen who is on the way loses the place (one requeue only).
+  function askSkip(t) {
+    return new Promise(function (resolve, reject) {
+      var dialog = $("skip-dialog");
+      var answered = false;
+      $("skip-title").textContent = "确认 " + (t ? t.number : "") + " 过号？";
+      $("skip-hint").textContent = "已呼叫 " + ((t && t.call_count) || 0) + " 次。过号后市民回来时可在「今日过号」中重新排队一次。";
+      function done(ok) {
+        if (answered) return;
+        answered = true;
+        dialog.removeEventListener("close", onClose);
+        if (dialog.open) dialog.close();
+        if (ok) resolve(); else reject(new ApiError("cancelled", "已取消", 0));
+      }
+      function onClose() { done(false); }
+      $("skip-confirm").onclick = function () { done(true); };
+      $("skip-cancel").onclick = function () { done(false); };
+      dialog.addEventListener("close", onClose);
+      dialog.showModal();
+      $("skip-confirm").focus();
+    });
   }
 
   // ---------------------------------------------------------------- keyboard
   function onKey(e) {
     var action = KEYS[e.key];
+    stillHere();
     if (anyDialogOpen()) { if (action) e.preventDefault(); return; }
     if ($("transfer-dialog").open) {
       if (action) e.preventDefault();
@@ -1252,6 +1326,8 @@
     $("btn-logout").addEventListener("click", logout);
     $("choose-logout").addEventListener("click", logout);
     $("btn-switch").addEventListener("click", function () { chooseWindow(selectableWindows()); });
+    $("btn-sign").addEventListener("click", function () { if (closed()) signIn(true); else signOut(); });
+    document.addEventListener("click", stillHere);
     $("message-close").addEventListener("click", function () { showMessage(""); });
     $("actions").addEventListener("click", function (e) {
       var b = e.target.closest("button[data-action]");

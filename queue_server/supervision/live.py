@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import iso
 from ..models import Case, Ticket, Window
+from ..staffing import shown_state
 from .models import SupervisionWarning
 
 
@@ -36,7 +37,7 @@ def today(s: Session, hall_id: int, now: datetime) -> dict[str, Any]:
     rows = []
     for w in windows:
         t = current.get(w.current_ticket_id)
-        rows.append({"id": w.id, "number": w.number, "name": w.name, "state": w.state,
+        rows.append({"id": w.id, "number": w.number, "name": w.name, "state": shown_state(w),
                      "ticket": t.number if t else None, "ticket_status": t.status if t else None,
                      "since": iso(t.called_at) if t else None})
     return {
@@ -46,6 +47,7 @@ def today(s: Session, hall_id: int, now: datetime) -> dict[str, Any]:
         "serving": sum(1 for r in rows if r["ticket_status"] == "serving"),
         "called": sum(1 for r in rows if r["ticket_status"] == "called"),
         "paused": [r["number"] for r in rows if r["state"] == "paused"],
+        "closed": [r["number"] for r in rows if r["state"] == "closed"],   # nobody signed in (未开放)
         "longest_wait": None if oldest is None else {
             "ticket": oldest[0], "issued_at": iso(oldest[1]), "seconds": int((now - oldest[1]).total_seconds())},
         "warnings": {"yellow": warnings.get("yellow", 0), "red": warnings.get("red", 0)},

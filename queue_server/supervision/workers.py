@@ -1,5 +1,5 @@
 """The background jobs of a running server: time-limit warnings, default ratings, late SMS
-invitations (every `check_seconds`), and the SMS sender (every few seconds, or at once when a
+invitations, closing windows nobody staffs any more (every `check_seconds`), and the SMS sender (every few seconds, or at once when a
 case finishes).
 
 They start with the app only on the real clock: an app under a FrozenClock (tests, simulations)
@@ -22,6 +22,7 @@ from ..ratings.defaults import apply_defaults
 from ..ratings.invitations import invite_missed
 from ..ratings.sms.sender import close_gateways, send_due
 from ..runtime import Runtime
+from ..staffing import sweep as close_unstaffed
 from .alerts import check_warnings
 from .settings import supervision_settings
 
@@ -56,7 +57,7 @@ class Workers:
 
     def _supervise(self) -> None:
         while not self.stopping.wait(self._interval()):
-            for job in (close_days, check_warnings, apply_defaults, invite_missed):
+            for job in (close_days, close_unstaffed, check_warnings, apply_defaults, invite_missed):
                 try:
                     job(self.rt)
                 except Exception:  # noqa: BLE001 - keep supervising; the next round retries

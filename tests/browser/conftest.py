@@ -36,10 +36,15 @@ def live_hall(tmp_path):
     yield serve_live(tmp_path)
 
 
-def serve_live(tmp_path, clock=None) -> Hall:
-    """A hall server on a free port; on the real clock unless given one."""
+def serve_live(tmp_path, clock=None, *, staffed: bool = True) -> Hall:
+    """A hall server on a free port; on the real clock unless given one. `staffed`: every
+    window's clerk signed in on it (staffing.py), as on a working morning."""
     app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"t", clock=clock)
     app.extensions["hall"].ignore_hours = True  # the real clock: tests run at any hour
+    if staffed:
+        from queue_server.staffing import sign_in_assigned
+        for hall_id in app.extensions["hall"].halls:
+            sign_in_assigned(app.extensions["hall"], hall_id, actor="test:morning")
     port = _free_port()
     sio = app.extensions["socketio"]
     thread = threading.Thread(target=sio.run, args=(app,), daemon=True,

@@ -32,6 +32,14 @@ def open_window(page, hall, username="clerk01"):
     expect(page.locator("#waiting-mine")).to_have_text(re.compile(r"^\d+$"))
 
 
+def skip(page):
+    """过号 asks first (one requeue only afterwards): F3, then Enter on 确认过号."""
+    page.keyboard.press("F3")
+    expect(page.locator("#skip-dialog")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#skip-dialog")).to_be_hidden()
+
+
 def test_wrong_password_shows_the_chinese_error(page, live_hall):
     login(page, live_hall, password="wrong-password")
     expect(page.locator("#login-error")).to_have_text("用户名或密码不正确")
@@ -165,7 +173,7 @@ def test_skip_then_requeue(page, live_hall):
     page.click("#btn-call")
     expect(page.locator("#ticket-number")).to_have_text(first["number"])
 
-    page.keyboard.press("F3")                                  # 过号
+    skip(page)                                                 # 过号, confirmed
     expect(page.locator("#ticket-number")).to_have_text("—")
     row = page.locator(f"#skipped-list li[data-ticket-id='{first['id']}']")
     expect(row).to_contain_text(first["number"])
@@ -181,13 +189,14 @@ def test_skip_then_requeue(page, live_hall):
     expect(page.locator("#ticket-calls")).to_have_text("2 次")
 
     # Skipped a second time: it stays listed, but cannot be requeued again.
-    page.keyboard.press("F3")
+    skip(page)
     again = page.locator(f"#skipped-list li[data-ticket-id='{first['id']}'] button")
     expect(again).to_have_text("已重排过")
     expect(again).to_be_disabled()
 
 
-def test_transfer_to_window_3(page, live_hall):
+def test_transfer_to_window_10(page, live_hall):
+    """Window 10 (综合) serves 企业设立登记 too, and its clerk is signed in."""
     open_window(page, live_hall)
     ticket = live_hall.issue(ENTERPRISE)
     expect(page.locator("#waiting-mine")).to_have_text("1")
@@ -197,18 +206,18 @@ def test_transfer_to_window_3(page, live_hall):
     page.keyboard.press("F7")
     dialog = page.locator("#transfer-dialog")
     expect(dialog).to_be_visible()
-    window3 = live_hall.windows[3]
+    window10 = live_hall.windows[10]
     expect(dialog.locator(f"[data-window-id='{live_hall.windows[1]['id']}']")).to_have_count(0)  # not to itself
-    dialog.locator(f".transfer-windows [data-window-id='{window3['id']}']").click()
-    expect(page.locator("#transfer-choice")).to_contain_text("3号窗口")
+    dialog.locator(f".transfer-windows [data-window-id='{window10['id']}']").click()
+    expect(page.locator("#transfer-choice")).to_contain_text("10号窗口")
     page.click("#transfer-confirm")
     expect(dialog).to_be_hidden()
     expect(page.locator("#ticket-number")).to_have_text("—")
-    expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已转移 → 3号窗口")
+    expect(page.locator("#last-line")).to_contain_text(f"{ticket['number']} 已转移 → 10号窗口")
 
     moved = live_hall.ticket(ticket["id"])
-    assert moved["status"] == "waiting" and moved["target_window_id"] == window3["id"]
-    assert live_hall.queue()["waiting"]["by_window"][str(window3["id"])] == 1
+    assert moved["status"] == "waiting" and moved["target_window_id"] == window10["id"]
+    assert live_hall.queue()["waiting"]["by_window"][str(window10["id"])] == 1
     expect(page.locator("#waiting-mine")).to_have_text("0")
 
 
@@ -236,7 +245,7 @@ def test_transfer_refused_shows_the_reason_in_the_dialog(page, live_hall):
     page.keyboard.press("F1")
     expect(page.locator("#ticket-number")).to_have_text(ticket["number"])
     page.keyboard.press("F7")
-    page.locator(f".transfer-windows [data-window-id='{live_hall.windows[3]['id']}']").click()
+    page.locator(f".transfer-windows [data-window-id='{live_hall.windows[10]['id']}']").click()
     status, _ = live_hall.op(1, "skip")                        # the same clerk, from another tab
     assert status == 200
     expect(page.locator(f"#skipped-list li[data-ticket-id='{ticket['id']}']")).to_have_count(1)
@@ -367,7 +376,7 @@ def test_screenshots(browser, live_hall, width, height):
         open_window(page, live_hall)
         page.keyboard.press("F1")
         expect(page.locator("#ticket-status")).to_have_text("已叫号")
-        page.keyboard.press("F3")
+        skip(page)
         expect(page.locator("#skipped-list li")).to_have_count(1)
         for _ in range(3):
             live_hall.issue(SOLE_TRADER, priority="elderly" if _ == 0 else None)

@@ -108,8 +108,10 @@ class HallProcess:
     """`hall serve` for one test: start, kill -9, start again on the same port and database."""
 
     def __init__(self, db: Path, port: int | None = None, hall: Path = SMALL_HALL, log: Path | None = None,
-                 quiet_after: float | None = None, env: dict | None = None, unlimited_kiosks: bool = False):
+                 quiet_after: float | None = None, env: dict | None = None, unlimited_kiosks: bool = False,
+                 nobody_signed_in: bool = False):
         self.env = env
+        self.nobody_signed_in = nobody_signed_in
         self.db, self.port, self.hall = db, port or free_port(), hall
         self.log = log or db.with_suffix(".log")
         self.quiet_after = quiet_after
@@ -124,6 +126,8 @@ class HallProcess:
             cmd += ["--quiet-after", str(self.quiet_after)]
         if self.unlimited_kiosks:
             cmd += ["--unlimited-kiosks"]
+        if self.nobody_signed_in:
+            cmd += ["--nobody-signed-in"]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=str(ROOT),
                                          env={**os.environ, **(self.env or {})})

@@ -39,12 +39,18 @@ def main() -> None:
     ap.add_argument("--hall", default=str(ROOT / "tests" / "halls" / "small.toml"))
     ap.add_argument("--start", default="2026-03-10T09:00:00")
     ap.add_argument("--quiet-after", type=float)
+    ap.add_argument("--nobody-signed-in", action="store_true",
+                    help="leave every window closed (未开放); by default each window's clerk is signed in")
     ap.add_argument("--unlimited-kiosks", action="store_true",
                     help="no per-kiosk issuing limit: a test fills a busy hall in seconds through one token")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     app = create_app([args.hall], f"sqlite:///{args.db}", secret=b"display-tests",
                      clock=RunningClock(datetime.fromisoformat(args.start)))
+    if not args.nobody_signed_in:
+        from queue_server.staffing import sign_in_assigned
+        for hall_id in app.extensions["hall"].halls:
+            sign_in_assigned(app.extensions["hall"], hall_id, actor="test:morning")
     if args.unlimited_kiosks:
         for cfg in app.extensions["hall"].halls.values():
             cfg.kiosk_tickets_per_minute = 0

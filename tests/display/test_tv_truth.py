@@ -122,3 +122,28 @@ def test_the_voice_button_icon_is_a_picture_that_loads(open_page, hall_process, 
     assert box["width"] >= 30 and box["height"] >= 30, box
     assert "🔊" not in page.locator("#voice-overlay").inner_text()
     page.screenshot(path=str(artifacts / "tv_1920x1080_voice_button.png"))
+
+
+def test_windows_nobody_staffs_show_closed_and_open_when_a_clerk_signs_in(open_page, hall_process, artifacts):
+    """Before anyone signs in every tile says 未开放; window 3's clerk signs in and it is 空闲; 签退
+    closes it again; a paused window says 暂停服务 (queue_server/staffing.py)."""
+    server = hall_process(nobody_signed_in=True)
+    api = Api(server.url)
+    page = open_page(server.url + TV)
+    connected(page)
+    tile = page.locator(".win[data-number='3'] .win-now")
+    expect(tile).to_have_text("未开放")
+    expect(page.locator(".win[data-state='closed']")).to_have_count(10)
+    page.screenshot(path=str(artifacts / "tv-1920x1080-nobody-signed-in.png"))
+    api.op(3, "sign-in")
+    expect(page.locator(".win[data-number='3']")).to_have_attribute("data-state", "idle")
+    api.op(4, "sign-in")
+    api.op(4, "pause")
+    expect(page.locator(".win[data-number='4'] .win-now")).to_have_text("暂停服务")
+    api.issue("QR00201001")
+    api.op(3, "call-next")
+    says(page, "B001@3 正在呼叫")
+    api.op(3, "skip")
+    api.op(3, "sign-out")
+    expect(tile).to_have_text("未开放")
+    page.screenshot(path=str(artifacts / "tv-1920x1080-one-paused-rest-closed.png"))

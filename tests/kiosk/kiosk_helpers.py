@@ -187,9 +187,14 @@ class HallDriver:
     """The API through a Flask test client, as tests/conftest.py's driver (which the kiosk tests
     do not import: see kiosk_fixtures.py)."""
 
-    def __init__(self, client):
+    def __init__(self, client, *, staffed: bool = True):
         self.c = client
         self.tokens: dict[str, str] = {}
+        if staffed:   # every window's clerk signed in on it (staffing.py)
+            from queue_server.staffing import sign_in_assigned
+            rt = client.application.extensions["hall"]
+            for hall_id in rt.halls:
+                sign_in_assigned(rt, hall_id, actor="test:morning")
         catalogue = client.get("/api/v1/matters").get_json()
         self.matters = {m["code"]: m for m in catalogue["matters"]}
 

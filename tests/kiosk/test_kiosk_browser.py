@@ -63,9 +63,14 @@ def printer():
     p.close()
 
 
-def _hall_app(tmp_path, clock, printer):
+def _hall_app(tmp_path, clock, printer, *, staffed: bool = True):
+    """`staffed`: each window's clerk signed in on it (staffing.py), as on a working morning."""
     app = create_app([rules_hall()], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"kiosk", clock=clock)
     app.config.update(KIOSK_TOKEN=KIOSK, KIOSK_PRINTER=printer.url)
+    if staffed:
+        from queue_server.staffing import sign_in_assigned
+        for hall_id in app.extensions["hall"].halls:
+            sign_in_assigned(app.extensions["hall"], hall_id, actor="test:morning")
     return app
 
 
@@ -484,3 +489,73 @@ def test_idle_screen_returns_home_with_a_visible_countdown(kiosk_hall, open_kios
     page.evaluate("window.kiosk.state.idle = 2")
     expect(page.locator("#screen-home")).to_be_visible(timeout=4000)
     expect(page.locator("#countdown")).to_be_hidden()
+
+
+def test_no_window_open_for_a_matter_is_said_and_the_number_still_given(tmp_path, printer, open_kiosk):
+    """Before anyone signs in (staffing.py) every window is closed: the kiosk says so on the matter,
+    still gives a number (called when a window opens), and the slip names no window. When window 5's
+    clerk signs in, the next slip names window 5 alone."""
+    clock = FrozenClock(datetime(2026, 3, 10, 10, 0))
+    app = _hall_app(tmp_path, clock, printer, staffed=False)
+    server = Server(app)
+    h = KioskHall(app, server, clock, printer)
+    try:
+        page = open_kiosk(h.url + "/kiosk/", PORTRAIT)
+        page.click(".tile:has-text('人力资源和社会保障局')")
+        card = page.locator("#matters .card:has-text('社会保障卡申领')")
+        expect(card.locator(".wait")).to_have_text("暂无窗口开放")
+        card.click()
+        expect(page.locator("#detail-closed")).to_be_visible()
+        expect(page.locator("#detail-closed")).to_contain_text("该事项暂无窗口开放，请咨询导办台")
+        expect(page.locator("#detail-take")).to_be_enabled()
+        shot(page, "15-no-window-open")
+        page.click("#detail-take")
+        page.click("#identity-skip")
+        page.click("#priority-none")
+        expect(page.locator("#ticket-number")).to_have_text("C001")
+        expect(page.locator("#ticket-windows")).to_have_text("暂无窗口开放，请咨询导办台")
+        shot(page, "16-ticket-no-window")
+        wait_for(lambda: len(h.printer.slips()) == 1)
+        assert "请到：服务台咨询" in h.printer.slips()[0]
+
+        status, body = h.api("POST", "/api/v1/auth/login", {"username": "clerk05", "password": PASSWORD})
+        assert status == 200
+        status, _ = h.api("POST", f"/api/v1/windows/{_window_id(h, 5)}/sign-in", {}, body["token"])
+        assert status == 200
+        app.extensions["kiosk"]._availability = None   # the backend keeps it 3 s
+        page.click("#ticket-done")
+        page.reload()
+        page.click(".tile:has-text('人力资源和社会保障局')")
+        card = page.locator("#matters .card:has-text('社会保障卡申领')")
+        expect(card.locator(".wait")).to_contain_text("前面 1 人")
+        card.click()
+        expect(page.locator("#detail-closed")).to_be_hidden()
+        page.click("#detail-take")
+        page.click("#identity-skip")
+        page.click("#priority-none")
+        expect(page.locator("#ticket-number")).to_have_text("C002")
+        expect(page.locator("#ticket-windows")).to_have_text("5号窗口")
+    finally:
+        server.stop()
+        if "kiosk" in app.extensions:
+            app.extensions["kiosk"].close()
+
+
+def _window_id(h: KioskHall, number: int) -> int:
+    catalogue = h.api("GET", "/api/v1/matters")[1]
+    return next(w["id"] for w in catalogue["windows"] if w["number"] == number)
+
+
+def test_elderly_priority_with_a_young_id_number_is_refused_plainly(kiosk_hall, open_kiosk):
+    page = open_kiosk(kiosk_hall.url + "/kiosk/", PORTRAIT)
+    page.click(".tile:has-text('公安局')")
+    page.click("#matters .card:has-text('户口迁移')")
+    page.click("#detail-take")
+    page.keyboard.type("110101199003074477")   # born 1990-03-07: 36 on the hall's today
+    page.keyboard.press("Enter")
+    page.click("#identity-next")
+    page.click("[data-priority='elderly']")
+    expect(page.locator("#message-text")).to_contain_text("老年人优先须年满60周岁")
+    shot(page, "17-not-elderly")
+    page.click("#message-ok")
+    assert kiosk_hall.waiting() == 0

@@ -126,8 +126,9 @@ ROLE_TABLE: dict[tuple[str, str], list[Rule]] = {
     ("get", "/windows"): only(*EVERY),
     **{("post", f"/windows/{{window_id}}/{op}"): only(*CLERK)
        for op in ("call-next", "recall", "skip", "requeue", "transfer", "pause", "resume", "accept", "finish",
-                  "correct", "refuse")},
+                  "correct", "refuse", "sign-in", "sign-out")},
     ("get", "/windows/{window_id}/skipped"): only(*CLERK),
+    ("get", "/windows/{window_id}/transfer-targets"): only(*CLERK),
     ("post", "/appointments"): only("admin"),
     ("get", "/appointments/slots"): only(*BOOKING_READERS),
     ("get", "/appointments/{code}"): only(*BOOKING_READERS),

@@ -10,7 +10,7 @@
   const STATUS = {accepted: "办理中", finished: "已办结", correction: "待补正", refused: "不予受理"};   // lifecycle.py
   const ACTIONS = {
     "api.login": "登录", "api.logout": "退出登录", "api.issue": "取号", "api.call_next": "叫号", "api.recall": "重呼",
-    "api.skip": "过号", "api.requeue": "重新排队", "api.transfer": "转移", "api.pause": "暂停窗口", "api.resume": "恢复窗口",
+    "api.skip": "过号", "api.requeue": "重新排队", "api.transfer": "转移", "api.pause": "暂停窗口", "api.resume": "恢复窗口", "api.sign_in": "窗口签到", "api.sign_out": "窗口签退",
     "api.accept": "受理", "api.finish": "办结", "api.rate": "提交评价", "api.appeal": "提出申诉", "api.decide": "申诉复核",
     "api.follow_up_step": "差评整改", "api.open_slip_batch": "开始投箱评议", "api.scan_slip": "录入评议单",
     "api.close_slip_batch": "结束投箱评议", "api.suspend": "暂停计时", "api.resume_clock": "恢复计时",
@@ -18,6 +18,7 @@
     "supervision.report": "查看月度通报", "supervision.audit_viewed": "查看审计日志", "sms.outbox_viewed": "查看短信发件箱",
     "ticket.issued": "取号", "ticket.called": "叫号", "ticket.recalled": "重呼", "ticket.skipped": "过号",
     "ticket.transferred": "转移", "ticket.requeued": "重新排队", "window.paused": "暂停窗口", "window.resumed": "恢复窗口",
+    "window.opened": "窗口签到", "window.closed": "窗口签退/关闭",
     "case.accepted": "受理", "case.finished": "办结", "rating.received": "收到评价", "rating.defaulted": "默认评价",
     "rating.appealed": "提出申诉", "rating.appeal_decided": "申诉复核", "follow_up.updated": "差评整改",
     "supervision.warning": "时限预警", "case.suspended": "暂停计时", "case.clock_resumed": "恢复计时", "slips.tallied": "投箱评议汇总",
@@ -83,6 +84,7 @@
       card("等候人数", d.waiting, "今日取号 " + d.issued),
       card("办理中", d.serving, "已叫号待办理 " + d.called),
       card("暂停窗口", d.paused.length, d.paused.length ? d.paused.map((n) => n + "号").join("、") : "无"),
+      card("未开放窗口", (d.closed || []).length, (d.closed || []).length ? d.closed.map((n) => n + "号").join("、") + "（无人签到）" : "无"),
       card("最长等候", d.longest_wait ? short(d.longest_wait.seconds) : "—", d.longest_wait ? d.longest_wait.ticket + "号" : "无人等候",
            d.longest_wait && d.longest_wait.seconds > 1800 ? "yellow" : null),
       card("今日受理", d.accepted, "今日办结 " + d.finished),
@@ -93,8 +95,9 @@
     const windows = $("live-windows");
     windows.textContent = "";
     d.windows.forEach((w) => {
-      const state = w.state === "paused" ? "paused" : (w.ticket_status || "");
-      const what = w.state === "paused" ? "暂停服务" : w.ticket ? w.ticket + (w.ticket_status === "serving" ? " 办理中" : " 已叫号") : "空闲";
+      const shut = w.state === "paused" || w.state === "closed";
+      const state = shut ? "paused " + w.state : (w.ticket_status || "");
+      const what = w.state === "closed" ? "未开放" : w.state === "paused" ? "暂停服务" : w.ticket ? w.ticket + (w.ticket_status === "serving" ? " 办理中" : " 已叫号") : "空闲";
       windows.append(el("div", {class: "win " + state, title: w.name}, el("strong", {}, w.number + "号窗口"), what));
     });
     setBadge("badge-warnings", d.warnings.yellow + d.warnings.red);
