@@ -21,7 +21,7 @@ def backend() -> KioskBackend:
     one per app, with its token. Mounted in the hall server: one per paired kiosk device, acting
     with the credential of the browser asking (kiosk_not_paired without one), its API called in
     this process: no address a request names (its Host) ever gets the kiosk's credential."""
-    app = current_app
+    app = current_app._get_current_object()   # kept by the in-process transport (threads too)
     rt = app.extensions.get("hall")
     if rt is not None:
         return _paired_backend(app, rt)

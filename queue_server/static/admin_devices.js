@@ -203,8 +203,8 @@
   // Where the new token goes on each kind of device (README, kiosk/README.md, display/README.md).
   var TOKEN_HOWTO = {
     kiosk: "取号机：python -m kiosk --server 服务器地址 --token 新令牌 …",
-    display: "综合屏：浏览器打开 /display?token=新令牌",
-    rater: "评价器：平板打开 /rater?token=新令牌（键盘评价器：python -m display.keypad --token 新令牌 …）",
+    display: "综合屏：浏览器打开 /display#token=新令牌",
+    rater: "评价器：平板打开 /rater#token=新令牌（键盘评价器：python -m display.keypad --token 新令牌 …）",
     led: "窗口屏：python -m display.led --server 服务器地址 --token 新令牌 …"
   };
 
