@@ -102,7 +102,11 @@ def run(port: int, width: int, height: int, taps: int) -> tuple[list[float], lis
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM,
                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN").new_page()
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+        # Paired as the demo's kiosk (its token as Bearer), as an installer pairs a kiosk browser.
+        context.request.post(f"http://127.0.0.1:{port}/api/v1/devices/pair",
+                             headers={"Authorization": "Bearer demo-kiosk"})
+        page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}/kiosk/")
         page.wait_for_selector("#departments .tile")
         page.evaluate(PROBE)

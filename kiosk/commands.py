@@ -114,6 +114,7 @@ def _find_ticket(s, rt, ref: str):
 def _ticket_and_catalogue(rt, ref: str) -> tuple[dict, dict]:
     """The ticket and the catalogue entries its slip needs, in the API's shapes."""
     from queue_server.models import Hall, Matter, Window
+    from queue_server.public_url import public_url
     from queue_server.views import slip_codes, ticket_dict, waiting_ahead, window_clerks
 
     with rt.read() as s:
@@ -129,7 +130,7 @@ def _ticket_and_catalogue(rt, ref: str) -> tuple[dict, dict]:
                    for w in s.scalars(select(Window).where(Window.hall_id == hall.id))]
         catalogue = {
             "hall": {"name": hall.name, "complaint_phone": cfg.complaint_phone,
-                     "consult_phone": cfg.consult_phone, "base_url": cfg.base_url},
+                     "consult_phone": cfg.consult_phone, "base_url": public_url(rt, hall.id)},
             "matters": [{"id": matter.id, "name": matter.name, "department_name": matter.department.name,
                          "materials": matter.materials, "fees": matter.fees, "kind": matter.kind,
                          "promised_days": matter.promised_days, "legal_days": matter.legal_days,

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 import threading
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, has_request_context, jsonify, render_template, request
 
 from queue_server.identity import id_number_valid
 
-from .backend import DEMO_TOKEN, KioskBackend, Refused, ServerDown, setting, token_digest
+from .backend import DEMO_TOKEN, KioskBackend, Refused, ServerDown, setting
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static")
@@ -17,8 +17,14 @@ _create = threading.Lock()
 
 
 def backend() -> KioskBackend:
-    """One backend (and one printer) per app, made on first use from the settings."""
-    app = current_app
+    """The kiosk's backend (its printer, caches, heartbeat). On its own machine (`python -m kiosk`)
+    one per app, with its token. Mounted in the hall server: one per paired kiosk device, acting
+    with the credential of the browser asking (kiosk_not_paired without one), its API called in
+    this process: no address a request names (its Host) ever gets the kiosk's credential."""
+    app = current_app._get_current_object()   # kept by the in-process transport (threads too)
+    rt = app.extensions.get("hall")
+    if rt is not None:
+        return _paired_backend(app, rt)
     found = app.extensions.get("kiosk")
     if found is not None:
         return found
@@ -29,28 +35,86 @@ def backend() -> KioskBackend:
             app.extensions["kiosk"] = KioskBackend(
                 token=token, server_url=setting(cfg, "KIOSK_SERVER_URL", "HALL_KIOSK_SERVER"),
                 printer_url=setting(cfg, "KIOSK_PRINTER", "HALL_KIOSK_PRINTER"),
-                printer_profile=setting(cfg, "KIOSK_PRINTER_PROFILE", "HALL_KIOSK_PRINTER_PROFILE"),
-                local_printer=_same_process_printer(token))
+                printer_profile=setting(cfg, "KIOSK_PRINTER_PROFILE", "HALL_KIOSK_PRINTER_PROFILE"))
         return app.extensions["kiosk"]
 
 
-def _same_process_printer(token: str) -> str | None:
-    """Mounted inside the queue server (the demo), the device's configured `printer` is at hand."""
-    rt = current_app.extensions.get("hall")
-    if rt is None:
-        return None
-    from sqlalchemy import select
+def backends(app) -> list[KioskBackend]:
+    """Every kiosk backend of an app (to close them, or for tests to drop a cache)."""
+    found = list(app.extensions.get("kiosk_devices", {}).values())
+    return found + ([app.extensions["kiosk"]] if "kiosk" in app.extensions else [])
+
+
+def close_all(app) -> None:
+    for b in backends(app):
+        b.close()
+
+
+def _credential() -> str | None:
+    """The paired browser's cookie, or a kiosk device token as Bearer (the installer, scripts)."""
+    from queue_server.auth import bearer_token
+    from queue_server.pairing import COOKIE
+    return request.cookies.get(COOKIE) or bearer_token()
+
+
+def _paired_backend(app, rt) -> KioskBackend:
+    from queue_server.auth import authenticate
+    credential = _credential()
+    principal = authenticate(rt, credential)
+    if principal is None or principal.kind != "device" or principal.role != "kiosk":
+        raise Refused(401, "kiosk_not_paired", "本机尚未配对：请输入管理员在“设备管理”页生成的配对码")
+    devices = app.extensions.setdefault("kiosk_devices", {})
+    with _create:
+        found = devices.get(principal.device_id)
+        if found is None:
+            cfg = app.config
+            found = devices[principal.device_id] = KioskBackend(
+                token=credential, transport=_in_process(app),
+                printer_url=setting(cfg, "KIOSK_PRINTER", "HALL_KIOSK_PRINTER"),
+                printer_profile=setting(cfg, "KIOSK_PRINTER_PROFILE", "HALL_KIOSK_PRINTER_PROFILE"),
+                local_printer=_device_printer(rt, principal.device_id))
+        found.token = credential   # any live credential of the device will do; the latest one asking
+    return found
+
+
+def _device_printer(rt, device_id: int) -> str | None:
+    """The device's configured `printer` (the hall config), at hand in the server's process."""
     from queue_server.models import Device
     with rt.read() as s:
-        return s.scalar(select(Device.printer).where(Device.token_sha256 == token_digest(token))) or None
+        device = s.get(Device, device_id)
+        return (device.printer if device is not None else None) or None
+
+
+def _in_process(app):
+    """The hall server's API called in this process, as the paired device, from the kiosk
+    browser's address (the audit's origin). A fresh app context per call: its `g` is its own."""
+    def send(method: str, path: str, body: dict | None, token: str):
+        client = request.remote_addr if has_request_context() else None
+        with app.app_context():
+            res = app.test_client().open(path, method=method, json=body, base_url="http://localhost",
+                                         headers={"Authorization": f"Bearer {token}"},
+                                         environ_base={"REMOTE_ADDR": client or "127.0.0.1"})
+            try:
+                return res.status_code, res.get_json(silent=True)
+            finally:
+                res.close()
+    return send
 
 
 def _base() -> str | None:
-    return None if backend().server_url else request.host_url
-
+    """Where a kiosk on its own machine finds the server: its --server, never the request's Host."""
+    return None
 
 def _error(status: int, code: str, message: str):
     return jsonify({"error": {"code": code, "message": message}}), status
+
+
+@blueprint.before_request
+def paired_only():
+    """In the hall server, every kiosk call but the page itself acts for a paired kiosk device:
+    asked first, before any input is read (401 `kiosk_not_paired` otherwise)."""
+    if current_app.extensions.get("hall") is not None and request.endpoint not in ("kiosk.index", "kiosk.static"):
+        backend()
 
 
 @blueprint.errorhandler(ServerDown)
@@ -80,7 +144,19 @@ def availability():
 
 @blueprint.get("/api/status")
 def status():
-    return jsonify(backend().status(_base()))
+    response = jsonify(backend().status(_base()))
+    _renew_pairing(response)
+    return response
+
+
+def _renew_pairing(response) -> None:
+    """A paired kiosk stays paired: its cookie's lifetime starts again while it is in use."""
+    from queue_server.pairing import COOKIE, COOKIE_DAYS
+    from queue_server.web_security import came_over_https
+    credential = request.cookies.get(COOKIE)
+    if credential and current_app.extensions.get("hall") is not None:
+        response.set_cookie(COOKIE, credential, max_age=COOKIE_DAYS * 86400, path="/kiosk", httponly=True,
+                            samesite="Strict", secure=came_over_https())
 
 
 def _form() -> dict:

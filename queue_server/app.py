@@ -19,6 +19,7 @@ from .config import HallConfig, load_hall_config
 from .db import make_engine, session_factories
 from .errors import HallError
 from .mq import client_manager
+from .public_url import install as install_host_check
 from .runtime import Runtime
 from .schema import startup_lock, upgrade
 from .stream import EventPacket, HallStream, make_publisher
@@ -67,6 +68,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
 
     _register_parts(app)
     _register_errors(app)
+    install_host_check(app)   # first: a forged Host is refused before anything else runs
     install_web_security(app)
 
     manager = client_manager(message_queue, channel)

@@ -59,7 +59,7 @@ def authenticate(rt: Runtime, token: str | None) -> Principal | None:
     cached = rt.principals.get(digest)
     if cached is not None and cached[1] > now and (cached[2] is None or cached[2] > rt.clock.now()):
         return cached[0]
-    principal, expires = _lookup(rt, digest)
+    principal, expires = _lookup_paired(rt, digest) if token.startswith("dp_") else _lookup(rt, digest)
     if principal is not None:
         if len(rt.principals) > 10_000:
             rt.principals.clear()
@@ -94,6 +94,18 @@ def _lookup(rt: Runtime, digest: str) -> tuple[Principal | None, object]:
         return None, None
     windows = frozenset(row.window_id for row in rows if row.window_id is not None)
     return Principal("staff", role, hall_id, username, staff_id=staff_id, window_ids=windows), expires_at
+
+
+def _lookup_paired(rt: Runtime, digest: str) -> tuple[Principal | None, object]:
+    """A kiosk browser's pairing credential (queue_server/pairing.py) is its device."""
+    from .pairing import credential_device
+    with rt.lookup() as s:
+        device = credential_device(s, digest)
+    if device is None or device.revoked:
+        return None, None
+    windows = frozenset([device.window_id]) if device.window_id else frozenset()
+    return Principal("device", device.kind, device.hall_id, device.name, device_id=device.id,
+                     window_ids=windows), None
 
 
 class LoginGuard:

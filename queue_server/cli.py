@@ -63,16 +63,23 @@ def cmd_demo(args) -> int:
     # links all start with the hall's base_url, which must name the port people reach.
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     base = cfg.base_url = f"http://{host}:{args.port}"
+    if args.host in ("0.0.0.0", "::", ""):
+        cfg.allowed_hosts = ["*"]   # reached at this machine's LAN addresses; nothing is built from Host
     if not (data_dir / "hall.db").exists():
         _demo_history(cfg, url, secret)
+    import secrets
+    pairing_code = f"{secrets.randbelow(10 ** 8):08d}"   # the kiosk link below pairs one browser
 
     def make_app():
+        from .pairing import demo_code
         app = create_app([cfg], url, secret=secret)
         app.extensions["hall"].ignore_hours = True  # people try the demo at any hour (queue_server/rules.py)
         app.extensions["hall"].demo = True
+        rt = app.extensions["hall"]
+        demo_code(rt, rt.hall_codes[cfg.code], hashlib.sha256(b"demo-kiosk").hexdigest(), pairing_code)
         from .staffing import sign_in_assigned
-        for hall_id in app.extensions["hall"].halls:   # the demo clerks at their windows: open ones to show
-            sign_in_assigned(app.extensions["hall"], hall_id, actor="demo")
+        for hall_id in rt.halls:   # the demo clerks at their windows: open ones to show
+            sign_in_assigned(rt, hall_id, actor="demo")
         return app
 
     clerks = [p.username for p in cfg.staff if p.role == "clerk"]
@@ -80,10 +87,11 @@ def cmd_demo(args) -> int:
 {cfg.name} — 演示大厅 / demo hall（数据保存在 {data_dir.resolve()}）
 
   首页 / start page            {base}/
-  自助取号机 / kiosk           {base}/kiosk/
+  自助取号机 / kiosk           {base}/kiosk/?pair={pairing_code}
+                               (配对一次，其他浏览器：设备管理页的“配对码” / one browser; others: a code from /admin/devices)
   窗口叫号 / window caller     {base}/caller
-  大厅综合屏 / hall display    {base}/display?token=demo-display
-  评价器 / rating device       {base}/rater?token=demo-rater-01   (-02, -03 for windows 2, 3)
+  大厅综合屏 / hall display    {base}/display#token=demo-display
+  评价器 / rating device       {base}/rater#token=demo-rater-01   (-02, -03 for windows 2, 3)
   督查工作台 / supervisor      {base}/supervisor
   投箱评议 / slip box          {base}/supervisor/slips
   月度通报 / monthly report    {base}/supervisor/report

@@ -108,6 +108,10 @@ class HallConfig:
     call_repeat_seconds: int = 30   # the hall TV says a call again once after this, if nobody came (0: never)
     window_idle_minutes: int = 30   # a signed-in window with no operation this long closes (0: never); staffing.py
     elderly_age: int = 60           # 老年人 priority: the age the ID number must show
+    # Host names this server answers to besides base_url's and loopback (queue_server/public_url.py).
+    allowed_hosts: list[str] = field(default_factory=list)
+    # Query-code tries (progress look-ups, web ratings) one client address may make per minute (0: none).
+    lookups_per_minute: int = 30
     calendar: Path | None = None
     ratings: dict = field(default_factory=dict)       # [ratings]: 好差评 defaults and deadlines
     supervision: dict = field(default_factory=dict)   # [supervision]: warning thresholds
@@ -233,9 +237,11 @@ _HALL = {"code": "str", "name": "str", "complaint_phone": "str", "consult_phone"
          "requeue_behind": "int", "max_tickets_per_id": "int", "notice": "str", "calendar": "str",
          "kiosk_tickets_per_minute": "int", "id_burst_tickets": "int", "id_burst_minutes": "int",
          "call_repeat_seconds": "int", "window_idle_minutes": "int", "elderly_age": "int"}
+_HALL |= {"allowed_hosts": "list[str]", "lookups_per_minute": "int"}
 _RATINGS = {"default_after_days": "int", "default_level": "int", "follow_up_days": "int",
             "device_seconds": "int", "link_days": "int", "sms_gateway": "str", "sms_sign": "str",
             "sms_per_phone_per_day": "int", "sms_per_hall_per_minute": "int"}
+_RATINGS |= {"web_days": "int"}
 _SUPERVISION = {"yellow_days": "float", "yellow_share": "float", "check_seconds": "int"}
 _DEPARTMENT = {"code": "str", "name": "str", "name_en": "str"}
 _MATTER = {"code": "str", "name": "str", "department": "str", "prefix": "str", "kind": "str",

@@ -275,6 +275,8 @@ class Registry:
             else:
                 rotation.rotated_at = ch.now
             device.token_sha256 = token_hash(token)
+            from .pairing import end_pairings
+            end_pairings(s, device.id)   # browsers paired with the old token's device are out too
             brief = device_brief(s, device)
             ch.emit("device.token_rotated", window_id=device.window_id, device=brief)
         self._forget_tokens(device_id)

@@ -393,6 +393,15 @@ ROUTES: list[tuple] = [
     ("post", "/devices/{device_id}/token", ("admin",),
      "更换设备令牌: the new token is in this answer only; the old one stops working", None,
      {200: _obj(["device", "token"], device=_ref("Device"), token=STR)}, ["unknown_device", "device_revoked"], {}),
+    ("post", "/devices/{device_id}/pairing-code", ("admin",),
+     "取号机配对码: a one-time code (8 digits, 30 minutes) to pair a kiosk browser; shown only here", None,
+     {200: _obj(["code", "expires_at", "minutes"], code=STR, expires_at=STR, minutes=INT)},
+     ["unknown_device", "device_revoked", "not_pairable"], {}),
+    ("post", "/devices/pair", "optional",
+     "配对取号机浏览器: {code}, or the kiosk's own token as Bearer; the device credential is set as an "
+     "HttpOnly cookie (Path=/kiosk), never in the answer", None,
+     {200: _obj(["paired", "device"], paired={"type": "boolean"}, device=OBJ)},
+     ["invalid_pairing_code", "too_many_tries", "missing_field"], {}),
 ]
 
 # Path parameters: integers for Flask's <int:...> converter (never negative), strings otherwise.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from flask import current_app, request
 from flask_socketio import Namespace, SocketIO, emit, join_room
@@ -28,11 +29,13 @@ from sqlalchemy import select
 
 from .auth import Principal, authenticate, token_hash
 from .models import AuthToken, Device, Staff, Window
+from .ratelimit import SlidingWindow
 from .runtime import Runtime
 from .views import queue_snapshot
 
 NAMESPACE = "/hall"
 SWEEP_EVERY = 3.0
+SNAPSHOTS_PER_MINUTE = 20   # a screen asks after a gap or a reconnect; more is a loop or a flood
 log = logging.getLogger("hall")
 
 
@@ -72,6 +75,7 @@ class HallStream(Namespace):
         self.scopes: dict[str, int] = {}          # sid → the one window it hears (window devices)
         self._sweeper: threading.Thread | None = None
         self._sweeper_guard = threading.Lock()
+        self.snapshot_rate = SlidingWindow(60)    # snapshot requests per connection (sid)
 
     def _snapshot(self, hall_id: int, window_id: int | None = None) -> dict:
         with self.rt.read() as s:
@@ -88,9 +92,10 @@ class HallStream(Namespace):
         if request.sid in self.principals:
             return  # a "connect" *event* sent by a connected client: not a new connection
         token = (auth or {}).get("token") if isinstance(auth, dict) else None
+        in_url = not token
         token = token or request.args.get("token")
         principal = authenticate(self.rt, token)
-        if principal is None:
+        if principal is None or (in_url and principal.kind == "staff"):   # a login never in a URL (logs)
             raise ConnectionRefusedError("unauthorized")
         self.principals[request.sid] = principal
         self.tokens[request.sid] = token_hash(token)
@@ -114,6 +119,8 @@ class HallStream(Namespace):
         principal = self.principals.get(request.sid)
         if principal is None:
             return {"error": {"code": "unauthorized", "message": "未认证"}}
+        if self.snapshot_rate.hit(request.sid, SNAPSHOTS_PER_MINUTE, time.monotonic()):
+            return {"error": {"code": "too_many_snapshots", "message": "刷新过于频繁，请稍后再试"}}
         snap = self._snapshot(principal.hall_id, self.scopes.get(request.sid))
         emit("snapshot", snap)
         return {"seq": snap["seq"], **({"window_seq": snap["scope"]["window_seq"]} if "scope" in snap else {})}

@@ -40,6 +40,7 @@ CSP = "; ".join([
 HSTS = "max-age=31536000"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+DEVICE_COOKIE = "hall_device"   # queue_server/pairing.py: a paired kiosk browser's credential
 
 
 def install(app: Flask) -> None:
@@ -124,8 +125,14 @@ def _harden_cookies(response) -> None:
     del response.headers["Set-Cookie"]
     for cookie in cookies:
         first, *attrs = [part.strip() for part in cookie.split(";")]
-        log.warning("a cookie is being set on %s: %s", request.path, first.split("=", 1)[0])
+        name = first.split("=", 1)[0]
+        if name != DEVICE_COOKIE:   # the kiosk's pairing credential (queue_server/pairing.py) is expected
+            log.warning("a cookie is being set on %s: %s", request.path, name)
         names = {a.split("=", 1)[0].lower() for a in attrs}
         attrs = [a for a in attrs if a.split("=", 1)[0].lower() != "samesite"]
-        attrs += [flag for name, flag in (("secure", "Secure"), ("httponly", "HttpOnly")) if name not in names]
+        # The kiosk's credential is Secure over https only: a hall LAN on plain http would
+        # otherwise never get it back (and the kiosk would ask to be paired again and again).
+        plain = name == DEVICE_COOKIE and not came_over_https()
+        flags = (("httponly", "HttpOnly"),) if plain else (("secure", "Secure"), ("httponly", "HttpOnly"))
+        attrs += [flag for name, flag in flags if name not in names]
         response.headers.add("Set-Cookie", "; ".join([first, *attrs, "SameSite=Strict"]))

@@ -181,9 +181,24 @@
     };
   };
 
+  /** The device token: from `#token=…` (never sent to the server, so never in a log) or the older
+   *  `?token=…` once, then kept in this browser's storage and taken out of the address bar
+   *  (history.replaceState), so it is not in the history, a bookmark or a screenshot. */
   function tokenFromUrl() {
-    var m = /[?&]token=([^&#]*)/.exec(global.location.search);
-    return m ? decodeURIComponent(m[1].replace(/\+/g, " ")) : "";
+    var key = "hall.device." + global.location.pathname;
+    var loc = global.location;
+    var inHash = /(?:^#|&)token=([^&]*)/.exec(loc.hash);
+    var inQuery = /[?&]token=([^&#]*)/.exec(loc.search);
+    var found = inHash || inQuery;
+    if (found) {
+      var token = decodeURIComponent(found[1].replace(/\+/g, " "));
+      try { global.localStorage.setItem(key, token); } catch (e) { /* private mode: kept in the page only */ }
+      var search = loc.search.replace(/([?&])token=[^&#]*&?/, "$1").replace(/[?&]$/, "");
+      var hash = loc.hash.replace(/(^#|&)token=[^&]*&?/, "$1").replace(/^#$/, "");
+      try { global.history.replaceState(global.history.state, "", loc.pathname + search + hash); } catch (e) { /* ok */ }
+      return token;
+    }
+    try { return global.localStorage.getItem(key) || ""; } catch (e) { return ""; }
   }
 
   global.Hall = { Stream: HallStream, api: api, startHeartbeat: startHeartbeat, Clock: HallClock,

@@ -222,7 +222,7 @@
   }
 
   function start() {
-    if (!token) { fatal("缺少设备令牌：请用 /rater?token=设备令牌 打开本页"); return; }
+    if (!token) { fatal("缺少设备令牌：请用 /rater#token=设备令牌 打开本页"); return; }
     bind();
     loadLevels();
     show("idle");

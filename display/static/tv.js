@@ -341,7 +341,7 @@
   function start() {
     if (!token) {
       var box = $("token-error");
-      box.textContent = "缺少设备令牌：请用 /display?token=设备令牌 打开本页";
+      box.textContent = "缺少设备令牌：请用 /display#token=设备令牌 打开本页";
       box.hidden = false;
       return;
     }

@@ -249,6 +249,7 @@
       setPaused(false);
       refreshAvailability();
     } catch (e) {
+      if (e.code === "kiosk_not_paired") { showPairing(true); return; }   // loaded again once paired
       setPaused(true, e.message);
       setTimeout(loadCatalogue, 2000);
     }
@@ -279,6 +280,47 @@
     el.textContent = msgs.join("　");
     el.classList.toggle("bad", bad);
   }
+  // --- pairing: this browser acts for its kiosk device only once paired (a one-time code) ------
+  function showPairing(on, message) {
+    $("#pairing").hidden = !on;
+    if (message !== undefined || !on) $("#pairing-error").textContent = message || "";
+    if (on) { setPaused(false); state.serverUp = false; state.unpaired = true; }
+  }
+  async function pair(code) {
+    let res, data = null;
+    try {
+      res = await fetch("/api/v1/devices/pair", { method: "POST", cache: "no-store",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }) });
+      try { data = await res.json(); } catch (e) { data = null; }
+    } catch (e) {
+      showPairing(true, "无法连接服务器，请稍后再试");
+      return false;
+    }
+    if (!res.ok) {
+      showPairing(true, ((data && data.error) || {}).message || "配对失败");
+      return false;
+    }
+    state.unpaired = false;
+    showPairing(false);
+    loadCatalogue();
+    return true;
+  }
+  function wirePairing() {
+    $("#pairing-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const code = $("#pairing-code").value.trim();
+      $("#pairing-code").value = "";
+      if (code) pair(code);
+    });
+    // A pairing link (`/kiosk/?pair=CODE`, printed by `hall demo`): used once, then gone from the URL.
+    const code = new URLSearchParams(location.search).get("pair");
+    if (code) {
+      history.replaceState(history.state, "", location.pathname);
+      return pair(code);
+    }
+    return null;
+  }
+
   async function pollStatus() {
     try {
       const r = await api("GET", "api/status");
@@ -290,7 +332,8 @@
       }
       renderBanner();
     } catch (e) {
-      state.serverUp = false; setPaused(true, e.message);
+      if (e.code === "kiosk_not_paired") showPairing(true);
+      else { state.serverUp = false; setPaused(true, e.message); }
     }
     setTimeout(pollStatus, state.serverUp ? STATUS_EVERY : 1500);
   }
@@ -789,7 +832,7 @@
   setInterval(tick, 1000);
   setInterval(() => { if (state.screen === "home" && state.serverUp) refreshAvailability(); }, 30000);
   show("home");
-  loadCatalogue();
-  pollStatus();
+  const pairing = wirePairing();
+  if (pairing) pairing.then(pollStatus); else { loadCatalogue(); pollStatus(); }
   window.kiosk = { state };  // for the browser tests and the service desk's debugging
 })();

@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from .. import auth
 from ..models import Department, Hall, Matter, Window, WindowMatter
+from ..public_url import public_url
 from ..views import window_clerks
 from . import api
 from .common import hall_id, runtime
@@ -32,7 +33,7 @@ def matters():
         return jsonify({
             "hall": {"code": hall.code, "name": hall.name, "complaint_phone": cfg.complaint_phone,
                      "consult_phone": cfg.consult_phone,
-                     "base_url": cfg.base_url, "notice": cfg.notice,
+                     "base_url": public_url(runtime(), h), "notice": cfg.notice,
                      "call_repeat_seconds": cfg.call_repeat_seconds,
                      "open_time": cfg.open_time.strftime("%H:%M"), "close_time": cfg.close_time.strftime("%H:%M")},
             "departments": [{"id": d.id, "code": d.code, "name": d.name, "name_en": department_en.get(d.code, "")}

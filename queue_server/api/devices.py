@@ -6,13 +6,15 @@ every server (demo, serve, tests) watches its devices without further wiring.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, render_template
+from flask import Blueprint, current_app, g, jsonify, render_template, request
 
-from .. import auth
+from .. import auth, pairing
 from ..devices import Monitor, Registry, clean_status
+from ..ratelimit import SlidingWindow
 from ..stream import current_stream
+from ..web_security import came_over_https
 from . import api
-from .common import json_body, runtime
+from .common import field, json_body, runtime
 
 
 admin_pages = Blueprint("admin_devices", __name__)
@@ -76,3 +78,34 @@ def _drop_connections(device_id: int) -> None:
 def devices_page():
     rt = runtime()
     return render_template("admin_devices.html", halls=list(rt.halls.values()))
+
+
+# --- pairing a kiosk browser (queue_server/pairing.py) ----------------------------------------
+
+
+@api.post("/devices/<int:device_id>/pairing-code")
+@auth.require("admin")
+def device_pairing_code(device_id: int):
+    """A one-time code to type on the kiosk once (shown only here): that browser becomes the device."""
+    return jsonify(pairing.issue_code(runtime(), g.principal.hall_id, device_id, g.principal.actor))
+
+
+@api.post("/devices/pair")
+def device_pair():
+    """Pair this browser: `{code}` from the admin, or the kiosk's own token as Bearer. The device
+    credential goes into an HttpOnly cookie for the kiosk pages, never into the answer or a URL."""
+    rt = runtime()
+    client = request.remote_addr or ""
+    principal = auth.authenticate(rt, auth.bearer_token())
+    g.principal = principal
+    if principal is not None and principal.kind == "device" and principal.role in pairing.PAIRABLE:
+        credential, device = pairing.pair(rt, code=None, device_id=principal.device_id, client=client)
+    else:
+        tries = current_app.extensions.setdefault("hall_pairing_tries", SlidingWindow(600))
+        pairing.check_tries(rt, tries, client)
+        code = field(json_body(), "code", str, required=True, max_len=16).strip()
+        credential, device = pairing.pair(rt, code=code, device_id=None, client=client)
+    response = jsonify({"paired": True, "device": device})
+    response.set_cookie(pairing.COOKIE, credential, max_age=pairing.COOKIE_DAYS * 86400, path="/kiosk",
+                        httponly=True, samesite="Strict", secure=came_over_https())
+    return response

@@ -7,9 +7,9 @@ from flask import g, jsonify, request
 from sqlalchemy import select
 
 from ..lifecycle import CASE_WORDS
-from .. import auth
+from .. import auth, lookups
 from ..clock import iso
-from ..errors import bad_request, not_found
+from ..errors import HallError, bad_request, not_found
 from ..identity import mask_phone
 from ..models import Case, Event, Staff, Ticket, Window
 from ..ratings import appeals, followups, slips
@@ -57,7 +57,14 @@ def rate():
         link=field(body, "link", str, max_len=64), query_code=field(body, "query_code", str, max_len=32))
     if req.level is None:
         raise bad_request("missing_field", "缺少必填字段 level", field="level")
-    return jsonify({"rating": submit_rating(rt, req, principal, _origin())}), 201
+    if req.channel == "web":   # a query code from anyone: guessing is slow (lookups.py)
+        lookups.guard()
+    try:
+        return jsonify({"rating": submit_rating(rt, req, principal, _origin())}), 201
+    except HallError as exc:
+        if req.channel == "web" and exc.code == "invalid_query_code":
+            lookups.missed()
+        raise
 
 
 @api.get("/ratings/device")
@@ -100,9 +107,11 @@ def _case_brief(s, case: Case) -> dict:
 def web_state(code: str):
     """For the QR progress page: the ticket's case and whether it can be rated on the web now."""
     rt = runtime()
+    lookups.guard()
     with rt.read() as s:
         ticket = s.scalar(select(Ticket).where(Ticket.query_code == code[:32].upper()))
         if ticket is None:
+            lookups.missed()
             raise not_found("unknown_ticket", "没有找到这张号票，请核对查询码")
         case = s.scalar(select(Case).where(Case.ticket_id == ticket.id))
         if case is None:   # a 补正 visit whose case was accepted at a later visit: the slip still finds it
@@ -192,6 +201,9 @@ def list_follow_ups():
     elif state == "closed":
         q = q.where(FollowUp.stage.in_(("closed", "voided")))
     with rt.read() as s:
+        departments = followups.clerk_departments(s, g.principal)   # a clerk: their department's only
+        if departments is not None:
+            q = q.where(FollowUp.department_id.in_(departments))
         now = rt.clock.now()
         return jsonify({"follow_ups": [follow_up_dict(s, f, now)
                                        for f in s.scalars(q.order_by(FollowUp.due_at, FollowUp.id).limit(500))]})
@@ -203,7 +215,9 @@ def show_follow_up(follow_up_id: int):
     rt = runtime()
     with rt.read() as s:
         f = s.get(FollowUp, follow_up_id)
-        if f is None or f.hall_id != g.principal.hall_id:
+        departments = followups.clerk_departments(s, g.principal)
+        if f is None or f.hall_id != g.principal.hall_id or (departments is not None
+                                                              and f.department_id not in departments):
             raise not_found("unknown_follow_up", "没有这条差评整改记录")
         return jsonify({"follow_up": follow_up_dict(s, f, rt.clock.now())})
 

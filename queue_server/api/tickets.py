@@ -2,7 +2,7 @@ import math
 
 from flask import current_app, g, jsonify
 
-from .. import auth
+from .. import auth, lookups
 from ..errors import HallError
 from ..ratelimit import SlidingWindow
 from ..tickets import find_ticket, issue_ticket
@@ -49,7 +49,14 @@ def show(ref: str):
     principal = auth.authenticate(runtime(), auth.bearer_token())
     if len(ref) > 32:
         ref = ref[:32]
-    row, ticket, history = find_ticket(runtime(), ref, principal.hall_id if principal else None)
+    if principal is None:   # a query code from anyone: guessing is slow (lookups.py)
+        lookups.guard()
+    try:
+        row, ticket, history = find_ticket(runtime(), ref, principal.hall_id if principal else None)
+    except HallError as exc:
+        if principal is None and exc.status == 404:
+            lookups.missed()
+        raise
     if principal is None or principal.hall_id != row.hall_id:   # another hall's token: a stranger
         ticket.pop("phone", None)
         ticket.pop("id_number", None)

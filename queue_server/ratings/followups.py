@@ -38,6 +38,17 @@ def open_follow_up(rt: Runtime, s: Session, rating: Rating, now) -> FollowUp:
     return follow_up
 
 
+def clerk_departments(s: Session, principal: Principal) -> set[int] | None:
+    """The departments whose follow-ups a principal sees: a clerk's windows' (none without a
+    window); None for supervisors and admins (the whole hall)."""
+    if principal.role != "clerk":
+        return None
+    if not principal.window_ids:
+        return set()
+    return {d for d in s.scalars(select(Window.department_id).where(Window.id.in_(principal.window_ids)))
+            if d is not None}
+
+
 def _may_act(s: Session, principal: Principal, follow_up: FollowUp) -> None:
     """Supervisors and admins; clerks of a window of the department the follow-up is assigned to,
     except the clerk who served the rated case: nobody verifies, fixes and closes their own 差评,

@@ -69,7 +69,8 @@ def open_link(session: Session, secret: bytes, token: str, now: datetime, *, loc
 
 
 def link_url(rt: Runtime, hall_id: int, token: str) -> str:
-    return f"{rt.hall_config(hall_id).base_url.rstrip('/')}/r/{token}"
+    from ..public_url import public_url
+    return f"{public_url(rt, hall_id)}/r/{token}"
 
 
 def invitation_text(rt: Runtime, hall_id: int, matter_name: str, url: str, days: int) -> str:

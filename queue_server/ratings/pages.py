@@ -40,4 +40,6 @@ def rate_by_link(token: str):
 
 @pages.get("/t/<code>")
 def progress(code: str):
+    from .. import lookups
+    lookups.guard()   # the page's own look-ups are limited too; this one counts the visit
     return render_template("ratings/progress.html", code=code[:32], hall_name=_hall_name())

@@ -117,6 +117,9 @@ def _check_case(s: Session, rt: Runtime, req: RatingRequest, case: Case, princip
         raise conflict("case_not_finished", f"办件 {case.number} 尚未办结，办结后才能评价")
     if req.node == "accept" and case.kind == "即办件":
         raise bad_request("invalid_node", "即办件只在办结时评价一次")
+    if req.channel == "web" and web_expired(rt, case, req.node, now):
+        days = rating_settings(rt, case.hall_id).web_days
+        raise HallError("link_expired", f"网上评价已过期（{NODES.get(req.node, req.node)}后 {days} 天内可评价）", 410)
     if req.channel != "device":
         return
     if case.window_id not in principal.window_ids:
@@ -192,8 +195,17 @@ def _supersede_default(s: Session, rating: Rating) -> None:
         default.void_reason = f"收到{CHANNELS.get(rating.channel, rating.channel)}评价，默认评价不再计入"
 
 
+def web_expired(rt: Runtime, case: Case, node: str, now: datetime) -> bool:
+    """The QR page's rating expires like an SMS link: `[ratings] web_days` after the node."""
+    when = case.finished_at if node == "finish" else case.accepted_at
+    return when is not None and now - when > timedelta(days=rating_settings(rt, case.hall_id).web_days)
+
+
 def case_rating_state(rt: Runtime, s: Session, case: Case, channel: str) -> dict[str, Any]:
     """What a rating page needs to know about a case: can it be rated by this channel now?"""
     rated = counted_rating(s, case.id, "finish")
-    return {"finished": case.status == "finished", "rated": rated is not None,
-            "rating": rating_dict(s, rated) if rated is not None else None}
+    state = {"finished": case.status == "finished", "rated": rated is not None,
+             "rating": rating_dict(s, rated) if rated is not None else None}
+    if channel == "web":
+        state["expired"] = web_expired(rt, case, "finish", rt.clock.now())
+    return state

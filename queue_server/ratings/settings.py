@@ -18,6 +18,7 @@ class RatingSettings:
     follow_up_days: int = 5          # 差评 follow-up deadline, in working days
     device_seconds: int = 300        # a rating device may rate its window's last case this long after 办结
     link_days: int = 7               # an SMS rating link expires after this many natural days
+    web_days: int = 7                # the QR page rates a node for this many natural days after it
     sms_gateway: str = "outbox:"     # outbox: | http(s)://… | smpp://user:pass@host:port?source=…
     sms_sign: str = ""               # 短信签名, e.g. 【某市政务服务中心】; empty = the hall's name
     sms_per_phone_per_day: int = 3   # SMS to one phone number per day, all halls together; 0 = no limit

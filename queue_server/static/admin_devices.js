@@ -179,6 +179,7 @@
       });
       var act = cell(tr, "", "act");
       if (S.staff && S.staff.role === "admin" && !d.revoked) {
+        if (d.kind === "kiosk") act.appendChild(button("配对码", "hall-btn small", function () { pairingCode(d); }));
         act.appendChild(button("更换令牌", "hall-btn small", function () { rotate(d); }));
         act.appendChild(button("停用", "hall-btn small danger", function () { revoke(d); }));
       }
@@ -202,8 +203,8 @@
   // Where the new token goes on each kind of device (README, kiosk/README.md, display/README.md).
   var TOKEN_HOWTO = {
     kiosk: "取号机：python -m kiosk --server 服务器地址 --token 新令牌 …",
-    display: "综合屏：浏览器打开 /display?token=新令牌",
-    rater: "评价器：平板打开 /rater?token=新令牌（键盘评价器：python -m display.keypad --token 新令牌 …）",
+    display: "综合屏：浏览器打开 /display#token=新令牌",
+    rater: "评价器：平板打开 /rater#token=新令牌（键盘评价器：python -m display.keypad --token 新令牌 …）",
     led: "窗口屏：python -m display.led --server 服务器地址 --token 新令牌 …"
   };
 
@@ -219,7 +220,19 @@
     }).catch(function (err) { message(err.message, "error"); });
   }
 
+  // A one-time code for an in-server kiosk browser (/kiosk/): typed there once, it pairs the browser.
+  function pairingCode(d) {
+    api("POST", "/devices/" + d.id + "/pairing-code").then(function (data) {
+      $("token-title").textContent = "取号机配对码";
+      $("token-device").textContent = d.name + "（" + d.kind_name + "）";
+      $("token-value").textContent = data.code;
+      $("token-how").textContent = "在取号机页面 /kiosk/ 的“本机尚未配对”处输入，" + data.minutes + " 分钟内有效，只能用一次";
+      $("token-dialog").showModal();
+    }).catch(function (err) { message(err.message, "error"); });
+  }
+
   function closeTokenDialog() {
+    $("token-title").textContent = "新的设备令牌";
     $("token-value").textContent = "";   // shown once: gone from the page when closed
     $("token-dialog").close();
   }

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, g, request
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
@@ -227,6 +227,23 @@ def _hall_of(rt: Runtime, principal) -> int | None:
     return next(iter(rt.hall_codes.values())) if len(rt.hall_codes) == 1 else None
 
 
+def _login_hall(rt: Runtime, body: Any) -> int | None:
+    """The hall a login (refused or not) belongs to: the one it names, else the one hall that has
+    the user name. Only an unknown name stays with no hall (the deployment's admins see those)."""
+    if not isinstance(body, dict):
+        return None
+    code = body.get("hall")
+    if isinstance(code, str) and code in rt.hall_codes:
+        return rt.hall_codes[code]
+    name = body.get("username")
+    if not isinstance(name, str) or not name:
+        return None
+    from ..models import Staff
+    with rt.lookup() as s:
+        halls = set(s.scalars(select(Staff.hall_id).where(Staff.username == name[:64])))
+    return halls.pop() if len(halls) == 1 else None
+
+
 def after_request(response):
     """Flask hook: one row per changing request (and marked reads) under /api/."""
     marked = g.get("audit")
@@ -236,16 +253,18 @@ def after_request(response):
         rt = current_app.extensions["hall"]
         principal = g.get("principal")
         actor = principal.actor if principal is not None else ""
+        hall_id = _hall_of(rt, principal)
         if not actor and request.endpoint == "api.login":
             body = g.get("json_body") or {}   # as api.common.json_body read it (none if refused)
             name = body.get("username") if isinstance(body, dict) else None
             actor = f"staff:{name}" if isinstance(name, str) else ""
+            hall_id = _login_hall(rt, body) or hall_id
         detail = {"method": request.method, **({k: v for k, v in (request.view_args or {}).items()})}
         if request.query_string:
             detail["query"] = request.query_string.decode(errors="replace")[:300]
         if marked:
             detail.update(marked.get("detail") or {})
-        record(rt, hall_id=_hall_of(rt, principal), actor=actor or "anonymous",
+        record(rt, hall_id=hall_id, actor=actor or "anonymous",
                action=(marked or {}).get("action") or request.endpoint or request.path,
                target=request.path, status=response.status_code,
                origin=request.remote_addr or "", detail=detail)

@@ -5,6 +5,8 @@ that answers DLE EOT and keeps the bytes, which are decoded to check the slip.
 """
 from __future__ import annotations
 
+from kiosk.views import backends as kiosk_backends, close_all as close_kiosks
+
 import time
 from datetime import datetime
 
@@ -81,8 +83,7 @@ def kiosk_hall(tmp_path, printer):
     server = Server(app)
     yield KioskHall(app, server, clock, printer)
     server.stop()
-    if "kiosk" in app.extensions:
-        app.extensions["kiosk"].close()
+    close_kiosks(app)
 
 
 @pytest.fixture
@@ -93,6 +94,11 @@ def open_kiosk(browser):
         context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN",
                                       timezone_id="Asia/Shanghai", has_touch=True)
         contexts.append(context)
+        # Paired as an installer would pair it (the kiosk's token as Bearer): the browser gets its cookie.
+        origin = "/".join(url.split("/")[:3])
+        for token in (KIOSK, "demo-kiosk"):
+            if context.request.post(origin + "/api/v1/devices/pair", headers={"Authorization": f"Bearer {token}"}).ok:
+                break
         page = context.new_page()
         page.set_default_timeout(6000)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -297,20 +303,20 @@ def test_refusals_are_shown_in_chinese(kiosk_hall, open_kiosk):
     assert h.waiting() == 6
 
     h.clock.set(datetime(2026, 3, 10, 16, 45))
-    h.app.extensions["kiosk"]._availability = None  # the backend keeps it 3 s
+    [b.__setattr__("_availability", None) for b in kiosk_backends(h.app)]  # the backend keeps it 3 s
     page.reload()
     page.click(".tile:has-text('公安局')")
     page.click("#matters .card:has-text('户口迁移')")
     expect(page.locator("#detail-closed")).to_have_text("今日户口迁移已停止取号（16:30后），请明天8:30后再来")
 
     h.clock.set(datetime(2026, 3, 10, 17, 40))
-    h.app.extensions["kiosk"]._availability = None
+    [b.__setattr__("_availability", None) for b in kiosk_backends(h.app)]
     page.reload()
     expect(page.locator("#banner")).to_have_text(
         "今日大厅已停止取号（17:30下班），请明天8:30后再来（办公时间 8:30–17:30）")
     shot(page, "12-hall-closed")
     # A kiosk that still shows an open matter (or a stale page) is refused by the server all the same.
-    status, refused = call(h.url + "/kiosk/api/tickets", "POST", {"matter_id": h.matters[INVOICE]["id"]})
+    status, refused = call(h.url + "/kiosk/api/tickets", "POST", {"matter_id": h.matters[INVOICE]["id"]}, KIOSK)
     assert status == 403 and refused["error"]["code"] == "hall_closed"
 
 
@@ -377,17 +383,17 @@ def test_paper_out_the_ticket_stands_and_the_screen_says_where_to_get_the_slip(k
     assert "【补打】" in h.printer.slips()[0] and "B001" in h.printer.slips()[0]
     expect(page.locator("#print-note")).to_have_text("请取走您的告知单")
     expect(page.locator("#ticket-reprint")).to_be_hidden()
-    status, again = call(h.url + f"/kiosk/api/reprint/{ticket_id}", "POST", {})
+    status, again = call(h.url + f"/kiosk/api/reprint/{ticket_id}", "POST", {}, KIOSK)
     assert status == 409 and again["error"]["message"] == "告知单已补打过一次，请到服务台补打"
 
 
 def test_a_printed_slip_is_not_reprinted_at_the_kiosk(kiosk_hall):
     h = kiosk_hall
-    status, body = call(h.url + "/kiosk/api/tickets", "POST", {"matter_id": h.matters[SOCIAL_CARD]["id"]})
+    status, body = call(h.url + "/kiosk/api/tickets", "POST", {"matter_id": h.matters[SOCIAL_CARD]["id"]}, KIOSK)
     assert status == 201, body
     ticket_id = body["ticket"]["id"]
-    wait_for(lambda: call(h.url + f"/kiosk/api/print/{ticket_id}")[1]["state"] == "printed")
-    status, refused = call(h.url + f"/kiosk/api/reprint/{ticket_id}", "POST", {})
+    wait_for(lambda: call(h.url + f"/kiosk/api/print/{ticket_id}", token=KIOSK)[1]["state"] == "printed")
+    status, refused = call(h.url + f"/kiosk/api/reprint/{ticket_id}", "POST", {}, KIOSK)
     assert status == 409 and refused["error"]["code"] == "slip_not_failed"
     assert len(h.printer.slips()) == 1
 

@@ -3,6 +3,8 @@ every 医保 matter, an idle timeout that lets a person read and warns first, th
 never leaves the kiosk, portrait using its height, and English names and plurals."""
 from __future__ import annotations
 
+from kiosk.views import backends as kiosk_backends, close_all as close_kiosks
+
 from datetime import datetime
 
 import pytest
@@ -36,8 +38,7 @@ def demo_kiosk(tmp_path):
     server = Server(app)
     yield server.url + "/kiosk/"
     server.stop()
-    if "kiosk" in app.extensions:
-        app.extensions["kiosk"].close()
+    close_kiosks(app)
     printer.close()
 
 

@@ -92,9 +92,11 @@ def test_print_test_on_a_network_printer_and_on_the_preview(tmp_path):
         print_test("lpt1")
 
 
-def test_kiosk_api_checks_its_input_before_asking_the_server(app):
+def test_kiosk_api_checks_its_input_before_asking_the_server():
+    """The kiosk on its own machine (`python -m kiosk`), its server away."""
+    from kiosk import create_kiosk_app
+    app = create_kiosk_app(f"http://127.0.0.1:{free_port()}", KIOSK, "preview:")
     client = app.test_client()
-    app.config["KIOSK_SERVER_URL"] = f"http://127.0.0.1:{free_port()}"
     for body, code in (({"matter_id": "1"}, "invalid_matter"),
                        ({"matter_id": 1, "priority": "vip"}, "invalid_priority"),
                        ({"matter_id": 1, "id_number": "110105194912310021"}, "invalid_id_number"),

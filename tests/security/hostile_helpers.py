@@ -170,6 +170,8 @@ ROLE_TABLE: dict[tuple[str, str], list[Rule]] = {
     ("get", "/devices"): only(*SUP),
     ("post", "/devices/{device_id}/revoke"): only("admin"),
     ("post", "/devices/{device_id}/token"): only("admin"),
+    ("post", "/devices/{device_id}/pairing-code"): only("admin"),
+    ("post", "/devices/pair"): PUBLIC,   # a one-time code, or the kiosk's own token
 }
 
 

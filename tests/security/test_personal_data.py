@@ -230,15 +230,15 @@ def test_a_day_leaves_no_full_id_or_phone_in_logs_urls_answers_or_the_database(
 
             # A at the kiosk, through the kiosk page's own endpoints (they call the API in turn).
             web.ok("GET", "/kiosk/")
-            web.ok("GET", "/kiosk/api/catalogue")
-            web.ok("GET", "/kiosk/api/availability")
+            web.ok("GET", "/kiosk/api/catalogue", who=KIOSK)
+            web.ok("GET", "/kiosk/api/availability", who=KIOSK)
             taken = web.ok("POST", "/kiosk/api/tickets", {
                 "matter_id": matters["XK00101001"]["id"], "id_number": ID_A, "phone": PHONE_A,
-                "request_id": "KIOSK-0001-AAAA"})
+                "request_id": "KIOSK-0001-AAAA"}, who=KIOSK)
             ticket = taken["ticket"]
             assert ticket["id_number"] == "110***********002X" and ticket["phone"] == "138****5678"
-            web.ok("GET", f"/kiosk/api/print/{ticket['id']}")
-            web.call("GET", f"/kiosk/slip/{ticket['id']}.png")
+            web.ok("GET", f"/kiosk/api/print/{ticket['id']}", who=KIOSK)
+            web.call("GET", f"/kiosk/slip/{ticket['id']}.png", token=KIOSK)
             # And straight through the API, as another kiosk program would.
             other = web.ok("POST", "/api/v1/tickets", {"matter_id": matters["QR00201001"]["id"],
                                                       "id_number": ID_A, "phone": PHONE_A}, KIOSK)["ticket"]
@@ -267,7 +267,7 @@ def test_a_day_leaves_no_full_id_or_phone_in_logs_urls_answers_or_the_database(
             # Wednesday: B checks in by ID number at the kiosk; the booking's phone gets the SMS.
             clock.set(datetime(2026, 3, 11, 9, 45))
             web.tokens.clear()  # yesterday's logins have expired
-            checked = web.ok("POST", "/kiosk/api/check-in", {"id_number": ID_B, "request_id": "KIOSK-0002-BBBB"})
+            checked = web.ok("POST", "/kiosk/api/check-in", {"id_number": ID_B, "request_id": "KIOSK-0002-BBBB"}, who=KIOSK)
             assert checked["ticket"]["priority"] == "appointment" and checked["ticket"]["phone"] == "159****1111"
             web.ok("GET", f"/api/v1/appointments/{booked['code']}", who="test-kiosk")
             web.ok("GET", f"/t/{checked['ticket']['query_code']}")

@@ -356,7 +356,7 @@ def test_the_admin_rotates_a_device_token_on_the_devices_page(chromium, tmp_path
             expect(page.locator("#token-dialog")).to_be_visible()
             new = page.locator("#token-value").text_content()
             assert len(new) >= 40
-            expect(page.locator("#token-how")).to_contain_text("/display?token=")
+            expect(page.locator("#token-how")).to_contain_text("/display#token=")
             client = app.test_client()
             assert client.get("/api/v1/queue", headers=bearer(DISPLAY)).status_code == 401
             assert client.get("/api/v1/queue", headers=bearer(new)).status_code == 200

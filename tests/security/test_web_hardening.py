@@ -3,6 +3,8 @@ and the pages still work under it in Chromium; state-changing requests from anot
 refused; no cookies; HSTS only over https."""
 from __future__ import annotations
 
+from kiosk.views import close_all as close_kiosks
+
 import re
 from datetime import datetime
 from html.parser import HTMLParser
@@ -170,8 +172,8 @@ def test_the_halls_own_pages_devices_and_reads_pass(client, hall):
                     {"Origin": "https://localhost", "X-Forwarded-Proto": "https"}):  # TLS at nginx
         r = client.post("/api/v1/auth/login", json=login, headers=headers)
         assert r.status_code == 200, (headers, r.get_json())
-    r = client.post("/api/v1/auth/login", json=login, headers={"Origin": "https://hall.example.gov.cn:8443"},
-                    base_url="https://hall.example.gov.cn:8443")
+    r = client.post("/api/v1/auth/login", json=login, headers={"Origin": "https://hall.test:8443"},
+                    base_url="https://hall.test:8443")   # the base_url host (public_url.py)
     assert r.status_code == 200
     # A device sends no Origin; reads are never refused for their Origin (no CORS: nothing leaks).
     assert hall.issue("XK00101001").status_code == 201
@@ -282,8 +284,7 @@ def live_hall(tmp_path):
     app.config.update(KIOSK_TOKEN=KIOSK, KIOSK_PRINTER="preview:")
     with LiveServer(app) as server:
         yield app, server.url, clock
-    if "kiosk" in app.extensions:
-        app.extensions["kiosk"].close()
+    close_kiosks(app)
 
 
 @pytest.mark.browser
@@ -313,6 +314,8 @@ def test_every_page_works_under_the_policy_without_a_violation(chromium, live_ha
         expect(page.locator(".parts a").first).to_be_visible()
 
         # The kiosk: a ticket and its slip picture.
+        # The kiosk: paired once (its token as Bearer, as an installer would), then a ticket and its slip picture.
+        assert walk.context.request.post(url + "/api/v1/devices/pair", headers={"Authorization": f"Bearer {KIOSK}"}).ok
         kiosk = walk.open("/kiosk/")
         kiosk.click(".tile:has-text('人力资源和社会保障局')")
         kiosk.click("#matters .card:has-text('社会保障卡申领')")

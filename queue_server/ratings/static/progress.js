@@ -59,6 +59,8 @@
       const box = document.getElementById("rating-box");
       if (state.rated) {
         R.thanks(box, state.rating);
+      } else if (state.finished && state.expired) {
+        box.textContent = "办结已超过评价期限，网上评价已关闭";
       } else if (state.finished && !ratingShown) {
         const levels = await R.api("GET", "/api/v1/ratings/levels");
         R.render(box, {levels: levels.levels, channel: "web", extra: {query_code: code},
