@@ -149,7 +149,7 @@ def _ahead_statement(targeted: bool, priority: bool):
     """Built once per shape with bound parameters: building SQL expressions per request was most
     of the hot path's Python time (see bench/README.md)."""
     same_queue = (Ticket.target_window_id == bindparam("target") if targeted
-                  else (Ticket.matter_id == bindparam("matter_id")) & Ticket.target_window_id.is_(None))
+                  else Ticket.matter_id.in_(bindparam("matters", expanding=True)) & Ticket.target_window_id.is_(None))
     earlier = Ticket.queue_since < bindparam("since")
     ahead = (Ticket.is_priority.is_(True) & earlier) if priority else (Ticket.is_priority.is_(True) | earlier)
     return select(func.count()).select_from(Ticket).where(
@@ -160,11 +160,30 @@ def _ahead_statement(targeted: bool, priority: bool):
 _AHEAD = {(t, p): _ahead_statement(t, p) for t in (False, True) for p in (False, True)}
 
 
+def series_neighbours(session: Session, hall_id: int, matter_id: int) -> list[int]:
+    """The matters whose tickets queue with this one's: the same number series (prefix) and at
+    least one window serving both. Within a series the windows call in issue order (windows.py),
+    so an earlier ticket of any of these is called first and is counted in 前面还有 N 人."""
+    cache = session.info.setdefault("series_neighbours", {})
+    key = (hall_id, matter_id)
+    if key not in cache:
+        routes = windows_by_matter(session, hall_id)
+        mine = matter_info(session, matter_id)
+        windows = set(routes.get(matter_id, []))
+        cache[key] = sorted({matter_id} | {
+            other for other, at in routes.items()
+            if other != matter_id and windows & set(at)
+            and (info := matter_info(session, other)) is not None and mine is not None and info.prefix == mine.prefix})
+    return cache[key]
+
+
 def waiting_ahead(session: Session, ticket: Ticket) -> int:
-    """Tickets of the same queue that will be called before this one."""
+    """Tickets that will be called before this one: priority ones, then earlier ones of the same
+    number series at the windows that serve it (or of the same window, for a transferred one)."""
     stmt = _AHEAD[(ticket.target_window_id is not None, bool(ticket.is_priority))]
+    matters = series_neighbours(session, ticket.hall_id, ticket.matter_id) if ticket.target_window_id is None else []
     return session.connection().execute(stmt, {
-        "target": ticket.target_window_id, "matter_id": ticket.matter_id, "since": ticket.queue_since,
+        "target": ticket.target_window_id, "matters": matters, "since": ticket.queue_since,
         "hall_id": ticket.hall_id, "day": ticket.day, "ticket_id": ticket.id}).scalar() or 0
 
 
@@ -239,6 +258,7 @@ def load_catalogue(session: Session, info: dict) -> None:
     info["window_groups"] = {h: group_windows(info["routes"][h]) for h in hall_ids}
     info["matters"] = {m.id: MatterInfo.of(m) for m in session.scalars(select(Matter))}
     info["windows"] = {w.id: window_brief(w) for w in session.scalars(select(Window))}
+    info["series_neighbours"] = {}   # filled as asked (series_neighbours)
 
 
 def load_routes(session: Session, hall_id: int) -> dict[int, list[int]]:

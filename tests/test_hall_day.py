@@ -93,6 +93,7 @@ def test_demo_hall_a_later_a_ticket_never_overtakes_an_earlier_one(hall, clock):
     clock.advance(seconds=20)
     later = hall.issue("XK00101001").get_json()["ticket"]
     assert (early["number"], later["number"]) == ("A001", "A002")
+    assert later["waiting_ahead"] == 1            # A001 is another matter of the same series
     assert number(hall.op(1, "call-next")) == "A001"
     assert number(hall.op(2, "call-next")) == "A002"
 

@@ -23,7 +23,7 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not lo <= int(raw) <= hi:
         raise bad_request("invalid_field", f"参数 {name} 应为 {lo}–{hi} 的整数", field=name)
     return int(raw)
 
@@ -33,11 +33,9 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 def case_desk():
     """Open cases by due time: ?scope=window|department|hall&status=open|…&light=red|yellow&q=&matter_id="""
     a = request.args
-    matter = a.get("matter_id")
-    if matter is not None and not matter.isdigit():
-        raise bad_request("invalid_field", "参数 matter_id 应为整数", field="matter_id")
+    matter = _int_arg("matter_id", 0, 1, 2**62) if a.get("matter_id") else None
     query = cases.DeskQuery(scope=a.get("scope", "department"), status=a.get("status", "open"),
-                            light=a.get("light") or None, matter_id=int(matter) if matter else None,
+                            light=a.get("light") or None, matter_id=matter,
                             q=(a.get("q") or "").strip()[:60], limit=_int_arg("limit", 100, 1, 500),
                             offset=_int_arg("offset", 0, 0, 10**7))
     return jsonify(cases.desk_list(runtime(), g.principal, query))

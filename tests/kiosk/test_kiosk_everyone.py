@@ -109,7 +109,9 @@ def test_the_browser_back_goes_back_a_screen_and_never_leaves_the_kiosk(demo_kio
 def test_portrait_uses_its_height(demo_kiosk, open_kiosk):
     page = open_kiosk(demo_kiosk, PORTRAIT)
     expect(page.locator("#departments .tile").first).to_be_visible()
-    tile = page.locator("#departments .tile").first.bounding_box()
+    # Read in one step: the tiles are redrawn when the matters' availability refreshes.
+    tile = page.evaluate("(() => { const r = document.querySelector('#departments .tile')"
+                         ".getBoundingClientRect(); return {width: r.width, height: r.height}; })()")
     assert tile["width"] > 450 and tile["height"] >= 160, tile      # two columns of large tiles
     expect(page.locator("#home-notice")).to_be_visible()
     expect(page.locator("#home-notice-text")).to_contain_text("办事请携带本人有效身份证件原件")
