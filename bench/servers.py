@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("HALL_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HALL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-SECRET = "bench-shared-secret"
+SECRET = "bench-shared-secret-of-every-server-process"
 TICK = os.sysconf("SC_CLK_TCK")
 
 

@@ -20,8 +20,10 @@ from .db import make_engine, session_factories
 from .errors import HallError
 from .mq import client_manager
 from .public_url import install as install_host_check
+from .proxies import TrustedProxies
 from .runtime import Runtime
 from .schema import startup_lock, upgrade
+from .socket_gate import install as install_socket_gate
 from .stream import EventPacket, HallStream, make_publisher
 from .supervision.due_dates import recount_guessed
 from .views import load_catalogue
@@ -76,6 +78,9 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     socketio = SocketIO(app, async_mode=async_mode, logger=False, engineio_logger=False,
                         serializer=EventPacket, **options)
     socketio.on_namespace(HallStream(rt))
+    server = configs[0].server   # one process, one set: the first hall's [server]
+    install_socket_gate(app, socketio.server, server)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, server.get("trusted_proxies", ()))
     if message_queue:
         # Listen to the other processes now, not when this process's first screen connects (which
         # is when python-socketio starts the listener): that screen would get its snapshot and

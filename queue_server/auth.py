@@ -19,7 +19,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import forbidden, unauthorized, HallError
 from .models import AuthToken, Device, Hall, Staff, StaffWindow, Window
@@ -109,14 +109,18 @@ def _lookup_paired(rt: Runtime, digest: str) -> tuple[Principal | None, object]:
 
 
 class LoginGuard:
-    """Slows password guessing: after `limit` failures for one username or one client address
-    within `window` seconds, further attempts are refused until the window passes.
+    """Slows password guessing: after `limit` failures for one username from one client address,
+    or `address_limit` failures of any usernames from one address, within `window` seconds,
+    further attempts from that address are refused until the window passes.
 
+    Locked per user *and* address: a guesser elsewhere cannot lock a clerk out of her own desk,
+    nor five bad logins a whole hall (behind the proxy the address is the client's, proxies.py).
     Kept in memory per process: a restart forgets, and N processes allow N× the attempts, which
     still turns an online guess of a scrypt-hashed password from minutes into years."""
 
-    def __init__(self, limit: int = 5, window: float = 900.0):
+    def __init__(self, limit: int = 5, window: float = 900.0, address_limit: int | None = None):
         self.limit, self.window = limit, window
+        self.address_limit = 4 * limit if address_limit is None else address_limit
         self.failures: dict[str, list[float]] = {}
         self.lock = threading.Lock()
 
@@ -133,7 +137,7 @@ class LoginGuard:
         with self.lock:
             for key in keys:
                 times = self._recent(key, now)
-                if len(times) >= self.limit:
+                if len(times) >= (self.address_limit if key.startswith("addr:") else self.limit):
                     seconds = max(1, math.ceil(self.window - (now - times[0])))
                     wait = (seconds - 1) // 60 + 1
                     raise HallError("login_locked", f"登录失败次数过多，请 {wait} 分钟后再试，或联系管理员", 429,
@@ -152,9 +156,20 @@ class LoginGuard:
             self.failures.pop(username_key, None)
 
 
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash made like `hall hash-password` makes them (scrypt, werkzeug's cost), of a random
+    password: checking a password against it takes as long as against a real one."""
+    if not _dummy:
+        _dummy.append(generate_password_hash(secrets.token_urlsafe(16), method="scrypt"))
+    return _dummy[0]
+
+
 def login(rt: Runtime, username: str, password: str, hall_code: str | None = None,
           client: str = "") -> dict:
-    keys = (f"user:{hall_code or ''}:{username}", f"addr:{client}")
+    keys = (f"user:{hall_code or ''}:{username}@{client}", f"addr:{client}")
     rt.login_guard.check(*keys)
     with rt.read() as s:
         query = select(Staff).where(Staff.username == username, Staff.active.is_(True))
@@ -164,8 +179,10 @@ def login(rt: Runtime, username: str, password: str, hall_code: str | None = Non
         if len(people) > 1:
             raise HallError("hall_required", "多个大厅有同名账号，请同时提供大厅编码 hall", 400)
         person = people[0] if people else None
-        # The slow hash check runs outside any write transaction.
-        if person is None or not check_password_hash(person.password_hash, password):
+        # The slow hash check runs outside any write transaction, for a name nobody has too
+        # (against a hash of nothing): the answer's time does not tell who works here.
+        stored = person.password_hash if person is not None else _dummy_hash()
+        if not check_password_hash(stored, password) or person is None:
             rt.login_guard.failed(*keys)
             raise unauthorized("用户名或密码不正确")
         rt.login_guard.succeeded(keys[0])

@@ -118,6 +118,8 @@ def cmd_serve(args) -> int:
     configs = [load_hall_config(path) for path in args.config]  # a wrong file stops here, exit 2
     WorkCalendar.load(configs[0].calendar)
     secret = secret_from_dir(data_dir)
+    from .production import check_serve
+    check_serve(configs, secret, demo=args.demo)   # exit 2 with the reasons (main)
 
     def make_app():
         app = create_app(configs, url, secret=secret, message_queue=args.message_queue, channel=args.channel)
@@ -256,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", default="hall", help="the message queue channel (one per deployment)")
     # Tests and benchmarks on the real clock take tickets at any hour; never for a real hall.
     p.add_argument("--ignore-hours", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--demo", action="store_true",
+                   help="allow the demo's accounts and device tokens (never for a real hall) / 允许演示账号")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--data-dir", default="var")

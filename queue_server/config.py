@@ -115,6 +115,7 @@ class HallConfig:
     calendar: Path | None = None
     ratings: dict = field(default_factory=dict)       # [ratings]: 好差评 defaults and deadlines
     supervision: dict = field(default_factory=dict)   # [supervision]: warning thresholds
+    server: dict = field(default_factory=dict)        # [server]: proxies and socket limits (first hall's)
     departments: list[Department] = field(default_factory=list)
     matters: list[Matter] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
@@ -242,6 +243,8 @@ _RATINGS = {"default_after_days": "int", "default_level": "int", "follow_up_days
             "device_seconds": "int", "link_days": "int", "sms_gateway": "str", "sms_sign": "str",
             "sms_per_phone_per_day": "int", "sms_per_hall_per_minute": "int"}
 _RATINGS |= {"web_days": "int"}
+_SERVER = {"trusted_proxies": "list[str]", "socket_join_seconds": "int", "sockets_per_address": "int",
+           "sockets_total": "int"}
 _SUPERVISION = {"yellow_days": "float", "yellow_share": "float", "check_seconds": "int"}
 _DEPARTMENT = {"code": "str", "name": "str", "name_en": "str"}
 _MATTER = {"code": "str", "name": "str", "department": "str", "prefix": "str", "kind": "str",
@@ -311,8 +314,22 @@ def _unique(r: _Reader, table: str, items: list, key: str, message: str):
         seen.add(value)
 
 
+def _check_server(r: _Reader, server: dict) -> None:
+    import ipaddress
+    for entry in server.get("trusted_proxies", []):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            r.fail("server", None, "trusted_proxies", f"“{entry}” 不是 IP 地址或网段（如 127.0.0.1、10.0.0.0/8）")
+    if server.get("socket_join_seconds") == 0:
+        r.fail("server", None, "socket_join_seconds", "至少 1 秒：连接后须在此时间内用令牌加入大厅")
+    for key in ("sockets_per_address", "sockets_total"):
+        if server.get(key) == 0:
+            r.fail("server", None, key, "至少 1 个连接")
+
+
 def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
-    known = {"hall", "departments", "matters", "windows", "staff", "devices", "ratings", "supervision"}
+    known = {"hall", "departments", "matters", "windows", "staff", "devices", "ratings", "supervision", "server"}
     for key in data:
         if key not in known:
             r.fail(key, None, None, f"未知的配置段 [{key}]，可用的有：{', '.join(sorted(known))}")
@@ -334,11 +351,12 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
         r.fail("hall", None, "call_repeat_seconds", "重复叫号间隔最长 600 秒（0 表示不重复）")
     if cfg.id_burst_minutes > 24 * 60:
         r.fail("hall", None, "id_burst_minutes", "时间段最长 1440 分钟（一天）；按天限制请用 max_tickets_per_id")
-    for name, spec in (("ratings", _RATINGS), ("supervision", _SUPERVISION)):
+    for name, spec in (("ratings", _RATINGS), ("supervision", _SUPERVISION), ("server", _SERVER)):
         section = data.get(name, {})
         if not isinstance(section, dict):
             r.fail(name, None, None, f"应写成 [{name}] 表")
         setattr(cfg, name, r.take(name, None, section, spec, set()))
+    _check_server(r, cfg.server)
     level = cfg.ratings.get("default_level")
     if level is not None and not 1 <= level <= 5:
         r.fail("ratings", None, "default_level", "默认评价等级应为 1（非常不满意）到 5（非常满意）")

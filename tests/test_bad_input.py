@@ -184,3 +184,15 @@ def test_security_headers_on_pages_and_api(client):
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "SAMEORIGIN"
     assert client.get("/api/v1/matters").headers["Cache-Control"] == "no-store"
+
+
+def test_an_unknown_name_costs_a_password_check_like_a_known_one(client, monkeypatch):
+    """The login's time does not tell whether a name works here: an unknown name (or a wrong
+    password) goes through one scrypt check against a hash of the same kind."""
+    from queue_server import auth
+    checked = []
+    real = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash", lambda h, p: checked.append(h.split("$")[0]) or real(h, p))
+    for name in ("clerk04", "nobody-works-here"):
+        assert_error(client.post("/api/v1/auth/login", json={"username": name, "password": "guess"}), 401)
+    assert checked == ["scrypt:32768:8:1", "scrypt:32768:8:1"]

@@ -104,3 +104,16 @@ def test_slip_keys_are_read(tmp_path):
     cfg = load_hall_config(path)
     assert cfg.consult_phone == "0633-8779000转123"
     assert [m.process for m in cfg.matters if m.process] == ["受理→审核→出证"]
+
+
+def test_server_section_names_a_wrong_proxy_address(tmp_path):
+    path = tmp_path / "hall.toml"
+    path.write_text(SMALL_HALL.read_text(encoding="utf-8") + '\n[server]\ntrusted_proxies = ["127.0.0.1", "nginx"]\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_hall_config(path)
+    assert caught.value.where == "server.trusted_proxies" and "“nginx” 不是 IP 地址或网段" in caught.value.message
+    path.write_text(SMALL_HALL.read_text(encoding="utf-8") + '\n[server]\ntrusted_proxies = ["10.0.0.0/8"]\n'
+                    'socket_join_seconds = 3\n', encoding="utf-8")
+    cfg = load_hall_config(path)
+    assert cfg.server == {"trusted_proxies": ["10.0.0.0/8"], "socket_join_seconds": 3}

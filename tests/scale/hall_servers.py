@@ -72,7 +72,7 @@ def hall_servers(tmp_path: Path, database_url: str, message_queue: str, channel:
              "--database-url", database_url, "--message-queue", message_queue, "--channel", channel,
              "--port", str(port), "--data-dir", str(tmp_path / f"data{i}"), "--ignore-hours"],
             cwd=ROOT, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
-            env=os.environ | {"HALL_SECRET": "shared"}))
+            env=os.environ | {"HALL_SECRET": "shared-by-every-process-of-this-test-city"}))
         ports.append(port)
         logs.append(log_path)
     try:

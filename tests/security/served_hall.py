@@ -1,0 +1,164 @@
+"""`hall serve` in its own process for the attack tests, and the raw websockets of an attacker.
+
+The hall is the small test hall (tests/halls/small.toml) with the kiosk limit off and a
+`[server]` section of the test's choosing, on SQLite in the test's directory, started by the
+real command as a hall's IT would start it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL_HALL = ROOT / "tests" / "halls" / "small.toml"
+SECRET = "a-hall-secret-long-enough-for-production-use-0001"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hall_config(tmp_path: Path, server: str = "") -> Path:
+    """The small hall, kiosks unlimited (the test's one kiosk token stands for many), `server`
+    written as its [server] section."""
+    text = SMALL_HALL.read_text(encoding="utf-8").replace("[hall]\n", "[hall]\nkiosk_tickets_per_minute = 0\n", 1)
+    path = tmp_path / "hall.toml"
+    path.write_text(text + (f"\n[server]\n{server}\n" if server else ""), encoding="utf-8")
+    return path
+
+
+def call(port, method, path, body=None, token=None, headers=None, timeout=30, host="127.0.0.1"):
+    """(status, json)."""
+    request = urllib.request.Request(
+        f"http://{host}:{port}{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+        | (headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def run_hall(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`hall ARGS…` to its end (for the commands that must refuse to start)."""
+    return subprocess.run([sys.executable, "-m", "queue_server.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=os.environ | {"HALL_SECRET": SECRET} | (env or {}))
+
+
+@contextmanager
+def served(tmp_path: Path, config: Path, *extra: str, env: dict | None = None):
+    """`hall serve` on a free port until the block ends; yields (port, log path)."""
+    port = free_port()
+    log_path = tmp_path / f"serve-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(config), "--port", str(port),
+         "--data-dir", str(tmp_path / "data"), "--ignore-hours", *extra],
+        cwd=ROOT, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+        env=os.environ | {"HALL_SECRET": SECRET, "HALL_WORKERS": "0"} | (env or {}))
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                call(port, "GET", "/api/v1/matters", timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise AssertionError(log_path.read_text(errors="replace")) from None
+                time.sleep(0.2)
+        yield port, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- the attacker: raw Engine.IO websockets that answer pings and never join /hall ---------------
+
+
+@dataclass
+class Flood:
+    """What the attacker's sockets met."""
+    opened: int = 0
+    closed_by_server: int = 0
+    refused: dict[int, int] = field(default_factory=dict)      # HTTP status → count
+    failed: list[str] = field(default_factory=list)             # anything else (timeouts, resets)
+    open_now: int = 0
+    most_open: int = 0
+
+
+async def _attacker(session, url: str, flood: Flood, stop: asyncio.Event, hall_token: str | None) -> None:
+    import aiohttp
+    while not stop.is_set():
+        try:
+            ws = await session.ws_connect(url, autoping=True, heartbeat=None, timeout=aiohttp.ClientWSTimeout(ws_close=5))
+        except aiohttp.WSServerHandshakeError as exc:
+            flood.refused[exc.status] = flood.refused.get(exc.status, 0) + 1
+            await asyncio.sleep(0.2)
+            continue
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            flood.failed.append(type(exc).__name__)
+            await asyncio.sleep(0.2)
+            continue
+        flood.opened += 1
+        flood.open_now += 1
+        flood.most_open = max(flood.most_open, flood.open_now)
+        try:
+            async for message in ws:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    break
+                if message.data == "2":                      # Engine.IO ping: answer it, stay alive
+                    await ws.send_str("3")
+                elif message.data.startswith("0") and hall_token is not None:
+                    await ws.send_str("40/hall," + json.dumps({"token": hall_token}))   # a wrong token
+            flood.closed_by_server += 1
+        finally:
+            flood.open_now -= 1
+            await ws.close()
+
+
+async def flood(port: int, addresses: list[str], per_address: int, stop: asyncio.Event, flood: Flood,
+                wrong_token_share: int = 0) -> None:
+    """`per_address` sockets from each address (127.x.y.z are all this machine's), reconnecting
+    whenever the server closes or refuses one, until `stop`; then until the server closed every
+    socket still open. Every `wrong_token_share`-th socket tries /hall with a wrong token."""
+    import aiohttp
+    url = f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
+    sessions, tasks = [], []
+    n = 0
+    for address in addresses:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0), limit=0,
+                                                                       force_close=True))
+        sessions.append(session)
+        for _ in range(per_address):
+            n += 1
+            token = "not-a-token" if wrong_token_share and n % wrong_token_share == 0 else None
+            tasks.append(asyncio.create_task(_attacker(session, url, flood, stop, token)))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for session in sessions:
+            await session.close()
+
+
+def raise_open_files(n: int) -> None:
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
