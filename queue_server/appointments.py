@@ -24,6 +24,7 @@ from .identity import clean_id_number, clean_phone, id_hash, mask_id, mask_phone
 from .models import Base, Id, Matter, Ticket
 from .runtime import Runtime
 from .workdays import CalendarError
+from .scoping import of_hall
 
 SLOT_MINUTES = 30
 SLOT_CAPACITY = 4            # people per matter per slot
@@ -128,9 +129,7 @@ def _on_day(day: date):
 
 def _active_matter(s: Session, hall_id: int, matter_id: int, lock: bool = False) -> Matter:
     query = select(Matter).where(Matter.id == matter_id)
-    matter = s.scalar(query.with_for_update(of=Matter) if lock else query)
-    if matter is None or matter.hall_id != hall_id or not matter.active:
-        raise not_found("unknown_matter", "没有这个事项，请重新选择")
+    matter = of_hall(s.scalar(query.with_for_update(of=Matter) if lock else query), hall_id, Matter, active=True)
     return matter
 
 

@@ -24,11 +24,12 @@ from .auth import Principal
 from .changes import change
 from .clock import iso
 from .deadlines import count_due
-from .errors import bad_request, conflict, forbidden, not_found
+from .errors import bad_request, conflict, forbidden
 from .models import Case, Event, Matter, Ticket, Window
 from .runtime import Runtime
 from .supervision.models import Suspension
 from .views import case_dict, matter_info
+from .scoping import in_hall, of_hall
 
 MAX_REASON = 300
 MAX_NOTE = 200
@@ -70,9 +71,8 @@ def _departments(s: Session, principal: Principal) -> set[int] | None:
 
 
 def locked_case(s: Session, principal: Principal, case_id: int) -> Case:
-    the_case = s.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
-    if the_case is None or the_case.hall_id != principal.hall_id:
-        raise not_found("unknown_case", "没有这个办件")
+    locked = s.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
+    the_case = of_hall(locked, principal.hall_id, Case)
     departments = _departments(s, principal)
     if departments is not None and the_case.department_id not in departments:
         raise forbidden("not_your_department", "只能办理本部门窗口受理的办件")
@@ -242,9 +242,7 @@ def desk_list(rt: Runtime, principal: Principal, query: DeskQuery) -> dict[str, 
 def desk_detail(rt: Runtime, principal: Principal, case_id: int) -> dict[str, Any]:
     """One case with its history: every event that named it or its visits' tickets."""
     with rt.read() as s:
-        the_case = s.get(Case, case_id)
-        if the_case is None or the_case.hall_id != principal.hall_id:
-            raise not_found("unknown_case", "没有这个办件")
+        the_case = in_hall(s, Case, case_id, principal.hall_id)
         departments = _departments(s, principal)
         if departments is not None and the_case.department_id not in departments:
             raise forbidden("not_your_department", "只能查看本部门窗口受理的办件")

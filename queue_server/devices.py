@@ -29,9 +29,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .auth import token_hash
 from .changes import change
 from .clock import iso
-from .errors import bad_request, conflict, not_found
-from .models import Base, Device, Id, Window
+from .errors import bad_request, conflict
+from .models import Base, Device, Window
 from .runtime import Runtime
+from .scoping import of_hall
 
 log = logging.getLogger("hall.devices")
 
@@ -292,9 +293,7 @@ class Registry:
 
 def _locked_device(s: Session, hall_id: int, device_id: int) -> Device:
     """The hall's device, locked for the change (another hall's is not there)."""
-    device = s.scalar(select(Device).where(Device.id == device_id).with_for_update())
-    if device is None or device.hall_id != hall_id:
-        raise not_found("unknown_device", "没有这个设备")
+    device = of_hall(s.scalar(select(Device).where(Device.id == device_id).with_for_update()), hall_id, Device)
     return device
 
 

@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .errors import HallError, conflict, not_found
+from .errors import HallError, conflict
 from .models import Base, Device, Id
 from .ratelimit import SlidingWindow
 from .runtime import Runtime
+from .scoping import in_hall
 
 PREFIX = "dp_"                  # a credential says what it is: auth looks it up here only
 COOKIE = "hall_device"
@@ -72,9 +73,7 @@ def issue_code(rt: Runtime, hall_id: int, device_id: int, actor: str) -> dict:
     code = f"{secrets.randbelow(10 ** 8):08d}"
     now = rt.clock.now().replace(microsecond=0)
     with rt.writing() as s:
-        device = s.get(Device, device_id)
-        if device is None or device.hall_id != hall_id:
-            raise not_found("unknown_device", "没有这个设备")
+        device = in_hall(s, Device, device_id, hall_id)
         if device.revoked:
             raise conflict("device_revoked", "设备已停用，不能配对")
         if device.kind not in PAIRABLE:

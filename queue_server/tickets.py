@@ -12,11 +12,12 @@ from .changes import change
 from .clock import iso
 from .errors import bad_request, not_found
 from .identity import age_on, clean_id_number, clean_phone, id_hash, mask_id
-from .models import Event, Hall, Ticket
+from .models import Event, Hall, Matter, Ticket
 from .numbering import next_number, ticket_number
 from .runtime import Runtime
 from .staffing import open_window_ids
 from .views import matter_info, slip_codes, ticket_dict, waiting_ahead, waiting_counts
+from .scoping import of_hall
 
 PRIORITIES = ("elderly", "disabled", "military", "pregnant", "appointment")
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed by citizens
@@ -64,9 +65,7 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
             if booking is not None:
                 matter_id, priority, appointment_code = booking.matter_id, "appointment", booking.code
                 phone = phone or booking.phone
-            matter = matter_info(s, matter_id)
-            if matter is None or matter.hall_id != hall_id or not matter.active:
-                raise not_found("unknown_matter", "没有这个事项，请重新选择")
+            matter = of_hall(matter_info(s, matter_id), hall_id, Matter, active=True)
             age = _elderly_age(rt, hall_id, priority, id_clean, ch.now.date())
             digest = id_hash(rt.secret, id_clean) if id_clean else (booking.id_hash if booking else None)
             rules.check_issue(rt, s, hall_id, matter, ch.now, id_digest=digest, appointment=booking is not None,

@@ -23,6 +23,7 @@ from .numbering import case_number, next_number
 from .runtime import Runtime
 from .staffing import open_window_ids, shown_state
 from .views import case_dict, matter_info, ticket_dict, waiting_counts, window_brief, windows_by_matter
+from .scoping import in_hall, of_hall
 
 STATE_WORDS = lifecycle.TICKET_WORDS
 
@@ -292,9 +293,7 @@ def transfer_targets(rt: Runtime, hall_id: int, window_id: int) -> dict:
     """Where the window's called ticket may go: the other open windows serving its matter (the
     ticket keeps its place there), and the matters it may change to (those with an open window)."""
     with rt.read() as s:
-        window = s.get(Window, window_id)
-        if window is None or window.hall_id != hall_id or not window.active:
-            raise not_found("unknown_window", "没有这个窗口")
+        window = in_hall(s, Window, window_id, hall_id, active=True)
         ticket = s.get(Ticket, window.current_ticket_id) if window.current_ticket_id else None
         if ticket is None or ticket.status != "called":
             raise conflict("no_current_ticket", f"{window.number}号窗口当前没有可转移的号（只有已叫号、未受理的号可以转移）")
@@ -357,9 +356,7 @@ def _end_visit(ch: Change, window: Row, current: Row, op: str, kind: str, hint: 
 
 def _correction_case(s, hall_id: int, case_id: int, matter_id: int) -> Case:
     """A case waiting for its materials, which the citizen has now brought (to any window of the matter)."""
-    the_case = s.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
-    if the_case is None or the_case.hall_id != hall_id:
-        raise not_found("unknown_case", "没有这个办件")
+    the_case = of_hall(s.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)), hall_id, Case)
     lifecycle.require(lifecycle.CASE, the_case.status, "accept", f"办件 {the_case.number}")
     if the_case.matter_id != matter_id:
         raise conflict("wrong_matter", f"办件 {the_case.number} 与当前号票不是同一事项")

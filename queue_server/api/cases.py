@@ -5,12 +5,13 @@ from printers import profile_by_name, render_png
 from printers.correction import CorrectionNotice, build_correction
 
 from .. import auth, cases, desk_printer
-from ..errors import bad_request, conflict, not_found
+from ..errors import bad_request, conflict
 from ..models import Case, Department, Hall, Staff, Ticket, Window
 from ..supervision.audit import mark
 from ..views import matter_info
 from . import api
 from .common import field, json_body, runtime
+from ..scoping import in_hall
 
 DESK = ("clerk", "supervisor", "admin")
 
@@ -84,9 +85,7 @@ def _profile(name: str):
 def _notice(rt, case_id: int) -> tuple[CorrectionNotice, Case]:
     """The 补正 notice of a case the caller may see (the desk's department rule)."""
     with rt.read() as s:
-        the_case = s.get(Case, case_id)
-        if the_case is None or the_case.hall_id != g.principal.hall_id:
-            raise not_found("unknown_case", "没有这个办件")
+        the_case = in_hall(s, Case, case_id, g.principal.hall_id)
         cases.desk_detail(rt, g.principal, case_id)     # the same department rule as the desk
         if not the_case.missing:
             raise conflict("no_correction", f"办件 {the_case.number} 没有补正告知")
@@ -134,9 +133,7 @@ def print_correction_notice(case_id: int):
     notice, the_case = _notice(rt, case_id)
     window_id = field(body, "window_id", int, default=None) or the_case.window_id
     with rt.read() as s:
-        window = s.get(Window, window_id)
-        if window is None or window.hall_id != g.principal.hall_id:
-            raise not_found("unknown_window", "没有这个窗口")
+        window = in_hall(s, Window, window_id, g.principal.hall_id)
         number = window.number
     configured = next((w for w in rt.hall_config(g.principal.hall_id).windows if w.number == number), None)
     if configured is None or not configured.printer:

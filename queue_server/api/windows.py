@@ -2,11 +2,12 @@ from flask import g, jsonify
 from sqlalchemy import select
 
 from .. import auth, staffing, windows as ops
-from ..errors import HallError, not_found
+from ..errors import HallError
 from ..models import Ticket, Window
 from ..views import ticket_dict, waiting_counts, window_dict
 from . import api
 from .common import field, json_body, runtime
+from ..scoping import in_hall
 
 CLERKS = ("clerk", "admin")
 
@@ -33,9 +34,7 @@ def skipped(window_id):
     """Today's no-shows at this window, newest first: the clerk re-queues one when its citizen returns."""
     rt, h, _ = _window_op(window_id)
     with rt.read() as s:
-        window = s.get(Window, window_id)
-        if window is None or window.hall_id != h:   # another hall's window is not there for this hall
-            raise not_found("unknown_window", "没有这个窗口")
+        in_hall(s, Window, window_id, h)   # another hall's window is not there for this hall
         rows = s.scalars(select(Ticket).where(
             Ticket.hall_id == h, Ticket.window_id == window_id, Ticket.day == rt.clock.now().date(),
             Ticket.status == "skipped").order_by(Ticket.closed_at.desc()).limit(200))

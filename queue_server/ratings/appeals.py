@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from ..auth import Principal
 from ..changes import change
-from ..errors import bad_request, conflict, forbidden, not_found
+from ..errors import bad_request, conflict, forbidden
 from ..runtime import Runtime
 from .models import Appeal, FollowUp, FollowUpStep, Rating
 from .views import appeal_dict
+from ..scoping import in_hall, of_hall
 
 MAX_REASON = 1000
 
@@ -26,9 +27,7 @@ def file_appeal(rt: Runtime, hall_id: int, rating_id: int, reason: str, principa
         raise bad_request("field_too_long", f"申诉理由最多 {MAX_REASON} 个字")
     with change(rt, hall_id, principal.actor, origin) as ch:
         s = ch.session
-        rating = s.get(Rating, rating_id)
-        if rating is None or rating.hall_id != hall_id:
-            raise not_found("unknown_rating", "没有这条评价")
+        rating = in_hall(s, Rating, rating_id, hall_id)
         if principal.role == "clerk" and rating.window_id not in principal.window_ids:
             raise forbidden("not_your_window", "只能对本窗口的评价提出申诉")
         if rating.voided:
@@ -55,9 +54,7 @@ def decide_appeal(rt: Runtime, hall_id: int, appeal_id: int, upheld: bool, note:
         raise bad_request("field_too_long", f"复核意见最多 {MAX_REASON} 个字")
     with change(rt, hall_id, principal.actor, origin) as ch:
         s = ch.session
-        appeal = s.scalar(select(Appeal).where(Appeal.id == appeal_id).with_for_update())
-        if appeal is None or appeal.hall_id != hall_id:
-            raise not_found("unknown_appeal", "没有这条申诉")
+        appeal = of_hall(s.scalar(select(Appeal).where(Appeal.id == appeal_id).with_for_update()), hall_id, Appeal)
         if appeal.status != "pending":
             raise conflict("already_decided", "这条申诉已经复核过了")
         if appeal.filed_by == principal.actor:

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..changes import change
 from ..deadlines import count_due
-from ..errors import bad_request, conflict, forbidden, not_found
+from ..errors import bad_request, conflict, forbidden
 from ..models import Window
 from ..runtime import Runtime
 from .levels import FIX_RATINGS
 from .models import FollowUp, FollowUpStep, Rating
 from .settings import rating_settings
 from .views import STAGE_WORDS, follow_up_dict
+from ..scoping import of_hall
 
 # The step a follow-up waits for → the step after it.
 NEXT_STAGE = {"verify": "fix", "fix": "callback", "callback": "closed"}
@@ -81,9 +82,8 @@ def advance(rt: Runtime, hall_id: int, follow_up_id: int, step: str, note: str, 
         raise bad_request("invalid_fix_rating", "回访时请记录评价人对整改的评价：满意、基本满意或不满意")
     with change(rt, hall_id, principal.actor, origin) as ch:
         s = ch.session
-        follow_up = s.scalar(select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update())
-        if follow_up is None or follow_up.hall_id != hall_id:
-            raise not_found("unknown_follow_up", "没有这条差评整改记录")
+        locked = s.scalar(select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update())
+        follow_up = of_hall(locked, hall_id, FollowUp)
         _may_act(s, principal, follow_up)
         if follow_up.stage != step:
             raise conflict("wrong_stage", f"这条整改当前{STAGE_WORDS.get(follow_up.stage, follow_up.stage)}，不能进行这一步")

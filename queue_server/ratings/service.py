@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..changes import change
-from ..errors import HallError, bad_request, conflict, forbidden, not_found, unauthorized
+from ..errors import HallError, bad_request, conflict, forbidden, unauthorized
 from ..models import Case, Ticket
 from ..runtime import Runtime
 from .followups import open_follow_up
@@ -29,6 +29,7 @@ from .links import open_link
 from .models import Rating, SmsInvitation
 from .settings import rating_settings
 from .views import follow_up_dict, rating_dict
+from ..scoping import in_hall
 
 MAX_COMMENT = 500
 
@@ -103,9 +104,7 @@ def _resolve_case(s: Session, rt: Runtime, req: RatingRequest, principal: Princi
         raise bad_request("slip_needs_batch", "投箱评议单只能在开箱评议时扫描条码录入"
                           "（POST /slips/batches，再逐张 /slips/batches/<id>/scan）")
     if req.case_id is not None:
-        case = s.get(Case, req.case_id)
-        if case is None or case.hall_id != principal.hall_id:
-            raise not_found("unknown_case", "没有这个办件")
+        case = in_hall(s, Case, req.case_id, principal.hall_id)
     else:
         raise bad_request("missing_field", "缺少必填字段 case_id", field="case_id")
     return case, None, principal.actor

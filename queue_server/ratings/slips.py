@@ -14,12 +14,13 @@ from sqlalchemy import select
 from ..auth import Principal
 from ..changes import change
 from ..clock import iso
-from ..errors import HallError, conflict, not_found
+from ..errors import HallError, conflict
 from ..models import Case, Ticket
 from ..runtime import Runtime
 from .levels import CHANNELS, LEVELS
 from .models import SlipBatch, SlipScan
 from .service import RatingRequest, counted_rating, submit_rating
+from ..scoping import in_hall
 
 BALLOT_LENGTH = 16  # tickets.new_ballot_code
 
@@ -36,9 +37,7 @@ def open_batch(rt: Runtime, principal: Principal, origin: str | None = None) -> 
 
 
 def _batch(s, hall_id: int, batch_id: int, open_only: bool = True) -> SlipBatch:
-    batch = s.get(SlipBatch, batch_id)
-    if batch is None or batch.hall_id != hall_id:
-        raise not_found("unknown_batch", "没有这次开箱记录")
+    batch = in_hall(s, SlipBatch, batch_id, hall_id)
     if open_only and batch.closed_at is not None:
         raise conflict("batch_closed", "这次开箱评议已结束，请重新开始一次")
     return batch

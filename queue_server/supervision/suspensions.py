@@ -19,6 +19,7 @@ from ..runtime import Runtime
 from ..views import case_dict
 from .models import Suspension
 from .worktime import add_working_seconds, working_seconds
+from ..scoping import in_hall
 
 MAX_REASON = 300
 
@@ -97,8 +98,6 @@ def resume(rt: Runtime, hall_id: int, case_id: int, principal: Principal,
 
 def suspensions_of(rt: Runtime, hall_id: int, case_id: int) -> list[dict[str, Any]]:
     with rt.read() as s:
-        case = s.get(Case, case_id)
-        if case is None or case.hall_id != hall_id:   # another hall's case: as if there were none
-            raise not_found("unknown_case", "没有这个办件")
+        in_hall(s, Case, case_id, hall_id)   # another hall's case: as if there were none
         return [suspension_dict(x) for x in s.scalars(select(Suspension).where(
             Suspension.hall_id == hall_id, Suspension.case_id == case_id).order_by(Suspension.id))]
