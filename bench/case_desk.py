@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from queue_server.app import create_app  # noqa: E402
-from queue_server.models import Case, Matter, Ticket, Window, WindowMatter  # noqa: E402
+from queue_server.models import Case, Matter, Ticket, WindowMatter  # noqa: E402
 
 DEMO = ROOT / "config" / "demo" / "hall.toml"
 

@@ -1,7 +1,6 @@
 """A hall's day through the API: issue, call, accept, finish; priorities, transfers, skips, pauses."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 
 def number(response):

@@ -2,7 +2,6 @@
 transfers go only where they can be done; 老年人 priority is checked against the ID number."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 from sqlalchemy import select
 

@@ -10,7 +10,7 @@ it with their FrozenClock.
 """
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select

@@ -2,7 +2,6 @@
 revocation — and the alerts as events on /hall."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select

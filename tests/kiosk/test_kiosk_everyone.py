@@ -3,7 +3,7 @@ every 医保 matter, an idle timeout that lets a person read and warns first, th
 never leaves the kiosk, portrait using its height, and English names and plurals."""
 from __future__ import annotations
 
-from kiosk.views import backends as kiosk_backends, close_all as close_kiosks
+from kiosk.views import close_all as close_kiosks
 
 from datetime import datetime
 

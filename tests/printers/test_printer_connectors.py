@@ -5,7 +5,7 @@ import os
 
 import pytest
 from slip_samples import make_slip
-from printer_fakes import PrinterModel, PtyPrinter, TcpPrinter
+from printer_fakes import PtyPrinter, TcpPrinter
 
 from printers import P58, P80, build_slip, connect
 from printers.connectors import (FileConnector, PreviewConnector, PrinterError, SerialConnector,

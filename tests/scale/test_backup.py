@@ -110,8 +110,9 @@ def test_backup_and_restore_commands(tmp_path, clock):
     app = create_app([SMALL_HALL], f"sqlite:///{data / 'hall.db'}", secret=b"s", clock=clock)
     play_a_morning(app)
     app.extensions["hall"].engine.dispose()
-    run = lambda *args: subprocess.run([sys.executable, "-m", "queue_server.cli", *args], cwd=ROOT,
-                                       capture_output=True, text=True, timeout=60)
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "queue_server.cli", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
     made = run("backup", "--data-dir", str(data), "--out", str(tmp_path / "b.db"))
     assert made.returncode == 0, made.stderr
     assert "tickets 4" in made.stdout

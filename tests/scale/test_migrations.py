@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, create_engine, func, select
+from sqlalchemy import MetaData, func, select
 
 from conftest import DISPLAY, HallDriver, SMALL_HALL, fresh_postgres_url, migrate
 from queue_server import crypto

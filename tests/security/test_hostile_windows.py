@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostile_helpers import API, OneHall, Problems, ok, unchanged
+from hostile_helpers import OneHall, Problems, ok, unchanged
 
 
 

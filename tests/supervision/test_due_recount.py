@@ -47,7 +47,7 @@ def with_2027(tmp_path):
 
 
 def case_of(hall, case_id: int) -> dict:
-    r = hall.c.get(f"/api/v1/supervision/cases?from=2026-12-01&to=2026-12-31", headers=hall.headers("supervisor"))
+    r = hall.c.get("/api/v1/supervision/cases?from=2026-12-01&to=2026-12-31", headers=hall.headers("supervisor"))
     assert r.status_code == 200, r.get_json()
     return next(c for c in r.get_json()["cases"] if c["id"] == case_id)
 
