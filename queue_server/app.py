@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from . import crypto
+from . import crypto, services
 from .auth import LoginGuard
 from .catalog import sync_hall
 from .clock import Clock
@@ -88,6 +88,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
         socketio.server.manager_initialized = True
         socketio.server.manager.initialize()
     rt.publish = make_publisher(socketio)
+    services.start(app)
     return app
 
 

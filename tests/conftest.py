@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from queue_server import services
 from queue_server.app import create_app
 from queue_server.clock import FrozenClock
 
@@ -118,6 +119,7 @@ def db_url(tmp_path) -> str:
 def app(db_url, clock):
     app = create_app([SMALL_HALL], db_url, secret=b"test-secret", clock=clock)
     yield app
+    services.stop(app)                        # no thread of this app polls after its test
     app.extensions["hall"].engine.dispose()   # its pooled connections hold descriptors until the run ends
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 
 from .. import auth, pairing
-from ..devices import Monitor, Registry, clean_status
+from ..devices import Registry, clean_status
 from ..ratelimit import SlidingWindow
 from ..stream import current_stream
 from ..web_security import came_over_https
@@ -18,14 +18,6 @@ from .common import field, json_body, runtime
 
 
 admin_pages = Blueprint("admin_devices", __name__)
-
-
-@api.record_once
-def _start_registry(state) -> None:
-    app = state.app
-    registry = Registry(app.extensions["hall"])
-    app.extensions["hall_devices"] = registry
-    app.extensions["hall_device_monitor"] = Monitor(registry, app).start()
 
 
 def registry() -> Registry:

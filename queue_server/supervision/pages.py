@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from .audit import after_request, guard_engine
-from .workers import Workers, wanted
 
 pages = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static/supervision")
@@ -21,8 +20,6 @@ def _install(state) -> None:
     app = state.app
     rt = app.extensions["hall"]
     guard_engine(rt.engine)
-    if wanted(rt):
-        app.extensions["hall_workers"] = Workers(rt).start()
 
 
 @pages.get("/supervisor")

@@ -5,13 +5,12 @@ case finishes).
 They start with the app only on the real clock: an app under a FrozenClock (tests, simulations)
 gets no threads, and its test calls `check_warnings`, `apply_defaults` and `send_due` itself at
 the instants it chooses. `HALL_WORKERS=0` keeps them off too (e.g. for a second server process
-when one is enough). `stop()` — also registered with atexit — ends them and unbinds the SMSC.
+when one is enough). services.py starts them; `stop()` ends them and unbinds the SMSC.
 With several processes each runs them; that is safe: warnings are unique per deadline, a
 default per case, and a message is claimed by one sender only.
 """
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
@@ -42,7 +41,6 @@ class Workers:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self.threads.append(thread)
-        atexit.register(self.stop)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -1,0 +1,43 @@
+"""The background work of one app, started and stopped in one place.
+
+`start(app)` runs from `create_app`, after the blueprints are registered and before the app is
+returned: the device monitor (heartbeats and 离线 alerts) always, and the supervision workers
+(warnings, defaults, day close, unstaffed windows, the SMS sender) on the real clock unless
+`HALL_WORKERS=0` (supervision/workers.py says why). `stop(app)` ends them all; it runs at
+process exit (gunicorn's worker exit included) and from tests when their app is done, so no
+thread goes on polling a database whose app is gone.
+
+Two helpers start themselves, on purpose, and end by themselves when idle: the audit writer
+(with the first audit row) and the socket token sweeper (while a socket is connected).
+"""
+from __future__ import annotations
+
+import atexit
+import weakref
+
+from flask import Flask
+
+from .devices import Monitor, Registry
+from .supervision.workers import Workers, wanted
+
+
+def start(app: Flask) -> None:
+    rt = app.extensions["hall"]
+    registry = Registry(rt)
+    app.extensions["hall_devices"] = registry
+    running: list = [Monitor(registry, app).start()]
+    app.extensions["hall_device_monitor"] = running[0]
+    if wanted(rt):
+        workers = Workers(rt).start()
+        app.extensions["hall_workers"] = workers
+        running.append(workers)
+    app.extensions["hall_services"] = running
+    gone = weakref.ref(app)       # at exit, stop what is still there; never keep an app alive for it
+    atexit.register(lambda: (a := gone()) is not None and stop(a))
+
+
+def stop(app: Flask) -> None:
+    """Stop every background job of `app`, newest first; stopping twice is harmless."""
+    running = app.extensions.get("hall_services", [])
+    while running:
+        running.pop().stop()
