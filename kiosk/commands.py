@@ -115,7 +115,7 @@ def _ticket_and_catalogue(rt, ref: str) -> tuple[dict, dict]:
     """The ticket and the catalogue entries its slip needs, in the API's shapes."""
     from queue_server.models import Hall, Matter, Window
     from queue_server.public_url import public_url
-    from queue_server.views import slip_codes, ticket_dict, waiting_ahead, window_clerks
+    from queue_server.shapes import slip_codes, ticket_dict, waiting_ahead, window_clerks
 
     with rt.read() as s:
         ticket = _find_ticket(s, rt, ref)

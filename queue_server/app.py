@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import crypto, services
 from .auth import LoginGuard
-from .catalog import sync_hall
+from .config_sync import sync_hall
 from .clock import Clock
 from .config import HallConfig, load_hall_config
 from .db import make_engine, session_factories
@@ -26,7 +26,7 @@ from .schema import startup_lock, upgrade
 from .socket_gate import install as install_socket_gate
 from .stream import EventPacket, HallStream, make_publisher
 from .supervision.due_dates import recount_guessed
-from .views import load_catalogue
+from .shapes import load_catalogue
 from .web_security import install as install_web_security
 from .workdays import WorkCalendar
 
@@ -49,7 +49,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     engine = make_engine(database_url)
     crypto.bind(engine, secret)  # phones are encrypted with it, the migrations included
     upgrade(engine)
-    catalogue: dict = {}  # routes, matters, window names: see views.load_catalogue
+    catalogue: dict = {}  # routes, matters, window names: see shapes.load_catalogue
     write, read, lookup = session_factories(engine, catalogue)
     rt = Runtime(engine=engine, write=write, read=read, lookup=lookup, clock=clock or Clock(), calendar=calendar,
                  secret=secret, login_guard=LoginGuard())

@@ -28,7 +28,7 @@ from .errors import bad_request, conflict, forbidden
 from .models import Case, Event, Matter, Ticket, Window
 from .runtime import Runtime
 from .supervision.models import Suspension
-from .views import case_dict, matter_info
+from .shapes import case_dict, matter_info
 from .scoping import in_hall, of_hall
 
 MAX_REASON = 300

@@ -20,7 +20,7 @@ from . import lifecycle
 from .changes import change
 from .models import Ticket, Window
 from .runtime import Runtime
-from .views import waiting_counts
+from .shapes import waiting_counts
 
 log = logging.getLogger("hall")
 OPEN = lifecycle.sources(lifecycle.TICKET, "close_day")      # waiting, called, serving

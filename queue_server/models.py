@@ -151,7 +151,7 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("hall_id", "day", "number"),
         UniqueConstraint("hall_id", "request_id"),
-        # Covers the waiting counts each change to the queue carries (views.waiting_counts): no table row read.
+        # Covers the waiting counts each change to the queue carries (shapes.waiting_counts): no table row read.
         Index("ix_tickets_queue", "hall_id", "day", "status", "matter_id", "target_window_id", "queue_since"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -31,7 +31,7 @@ from .auth import Principal, authenticate, token_hash
 from .models import AuthToken, Device, Staff, Window
 from .ratelimit import SlidingWindow
 from .runtime import Runtime
-from .views import queue_snapshot
+from .shapes import queue_snapshot
 
 NAMESPACE = "/hall"
 SWEEP_EVERY = 3.0

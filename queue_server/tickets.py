@@ -16,7 +16,7 @@ from .models import Event, Hall, Matter, Ticket
 from .numbering import next_number, ticket_number
 from .runtime import Runtime
 from .staffing import open_window_ids
-from .views import matter_info, slip_codes, ticket_dict, waiting_ahead, waiting_counts
+from .shapes import matter_info, slip_codes, ticket_dict, waiting_ahead, waiting_counts
 from .scoping import of_hall
 
 PRIORITIES = ("elderly", "disabled", "military", "pregnant", "appointment")

@@ -22,7 +22,7 @@ from .models import Case, Matter, Staff, Ticket, Window, WindowMatter
 from .numbering import case_number, next_number
 from .runtime import Runtime
 from .staffing import open_window_ids, shown_state
-from .views import case_dict, matter_info, ticket_dict, waiting_counts, window_brief, windows_by_matter
+from .shapes import case_dict, matter_info, ticket_dict, waiting_counts, window_brief, windows_by_matter
 from .scoping import in_hall, of_hall
 
 STATE_WORDS = lifecycle.TICKET_WORDS

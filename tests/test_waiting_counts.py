@@ -25,7 +25,7 @@ def test_each_window_counts_the_tickets_it_could_call(hall):
 def test_the_counts_are_read_from_the_index_alone(app, clock):
     """Every change to the queue carries the counts: they must not read a table row per waiting ticket (with
     5,000 waiting that was most of a change's time on SQLite; migration 0010)."""
-    from queue_server.views import _WAITING
+    from queue_server.shapes import _WAITING
     engine = app.extensions["hall"].engine
     compiled = _WAITING.compile(dialect=engine.dialect)
     values = compiled.construct_params({"hall_id": 1, "day": clock.now().date()})

@@ -8,7 +8,7 @@ from .. import auth, cases, desk_printer
 from ..errors import bad_request, conflict
 from ..models import Case, Department, Hall, Staff, Ticket, Window
 from ..supervision.audit import mark
-from ..views import matter_info
+from ..shapes import matter_info
 from . import api
 from .common import field, json_body, runtime
 from ..scoping import in_hall

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from .. import auth
 from ..models import Department, Hall, Matter, Window, WindowMatter
 from ..public_url import public_url
-from ..views import window_clerks
+from ..shapes import window_clerks
 from . import api
 from .common import hall_id, runtime
 

@@ -1,7 +1,7 @@
 from flask import jsonify
 
 from .. import auth
-from ..views import queue_snapshot
+from ..shapes import queue_snapshot
 from . import api
 from .common import hall_id, runtime
 

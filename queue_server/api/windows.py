@@ -4,7 +4,7 @@ from sqlalchemy import select
 from .. import auth, staffing, windows as ops
 from ..errors import HallError
 from ..models import Ticket, Window
-from ..views import ticket_dict, waiting_counts, window_dict
+from ..shapes import ticket_dict, waiting_counts, window_dict
 from . import api
 from .common import field, json_body, runtime
 from ..scoping import in_hall

@@ -16,7 +16,7 @@ from ..deadlines import count_due, office_hours
 from ..errors import bad_request, conflict, forbidden, not_found
 from ..models import Case
 from ..runtime import Runtime
-from ..views import case_dict
+from ..shapes import case_dict
 from .models import Suspension
 from .worktime import add_working_seconds, working_seconds
 from ..scoping import in_hall
