@@ -90,6 +90,7 @@ def cmd_demo(args) -> int:
   自助取号机 / kiosk           {base}/kiosk/?pair={pairing_code}
                                (配对一次，其他浏览器：设备管理页的“配对码” / one browser; others: a code from /admin/devices)
   窗口叫号 / window caller     {base}/caller
+  办件台 / case desk           {base}/cases
   大厅综合屏 / hall display    {base}/display#token=demo-display
   评价器 / rating device       {base}/rater#token=demo-rater-01   (-02, -03 for windows 2, 3)
   督查工作台 / supervisor      {base}/supervisor

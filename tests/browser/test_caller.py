@@ -431,7 +431,7 @@ def test_front_page_links_only_what_exists(page, live_hall):
     page.goto(live_hall.url + "/")
     expect(page.locator("h1")).to_have_text("测试市政务服务中心")
     hrefs = page.locator(".parts a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    assert hrefs == ["/kiosk/", "/caller", "/display#token=设备令牌", "/rater#token=设备令牌", "/supervisor",
+    assert hrefs == ["/kiosk/", "/caller", "/cases", "/display#token=设备令牌", "/rater#token=设备令牌", "/supervisor",
                      "/supervisor/slips", "/supervisor/report", "/admin/devices", "/api/v1/matters?hall=370000T01"]
     for href in hrefs:
         assert page.request.get(live_hall.url + href).status == 200
