@@ -13,7 +13,7 @@ whole hall's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -27,7 +27,8 @@ from .deadlines import count_due
 from .errors import bad_request, conflict, forbidden
 from .models import Case, Event, Matter, Ticket, Window
 from .runtime import Runtime
-from .supervision.models import Suspension
+from .supervision.alerts import level_for
+from .supervision.models import Suspension, SupervisionWarning
 from .shapes import case_dict, matter_info
 from .scoping import in_hall, of_hall
 
@@ -84,26 +85,41 @@ def _suspended(s: Session, case_id: int) -> bool:
                     .limit(1)) is not None
 
 
-def desk_case(s: Session, the_case: Case, now: datetime, suspended: bool | None = None) -> dict[str, Any]:
+def _stopped(s: Session, case_ids: list[int]) -> dict[int, int]:
+    """Seconds each case's clock stood still in finished suspensions (one query for a page)."""
+    if not case_ids:
+        return {}
+    return dict(s.execute(select(Suspension.case_id, func.sum(Suspension.stopped_seconds))
+                          .where(Suspension.case_id.in_(case_ids)).group_by(Suspension.case_id)).all())
+
+
+def desk_case(rt: Runtime, s: Session, the_case: Case, now: datetime, suspended: bool | None = None,
+              stopped: int | None = None) -> dict[str, Any]:
     """A case as the desk shows it: what it is, its light, and what may be done with it now."""
     if suspended is None:
         suspended = _suspended(s, the_case.id)
+    if stopped is None:
+        stopped = _stopped(s, [the_case.id]).get(the_case.id, 0)
     return case_dict(s, the_case) | {
         "suspended": suspended,
-        "light": light(the_case, now),
+        "light": light(rt, the_case, now, suspended=suspended, stopped=stopped or 0),
         "actions": lifecycle.case_actions(the_case.status, suspended=suspended,
                                           delivered=the_case.delivered_at is not None),
     }
 
 
-def light(the_case: Case, now: datetime) -> str | None:
-    """红黄灯 as the desk shows it: red past due, yellow within the last working day's worth of
-    time (the warning checker's rule is finer; this is the list's colour)."""
+def light(rt: Runtime, the_case: Case, now: datetime, *, suspended: bool = False, stopped: int = 0) -> str | None:
+    """红黄灯 by the warning checker's own rule (alerts.level_for: working time left, the hall's
+    yellow_days and yellow_share), so the desk and the dashboard's warnings never disagree. A
+    suspended case's clock stands still: it is not yellow while it waits (past due is still red)."""
     if the_case.status != "accepted" or the_case.due_at is None:
         return None
     if now > the_case.due_at:
         return "red"
-    return "yellow" if (the_case.due_at - now).total_seconds() <= 24 * 3600 else "green"
+    if suspended or the_case.accepted_at is None:
+        return "green"
+    level = level_for(rt, the_case.hall_id, the_case.accepted_at, the_case.due_at, now, stopped)
+    return "yellow" if level == "yellow" else "green"
 
 
 def _run(rt: Runtime, principal: Principal, case_id: int, op: str, origin: str | None, apply) -> dict[str, Any]:
@@ -113,7 +129,7 @@ def _run(rt: Runtime, principal: Principal, case_id: int, op: str, origin: str |
         target = lifecycle.require(lifecycle.CASE, the_case.status, op, f"办件 {the_case.number}")
         apply(ch, the_case, target)
         s.flush()
-        body = desk_case(s, the_case, ch.now)
+        body = desk_case(rt, s, the_case, ch.now)
         ch.emit(_EVENTS[op], ticket_id=the_case.ticket_id, case_id=the_case.id, case=body,
                 case_window_id=the_case.window_id)
         return body
@@ -208,7 +224,11 @@ def _desk_select(s: Session, principal: Principal, query: DeskQuery, now: dateti
     if query.light == "red":
         stmt = stmt.where(Case.status == "accepted", Case.due_at < now)
     elif query.light == "yellow":
-        stmt = stmt.where(Case.status == "accepted", Case.due_at >= now, Case.due_at <= now + timedelta(hours=24))
+        # The cases the warning checker has found yellow for their present deadline (alerts.py).
+        stmt = stmt.where(Case.status == "accepted", Case.due_at >= now, select(SupervisionWarning.id).where(
+            SupervisionWarning.case_id == Case.id, SupervisionWarning.kind == "case",
+            SupervisionWarning.level == "yellow", SupervisionWarning.due_at == Case.due_at,
+            SupervisionWarning.resolved_at.is_(None)).exists())
     if query.matter_id is not None:
         stmt = stmt.where(Case.matter_id == query.matter_id)
     if query.q:
@@ -236,7 +256,9 @@ def desk_list(rt: Runtime, principal: Principal, query: DeskQuery) -> dict[str, 
                          .limit(query.limit).offset(query.offset)).all()
         suspended = set(s.scalars(select(Suspension.case_id).where(
             Suspension.case_id.in_([c.id for c in rows]), Suspension.ended_at.is_(None)))) if rows else set()
-        return {"cases": [desk_case(s, c, now, c.id in suspended) for c in rows], "total": total, "now": iso(now)}
+        stopped = _stopped(s, [c.id for c in rows])
+        return {"cases": [desk_case(rt, s, c, now, c.id in suspended, stopped.get(c.id, 0)) for c in rows],
+                "total": total, "now": iso(now)}
 
 
 def desk_detail(rt: Runtime, principal: Principal, case_id: int) -> dict[str, Any]:
@@ -255,7 +277,7 @@ def desk_detail(rt: Runtime, principal: Principal, case_id: int) -> dict[str, An
         suspensions = [{"reason": x.reason, "started_at": iso(x.started_at), "ended_at": iso(x.ended_at)}
                        for x in s.scalars(select(Suspension).where(Suspension.case_id == the_case.id)
                                           .order_by(Suspension.id))]
-        return {"case": desk_case(s, the_case, rt.clock.now()), "history": history, "suspensions": suspensions}
+        return {"case": desk_case(rt, s, the_case, rt.clock.now()), "history": history, "suspensions": suspensions}
 
 
 EVENT_WORDS = {

@@ -233,3 +233,19 @@ def test_refused_at_the_window_with_its_reason(week):
     assert refused["case"]["accepted_at"] is None and refused["ticket"]["status"] == "done"
     assert hall.case_op(refused["case"]["id"], "finish").get_json()["error"]["code"] == "wrong_state"
     assert desk(hall, "clerk01", status="refused")[0]["reason"].startswith("申请事项不属于")
+
+
+def test_the_desk_and_the_warnings_agree_over_a_weekend(week):
+    """A case due Monday 17:30 has one working day left on Saturday morning: the warning checker
+    calls it yellow, and so does the desk (not 'green' because 55 wall-clock hours remain)."""
+    hall, clock, rt = week
+    clock.set(datetime(2026, 9, 22, 9, 0))                       # Tuesday
+    hall.issue(COMPANY)
+    hall.op(1, "call-next")
+    case = hall.op(1, "accept").get_json()["case"]
+    assert case["due_at"] == "2026-09-28T17:30:00+08:00"         # Wed, Thu, (Fri 中秋), Mon
+    morning(hall, clock, datetime(2026, 9, 26, 10, 0))           # Saturday
+    assert [c["light"] for c in desk(hall, "clerk01")] == ["yellow"]
+    raised = check_warnings(rt)
+    assert [(w["case_id"], w["level"]) for w in raised] == [(case["id"], "yellow")]
+    assert [c["id"] for c in desk(hall, "supervisor", scope="hall", light="yellow")] == [case["id"]]
