@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from printers import PrintQueue, PrinterError, build_slip, connect, write_png
-from printers.queue import JobState
+from printers.queue import JobState, print_once
 from printers.testslip import test_slip
 
 from .printing import profile_for, ticket_slip
@@ -73,9 +73,7 @@ def print_slip(app_or_rt: Any, ticket_ref: str, url: str, *, profile: str | None
     model = profile_for(url, profile)
     data = build_slip(ticket_slip(ticket, catalogue, reprint=True), model)
     job = f"desk-{ticket['id']}"
-    with PrintQueue(conn, retry_delays=(0.5, 1, 2), give_up_after=timeout) as queue:
-        queue.submit(job, data)
-        info = queue.wait(job, timeout + 60)  # a raster slip at 9600 baud takes half a minute
+    info = print_once(conn, job, data, ready_within=timeout, wait=60)  # a raster slip at 9600 baud: half a minute
     if info is not None and info.state == JobState.PRINTED:
         return f"已补打 {ticket['number']} 的告知单：{conn.url}"
     if info is not None and info.state == JobState.UNCONFIRMED:

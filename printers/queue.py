@@ -367,3 +367,13 @@ class PrintQueue:
             self.on_event(name, payload)
         except Exception:
             log.exception("打印事件回调 %s 出错", name)
+
+
+def print_once(printer: Connector | str, job_id: str, data: bytes, *, ready_within: float,
+               wait: float) -> JobInfo | None:
+    """One paper on a printer this process does not otherwise queue for (a desk, a command):
+    wait up to `ready_within` seconds for it to be ready, then up to `wait` more for the bytes to
+    go out; the job's outcome (None: still not finished by then)."""
+    with PrintQueue(printer, retry_delays=(0.5, 1, 2), give_up_after=ready_within) as queue:
+        queue.submit(job_id, data)
+        return queue.wait(job_id, ready_within + wait)

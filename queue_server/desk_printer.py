@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 
-from printers import PrintQueue, PrinterError, connect
-from printers.queue import JobState
+from printers import PrinterError, connect
+from printers.queue import JobState, print_once
 
 from .errors import HallError
 
@@ -35,9 +35,7 @@ def print_paper(url: str, job: str, data: bytes, what: str, *, ready_within: flo
         raise HallError("printer_failed", f"窗口打印机地址无效：{exc}", 503) from None
     with _lock(url):
         try:
-            with PrintQueue(conn, retry_delays=(0.5, 1, 2), give_up_after=ready_within) as queue:
-                queue.submit(job, data)
-                info = queue.wait(job, ready_within + 120)   # a long paper at 9600 baud takes a while
+            info = print_once(conn, job, data, ready_within=ready_within, wait=120)   # 9600 baud is slow
         except PrinterError as exc:
             raise HallError("printer_failed", f"{what}未能打印：{exc}", 503) from None
     if info is not None and info.state == JobState.PRINTED:

@@ -17,22 +17,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, func, select, update
 
 from .auth import token_hash
 from .changes import change
-from .errors import conflict, not_found
-from .models import AuthToken, Staff, StaffWindow, Ticket, Window
+from .errors import conflict
+from .models import AuthToken, Staff, StaffWindow, Ticket, Window, WindowMatter
 from .runtime import Runtime
 
 CLOSE_REASONS = {"signed_out": "签退", "logout": "退出登录", "session_expired": "登录已失效", "idle": "长时间无操作"}
 DEFAULT_IDLE_MINUTES = 30
-
-_LOCK = (update(Window)
-         .where(Window.id == bindparam("window"), Window.hall_id == bindparam("hall"), Window.active.is_(True))
-         .values(event_seq=Window.event_seq + 1)
-         .returning(*Window.__table__.c))
-
 
 def shown_state(window: Any) -> str:
     """open | paused | closed, as screens show a window (the `state` column keeps only the pause)."""
@@ -45,11 +39,19 @@ def is_open(window: Any) -> bool:
     return shown_state(window) == "open"
 
 
+# A window open to citizens now, as SQL (shown_state's "open"): active, signed in, not paused.
+OPEN = and_(Window.active.is_(True), Window.signed_in_at.is_not(None), Window.state == "open")
+
+
 def open_window_ids(session, hall_id: int) -> set[int]:
     """The hall's windows open to citizens now."""
-    return set(session.scalars(select(Window.id).where(
-        Window.hall_id == hall_id, Window.active.is_(True), Window.signed_in_at.is_not(None),
-        Window.state == "open")))
+    return set(session.scalars(select(Window.id).where(Window.hall_id == hall_id, OPEN)))
+
+
+def open_windows_serving(session, hall_id: int, matter_id: int) -> list[Window]:
+    """The hall's windows open now that serve the matter, by number."""
+    return list(session.scalars(select(Window).join(WindowMatter, WindowMatter.window_id == Window.id).where(
+        Window.hall_id == hall_id, WindowMatter.matter_id == matter_id, OPEN).order_by(Window.number)))
 
 
 def idle_minutes(rt: Runtime, hall_id: int) -> int:
@@ -73,11 +75,10 @@ def sign_in(rt: Runtime, hall_id: int, window_id: int, *, staff_id: int | None,
             session_started: datetime | None, actor: str = "") -> dict[str, Any]:
     """The clerk is at the window: it opens (unless paused). Again while signed in: the idle
     clock starts over, and another clerk signing in takes the window over (a shift change)."""
+    from .windows import lock_window   # windows.py asks this module who is open
     with change(rt, hall_id, actor) as ch:
         conn = ch.session.connection()
-        window = conn.execute(_LOCK, {"window": window_id, "hall": hall_id}).first()
-        if window is None:
-            raise not_found("unknown_window", "没有这个窗口")
+        window = lock_window(ch, window_id)
         was_open = window.signed_in_at is not None
         same = was_open and window.staff_id == staff_id and window.session_started == session_started
         values = {"active_at": ch.now, "staff_id": staff_id, "session_started": session_started}
@@ -86,7 +87,6 @@ def sign_in(rt: Runtime, hall_id: int, window_id: int, *, staff_id: int | None,
         window = conn.execute(update(Window).where(Window.id == window.id).values(**values)
                               .returning(*Window.__table__.c)).one()
         if not same:
-            ch.window_numbered = (window.id, window.event_seq)
             ch.emit("window.opened", window_id=window.id, window=_brief(window), staff_id=staff_id)
         return _brief(window) | {"signed_in_at": window.signed_in_at.isoformat(timespec="seconds")}
 
@@ -95,11 +95,10 @@ def sign_out(rt: Runtime, hall_id: int, window_id: int, *, reason: str = "signed
              force: bool = False) -> dict[str, Any]:
     """The window closes. 签退 waits for the citizen at the window to be dealt with; a logout or
     an expired login closes it anyway (`force`), leaving the ticket as it is for the next clerk."""
+    from .windows import lock_window
     with change(rt, hall_id, actor) as ch:
         conn = ch.session.connection()
-        window = conn.execute(_LOCK, {"window": window_id, "hall": hall_id}).first()
-        if window is None:
-            raise not_found("unknown_window", "没有这个窗口")
+        window = lock_window(ch, window_id)
         if window.signed_in_at is None:
             if force:
                 return _brief(window)
@@ -113,7 +112,6 @@ def sign_out(rt: Runtime, hall_id: int, window_id: int, *, reason: str = "signed
         window = conn.execute(update(Window).where(Window.id == window.id)
                               .values(signed_in_at=None, session_started=None)
                               .returning(*Window.__table__.c)).one()
-        ch.window_numbered = (window.id, window.event_seq)
         ch.emit("window.closed", window_id=window.id, window=_brief(window), reason=reason,
                 reason_text=CLOSE_REASONS.get(reason, reason))
         return _brief(window)

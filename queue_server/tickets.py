@@ -87,10 +87,7 @@ def issue_ticket(rt: Runtime, hall_id: int, *, matter_id: int, priority: str | N
             ticket = Ticket(**values)  # transient: serialised, never flushed
             if booking is not None:
                 booking.status, booking.ticket_id = "checked_in", ticket.id
-            body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket))
-            # The slip names the windows open now (staffing.py); none: the kiosk says so.
-            staffed = open_window_ids(s, hall_id)
-            body["window_ids"] = [w for w in body["window_ids"] if w in staffed]
+            body = _slip_body(s, ticket, waiting_ahead(s, ticket))
             ch.emit("ticket.issued", ticket_id=ticket.id, ticket=body,
                     waiting=waiting_counts(s, hall_id, day))
         return {**body, **slip_codes(ticket)}, True
@@ -116,6 +113,15 @@ def _elderly_age(rt: Runtime, hall_id: int, priority: str | None, id_clean: str 
     return age
 
 
+def _slip_body(s, ticket: Ticket, ahead: int) -> dict[str, Any]:
+    """The ticket as its slip shows it: the windows that serve it and are open now (staffing.py;
+    none: the kiosk says so)."""
+    body = ticket_dict(s, ticket, waiting_ahead=ahead)
+    staffed = open_window_ids(s, ticket.hall_id)
+    body["window_ids"] = [w for w in body["window_ids"] if w in staffed]
+    return body
+
+
 def _by_request(rt: Runtime, hall_id: int, request_id: str) -> dict[str, Any] | None:
     with rt.read() as s:
         return _first_for_request(s, hall_id, request_id)
@@ -127,9 +133,7 @@ def _first_for_request(s, hall_id: int, request_id: str) -> dict[str, Any] | Non
     if found is None:
         return None
     ticket = s.get(Ticket, found)
-    body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
-    staffed = open_window_ids(s, hall_id)   # the slip names the windows open now, as at first
-    body["window_ids"] = [w for w in body["window_ids"] if w in staffed]
+    body = _slip_body(s, ticket, waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
     return {**body, **slip_codes(ticket)}  # the kiosk's retry: it prints the slip
 
 

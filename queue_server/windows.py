@@ -21,7 +21,7 @@ from .errors import bad_request, conflict, not_found
 from .models import Case, Matter, Staff, Ticket, Window, WindowMatter
 from .numbering import case_number, next_number
 from .runtime import Runtime
-from .staffing import open_window_ids, shown_state
+from .staffing import open_window_ids, open_windows_serving, shown_state
 from .shapes import case_dict, matter_info, ticket_dict, waiting_counts, window_brief, windows_by_matter
 from .scoping import in_hall, of_hall
 
@@ -41,7 +41,7 @@ _LOCK_WINDOW = (update(Window)
                 .returning(*_WINDOW.c))
 
 
-def _lock_window(ch: Change, window_id: int) -> Row:
+def lock_window(ch: Change, window_id: int) -> Row:
     """Lock the window and take its next event number in one statement (and note the activity
     the idle close counts from, staffing.py): every operation here
     announces one event about the window, so the number is due anyway, and a separate bump
@@ -163,7 +163,7 @@ _CLAIM = {True: _claim_statement(True), False: _claim_statement(False)}
 
 def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id: int | None = None) -> dict:
     with change(rt, hall_id, actor) as ch:
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         if window.state == "paused":
             raise conflict("window_paused", f"{window.number}号窗口已暂停服务，请先恢复")
         if window.signed_in_at is None:   # the API signs the caller in and calls again
@@ -184,14 +184,14 @@ def call_next(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_
 
 def recall(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
     with change(rt, hall_id, actor) as ch:
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         ticket = _take_current(ch, window, "called", statement=_RECALL_TICKET)
         return _announce(ch, "ticket.recalled", window, ticket, queue_changed=False)
 
 
 def skip(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
     with change(rt, hall_id, actor) as ch:
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         ticket = _take_current(ch, window, "called", status="skipped", closed_at=ch.now)
         window = _set_window(ch, window, current_ticket_id=None)
         return _announce(ch, "ticket.skipped", window, ticket, queue_changed=False)
@@ -201,7 +201,7 @@ def requeue(rt: Runtime, hall_id: int, window_id: int, ticket_id: int, actor: st
     """A skipped citizen came back: once, the clerk puts the ticket back a few places behind."""
     with change(rt, hall_id, actor) as ch:
         s = ch.session
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         ticket = s.get(Ticket, ticket_id)
         if ticket is None or ticket.hall_id != hall_id:
             raise not_found("unknown_ticket", "没有找到这张号票")
@@ -233,7 +233,7 @@ def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None
         raise bad_request("invalid_transfer", "请指定 to_window（转到窗口）或 to_matter（转到事项）其中之一")
     with change(rt, hall_id, actor) as ch:
         s = ch.session
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         called = _current(ch, window, "called")   # no ticket to move is said before a wrong target
         if to_window is not None:
             target = s.get(Window, to_window)
@@ -283,12 +283,6 @@ def _check_matter_target(s, hall_id: int, matter: Matter, ticket: Row) -> None:
         raise conflict("no_open_window", f"「{matter.name}」暂无窗口开放，不能转入；请稍后再转或请市民咨询导办台")
 
 
-def open_windows_serving(s, hall_id: int, matter_id: int) -> list[Window]:
-    return list(s.scalars(select(Window).join(WindowMatter, WindowMatter.window_id == Window.id).where(
-        Window.hall_id == hall_id, Window.active.is_(True), WindowMatter.matter_id == matter_id,
-        Window.signed_in_at.is_not(None), Window.state == "open").order_by(Window.number)))
-
-
 def transfer_targets(rt: Runtime, hall_id: int, window_id: int) -> dict:
     """Where the window's called ticket may go: the other open windows serving its matter (the
     ticket keeps its place there), and the matters it may change to (those with an open window)."""
@@ -322,7 +316,7 @@ def _staff_name(s, window: Window) -> str | None:
 
 def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: str = "") -> dict:
     with change(rt, hall_id, actor) as ch:
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         want = "paused" if paused else "open"
         if window.state == want:
             raise conflict("wrong_state", f"{window.number}号窗口已经{'暂停' if paused else '在服务'}")
@@ -371,7 +365,7 @@ def accept(rt: Runtime, hall_id: int, window_id: int, actor: str = "", staff_id:
     (`finish_now`). `case_id`: a case waiting for materials (补正) that the citizen now completes."""
     with change(rt, hall_id, actor) as ch:
         s = ch.session
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         called = _current(ch, window, "called")
         kind = matter_info(s, called.matter_id).kind
         window, ticket = _end_visit(ch, window, called, "accept_finish" if finish_now else "accept", kind,
@@ -398,7 +392,7 @@ def correct(rt: Runtime, hall_id: int, window_id: int, missing: list[str], actor
     missing (行政许可法 §32); the case waits without a clock until they are complete."""
     with change(rt, hall_id, actor) as ch:
         s = ch.session
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         called = _current(ch, window, "called")
         matter = matter_info(s, called.matter_id)
         missing = check_missing(s, called.matter_id, missing)
@@ -416,7 +410,7 @@ def refuse(rt: Runtime, hall_id: int, window_id: int, reason: str, actor: str = 
     reason = check_reason(reason)
     with change(rt, hall_id, actor) as ch:
         s = ch.session
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         called = _current(ch, window, "called")
         window, ticket = _end_visit(ch, window, called, "refuse", matter_info(s, called.matter_id).kind)
         the_case = _receive(ch, rt, window, ticket, staff_id, status="refused", reason=reason)
@@ -430,7 +424,7 @@ def finish(rt: Runtime, hall_id: int, window_id: int, actor: str = "") -> dict:
     """办结 at the window: the 即办件 being served is done; the citizen can now rate it."""
     with change(rt, hall_id, actor) as ch:
         s = ch.session
-        window = _lock_window(ch, window_id)
+        window = lock_window(ch, window_id)
         ticket = _take_current(ch, window, "serving", "尚未受理的号不能办结：请先受理",
                                status="done", closed_at=ch.now)
         the_case = s.scalar(select(Case).where(Case.ticket_id == ticket.id))
