@@ -41,7 +41,9 @@ _HTTP_WORDS = {400: "请求格式不正确", 401: "请先登录", 403: "无权�
 
 def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secret: bytes,
                clock: Clock | None = None, message_queue: str | None = None,
-               channel: str = "hall", async_mode: str = "threading") -> Flask:
+               channel: str = "hall", async_mode: str = "threading", role: str = "all") -> Flask:
+    """`role`: "all" serves the API, the pages and the sockets; "api" and "sockets" split them
+    over processes that share `message_queue` (socket_gate.py says why)."""
     configs = [h if isinstance(h, HallConfig) else load_hall_config(h) for h in halls]
     if not configs:
         raise ValueError("至少需要一个大厅配置")
@@ -79,7 +81,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
                         serializer=EventPacket, **options)
     socketio.on_namespace(HallStream(rt))
     server = configs[0].server   # one process, one set: the first hall's [server]
-    install_socket_gate(app, socketio.server, server)
+    install_socket_gate(app, socketio.server, server, role)
     app.wsgi_app = TrustedProxies(app.wsgi_app, server.get("trusted_proxies", ()))
     if message_queue:
         # Listen to the other processes now, not when this process's first screen connects (which

@@ -122,12 +122,20 @@ def cmd_serve(args) -> int:
     from .production import check_serve
     check_serve(configs, secret, demo=args.demo)   # exit 2 with the reasons (main)
 
+    if args.role != "all" and not args.message_queue:
+        print(f"--role {args.role} 需要 --message-queue：接口进程和实时连接进程之间靠它传递事件 / "
+              f"--role {args.role} needs --message-queue (events travel between the processes on it)",
+              file=sys.stderr)
+        return 2
+
     def make_app():
-        app = create_app(configs, url, secret=secret, message_queue=args.message_queue, channel=args.channel)
+        app = create_app(configs, url, secret=secret, message_queue=args.message_queue, channel=args.channel,
+                         role=args.role)
         app.extensions["hall"].ignore_hours = args.ignore_hours
         return app
 
-    print(f"serving {', '.join(args.config)} on http://{args.host}:{args.port}", flush=True)
+    role = "" if args.role == "all" else f" ({args.role})"
+    print(f"serving {', '.join(args.config)} on http://{args.host}:{args.port}{role}", flush=True)
     _serve(make_app, url, args.host, args.port)
     return 0
 
@@ -257,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="sqlite:///… or postgresql+psycopg://…")
     p.add_argument("--message-queue", help="redis://… to share events between server processes")
     p.add_argument("--channel", default="hall", help="the message queue channel (one per deployment)")
+    p.add_argument("--role", choices=("all", "api", "sockets"), default="all",
+                   help="all: one process serves everything; api / sockets: split over processes "
+                        "behind nginx, with --message-queue (deploy/nginx.conf) / 进程分工")
     # Tests and benchmarks on the real clock take tickets at any hour; never for a real hall.
     p.add_argument("--ignore-hours", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--demo", action="store_true",

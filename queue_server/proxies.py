@@ -10,6 +10,11 @@ them, the client is the right-most `X-Forwarded-For` entry that is not itself a 
 Everything that asks "who is this" reads `REMOTE_ADDR` (Flask's `request.remote_addr`): the
 login lockout, the audit trail, the rate limits, the socket gate. The proxy's own address stays
 in `hall.proxy_addr`.
+
+`X-Forwarded-Proto` (did the client come over https: HSTS, Secure cookies, the Socket.IO origin)
+is the proxy's word too: with proxies listed, the header from anyone else is dropped. With none
+listed it is believed as before, so a hall behind a TLS proxy it has not listed yet keeps its
+Secure cookies.
 """
 from __future__ import annotations
 
@@ -63,6 +68,9 @@ class TrustedProxies:
 
     def __call__(self, environ, start_response):
         peer = environ.get("REMOTE_ADDR", "")
-        environ["hall.proxy_addr"] = peer if trusted(peer, self.proxies) else ""
+        from_proxy = trusted(peer, self.proxies)
+        environ["hall.proxy_addr"] = peer if from_proxy else ""
+        if self.proxies and not from_proxy:
+            environ.pop("HTTP_X_FORWARDED_PROTO", None)
         environ["REMOTE_ADDR"] = client_address(peer, environ.get("HTTP_X_FORWARDED_FOR", ""), self.proxies)
         return self.app(environ, start_response)

@@ -15,6 +15,14 @@ waited behind them. Three rules keep the threads for the hall:
 
 The address is the client's, as queue_server/proxies.py found it behind the hall's proxies.
 All three are `[server]` keys of the (first) hall config.
+
+These rules keep the threads, not the processor: a flood the caps refuse still costs the process
+a parse and an answer per attempt, under the same GIL as the hall's requests (bench/README.md,
+"Socket flood"). Where anyone on the LAN can reach the hall, run the sockets in their own
+processes (`hall serve --role sockets`) beside the API's (`--role api`), with nginx routing
+/socket.io/ to the first and capping connections itself (deploy/nginx.conf). The gate then
+also keeps each process to its role: an API process refuses socket requests, a socket process
+everything else, each with a 404 that names where to go.
 """
 from __future__ import annotations
 
@@ -32,13 +40,16 @@ log = logging.getLogger("hall")
 JOIN_SECONDS = 5
 PER_ADDRESS = 50
 TOTAL = 500
+ROLES = ("all", "api", "sockets")
 OPENED = "hall.socket_opened"     # environ key: when the request reached the gate (monotonic)
 
 
 class SocketGate:
     def __init__(self, app, socketio_server, *, path: str = "/socket.io", join_seconds: float = JOIN_SECONDS,
-                 per_address: int = PER_ADDRESS, total: int = TOTAL):
-        self.app, self.sio, self.path = app, socketio_server, path.rstrip("/") + "/"
+                 per_address: int = PER_ADDRESS, total: int = TOTAL, role: str = "all"):
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        self.app, self.sio, self.path, self.role = app, socketio_server, path.rstrip("/") + "/", role
         self.join_seconds, self.per_address, self.total = join_seconds, per_address, total
         self.open: dict[str, int] = {}       # client address → socket requests in progress
         self.count = 0
@@ -51,7 +62,11 @@ class SocketGate:
 
     def __call__(self, environ, start_response):
         if not environ.get("PATH_INFO", "").startswith(self.path):
+            if self.role == "sockets":
+                return self._refuse(start_response, 404, "api_elsewhere", "本进程只接受实时连接，请求请发往接口进程")
             return self.app(environ, start_response)
+        if self.role == "api":
+            return self._refuse(start_response, 404, "sockets_elsewhere", "本进程不接受实时连接，请连接实时连接进程")
         address = environ.get("REMOTE_ADDR", "")
         with self.lock:
             if self.count >= self.total:
@@ -87,9 +102,11 @@ class SocketGate:
     def _refuse(self, start_response, status: int, code: str, message: str):
         self.refused += 1
         body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode()
-        start_response(f"{status} {'Service Unavailable' if status == 503 else 'Too Many Requests'}",
-                       [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
-                        ("Retry-After", "5"), ("Connection", "close")])
+        reason = {404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable"}[status]
+        headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))]
+        if status != 404:
+            headers += [("Retry-After", "5"), ("Connection", "close")]
+        start_response(f"{status} {reason}", headers)
         return [body]
 
     # --- the join deadline, for every Engine.IO session ------------------------------------
@@ -145,12 +162,12 @@ class SocketGate:
                     return
 
 
-def install(app, socketio_server, server_config: dict) -> SocketGate:
+def install(app, socketio_server, server_config: dict, role: str = "all") -> SocketGate:
     """Put the gate in front of the app's WSGI callable (after Flask-SocketIO put its own there)."""
     gate = SocketGate(app.wsgi_app, socketio_server,
                       join_seconds=server_config.get("socket_join_seconds", JOIN_SECONDS),
                       per_address=server_config.get("sockets_per_address", PER_ADDRESS),
-                      total=server_config.get("sockets_total", TOTAL))
+                      total=server_config.get("sockets_total", TOTAL), role=role)
     app.wsgi_app = gate
     app.extensions["hall_socket_gate"] = gate
     return gate

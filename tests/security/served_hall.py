@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_HALL = ROOT / "tests" / "halls" / "small.toml"
 SECRET = "a-hall-secret-long-enough-for-production-use-0001"
+
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
 def free_port() -> int:
@@ -87,6 +91,64 @@ def served(tmp_path: Path, config: Path, *extra: str, env: dict | None = None):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def need_nginx() -> None:
+    import pytest
+    if NGINX is None:
+        message = "nginx is not installed (Debian: nginx-light)"
+        if os.environ.get("HALL_REQUIRE_SERVICES") == "1":
+            pytest.fail(message + " and HALL_REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip("SKIPPED LOUDLY: " + message + "; install it to run the proxy tests")
+
+
+def nginx_conf(tmp_path: Path, listen: int, upstream: int, sockets: int | None = None) -> Path:
+    """deploy/nginx.conf as shipped, its port ours, its API upstream on `upstream` and its
+    sockets' on `sockets` (the same process when not given)."""
+    site = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    for name, port in (("hall_servers", upstream), ("hall_sockets", sockets or upstream)):
+        start = site.index(f"upstream {name} {{")
+        end = site.index("}", start)
+        site = site[:start] + f"upstream {name} {{\n    server 127.0.0.1:{port};\n" + site[end:]
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
+    temp = tmp_path / "nginx"
+    temp.mkdir(exist_ok=True)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""pid {temp}/nginx.pid;
+error_log {temp}/error.log;
+worker_rlimit_nofile 16384;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp}/body; proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fcgi; uwsgi_temp_path {temp}/uwsgi; scgi_temp_path {temp}/scgi;
+{site}
+}}
+""", encoding="utf-8")
+    return conf
+
+
+@contextmanager
+def proxied(tmp_path: Path, upstream: int, sockets: int | None = None):
+    """A real nginx from deploy/nginx.conf in front of the given ports; yields its port."""
+    listen = free_port()
+    conf = nginx_conf(tmp_path, listen, upstream, sockets)
+    proxy = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path / "nginx"), "-g", "daemon off;"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", listen), timeout=2).close()
+                break
+            except OSError:
+                if proxy.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(proxy.stdout.read().decode(errors="replace")) from None
+                time.sleep(0.1)
+        yield listen
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
 
 
 # --- the attacker: raw Engine.IO websockets that answer pings and never join /hall ---------------
