@@ -8,6 +8,7 @@ be kept alive for ever.
 """
 from __future__ import annotations
 
+
 import hashlib
 import math
 import secrets
@@ -15,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import wraps
+from functools import cache, wraps
 
 from flask import current_app, g, request
 from sqlalchemy import select
@@ -67,7 +68,7 @@ def authenticate(rt: Runtime, token: str | None) -> Principal | None:
     return principal
 
 
-_DEVICE = select(Device.id, Device.kind, Device.hall_id, Device.name, Device.window_id, Device.revoked)
+DEVICE = select(Device.id, Device.kind, Device.hall_id, Device.name, Device.window_id, Device.revoked)
 _LOGIN = (select(AuthToken.expires_at, AuthToken.revoked, Staff.id, Staff.role, Staff.hall_id, Staff.username,
                  Staff.active, StaffWindow.window_id)
           .join(Staff, Staff.id == AuthToken.staff_id)
@@ -79,13 +80,9 @@ def _lookup(rt: Runtime, digest: str) -> tuple[Principal | None, object]:
     transaction: a clerk's token is checked on each request, most of them after the cache's
     few seconds have passed."""
     with rt.lookup() as s:
-        device = s.execute(_DEVICE.where(Device.token_sha256 == digest)).first()
+        device = s.execute(DEVICE.where(Device.token_sha256 == digest)).first()
         if device is not None:
-            if device.revoked:
-                return None, None
-            windows = frozenset([device.window_id]) if device.window_id else frozenset()
-            return Principal("device", device.kind, device.hall_id, device.name,
-                             device_id=device.id, window_ids=windows), None
+            return _device_principal(device), None
         rows = s.execute(_LOGIN.where(AuthToken.token_sha256 == digest)).all()
     if not rows:
         return None, None
@@ -101,11 +98,15 @@ def _lookup_paired(rt: Runtime, digest: str) -> tuple[Principal | None, object]:
     from .pairing import credential_device
     with rt.lookup() as s:
         device = credential_device(s, digest)
-    if device is None or device.revoked:
-        return None, None
+    return (_device_principal(device) if device is not None else None), None
+
+
+def _device_principal(device) -> Principal | None:
+    """A DEVICE row as who is asking; a revoked device is nobody."""
+    if device.revoked:
+        return None
     windows = frozenset([device.window_id]) if device.window_id else frozenset()
-    return Principal("device", device.kind, device.hall_id, device.name, device_id=device.id,
-                     window_ids=windows), None
+    return Principal("device", device.kind, device.hall_id, device.name, device_id=device.id, window_ids=windows)
 
 
 class LoginGuard:
@@ -156,15 +157,11 @@ class LoginGuard:
             self.failures.pop(username_key, None)
 
 
-_dummy: list[str] = []
-
-
+@cache
 def _dummy_hash() -> str:
     """A hash made like `hall hash-password` makes them (scrypt, werkzeug's cost), of a random
     password: checking a password against it takes as long as against a real one."""
-    if not _dummy:
-        _dummy.append(generate_password_hash(secrets.token_urlsafe(16), method="scrypt"))
-    return _dummy[0]
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
 
 
 def login(rt: Runtime, username: str, password: str, hall_code: str | None = None,

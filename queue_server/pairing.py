@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .auth import DEVICE
 from .errors import HallError, conflict
 from .models import Base, Device, Id
 from .ratelimit import SlidingWindow
@@ -63,8 +64,7 @@ def is_credential(token: str) -> bool:
 
 def credential_device(s: Session, digest: str):
     """(device row fields) for a live credential's digest, or None."""
-    return s.execute(select(Device.id, Device.kind, Device.hall_id, Device.name, Device.window_id, Device.revoked)
-                     .join(DevicePairing, DevicePairing.device_id == Device.id)
+    return s.execute(DEVICE.join(DevicePairing, DevicePairing.device_id == Device.id)
                      .where(DevicePairing.credential_sha256 == digest, DevicePairing.revoked.is_(False))).first()
 
 
