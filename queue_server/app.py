@@ -75,7 +75,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     install_host_check(app)   # first: a forged Host is refused before anything else runs
     install_web_security(app)
 
-    manager = client_manager(message_queue, channel)
+    manager = client_manager(message_queue, channel, write_only=role == "api")
     options = {"client_manager": manager} if manager else {"message_queue": message_queue, "channel": channel}
     socketio = SocketIO(app, async_mode=async_mode, logger=False, engineio_logger=False,
                         serializer=EventPacket, **options)
@@ -83,7 +83,7 @@ def create_app(halls: list[HallConfig | str | Path], database_url: str, *, secre
     server = configs[0].server   # one process, one set: the first hall's [server]
     install_socket_gate(app, socketio.server, server, role)
     app.wsgi_app = TrustedProxies(app.wsgi_app, server.get("trusted_proxies", ()))
-    if message_queue:
+    if message_queue and role != "api":
         # Listen to the other processes now, not when this process's first screen connects (which
         # is when python-socketio starts the listener): that screen would get its snapshot and
         # then miss whatever another process sent before the subscription was in place.

@@ -26,8 +26,9 @@ class HallRedisManager(socketio.RedisManager):
                                **self.redis_options})
 
 
-def client_manager(url: str | None, channel: str):
-    """The Socket.IO client manager for `--message-queue`, or None to let Flask-SocketIO choose."""
+def client_manager(url: str | None, channel: str, write_only: bool = False):
+    """The Socket.IO client manager for `--message-queue`, or None to let Flask-SocketIO choose.
+    `write_only`: a process that holds no sockets (`--role api`) publishes and never listens."""
     if not url or urlparse(url).scheme not in ("redis", "rediss", "unix"):
         return None
-    return HallRedisManager(url, channel=channel)
+    return HallRedisManager(url, channel=channel, write_only=write_only)

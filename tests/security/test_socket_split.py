@@ -56,7 +56,8 @@ def test_sockets_apart_from_the_api_behind_nginx(tmp_path):
     _require_redis()
     raise_open_files(4096)
     database = fresh_postgres_url()
-    shared = ("--database-url", database, "--message-queue", REDIS_URL, "--channel", f"split-{uuid.uuid4().hex[:8]}")
+    channel = f"split-{uuid.uuid4().hex[:8]}"
+    shared = ("--database-url", database, "--message-queue", REDIS_URL, "--channel", channel)
     config = hall_config(tmp_path, 'trusted_proxies = ["127.0.0.1"]')
     with served(tmp_path, config, *shared, "--role", "api") as (api, _), \
          served(tmp_path, config, *shared, "--role", "sockets") as (sockets, _), \
@@ -70,6 +71,12 @@ def test_sockets_apart_from_the_api_behind_nginx(tmp_path):
         assert (status, body["error"]["code"]) == (404, "sockets_elsewhere")
         status, body = get(sockets, "/api/v1/matters")
         assert (status, body["error"]["code"]) == (404, "api_elsewhere")
+
+        # Only the sockets' process listens on the message queue; the API's only publishes.
+        import redis
+        listeners = redis.Redis.from_url(REDIS_URL)
+        assert dict(listeners.pubsub_numsub(channel)) == {channel.encode(): 1}
+        listeners.close()
 
         # The hall display joins through nginx (the sockets' process) and sees the call made
         # through the API's process: the event crossed over Redis.
