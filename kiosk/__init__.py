@@ -1,18 +1,20 @@
 """The touch kiosk (自助取号机): the page citizens tap, and its backend beside the slip printer.
 
-In `hall demo` the blueprint is mounted in the server's own process at /kiosk; on a real kiosk
-machine `python -m kiosk --server http://hall:8000 --token … --printer tcp://…:9100` serves the
-same page from `create_kiosk_app`, talking to the queue server over its API only.
+On a real kiosk machine `python -m kiosk --server http://hall:8000 --token … --printer tcp://…:9100`
+serves the page from `create_kiosk_app`, talking to the queue server over its HTTP API only. The
+hall server also mounts the same pages at /kiosk in its own process (`mount`, with a `Host` that
+picks the paired device's backend: queue_server/kiosk_host.py). Either way nothing here imports
+`queue_server`: what both sides need is in `hallkit/` and `printers/`.
 """
 from __future__ import annotations
 
 from flask import Flask
 
-from queue_server.web_security import install as install_web_security
+from hallkit.web_security import install as install_web_security
 
-from .views import blueprint
+from .views import Host, blueprint, mount
 
-__all__ = ["blueprint", "create_kiosk_app"]
+__all__ = ["Host", "blueprint", "create_kiosk_app", "mount"]
 
 
 def create_kiosk_app(server_url: str, token: str, printer: str | None = None,

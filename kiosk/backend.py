@@ -1,8 +1,8 @@
 """The kiosk's backend: what runs on the kiosk machine beside its printer.
 
 It holds the kiosk's device token and talks to the queue server over its HTTP API only, as a
-separate machine would (in `hall demo` the server is the same process, reached at the request's
-own address). It caches the catalogue, issues tickets with the page's request id (a double tap
+separate machine would (mounted in the hall server, it calls the same API in that process through
+a `transport` the server gives it: queue_server/kiosk_host.py). It caches the catalogue, issues tickets with the page's request id (a double tap
 or a retry returns the first ticket), prints the slip, and tells the server how its printer is.
 
 Settings, first found wins: the Flask app's config, then the environment, then defaults:
@@ -60,7 +60,7 @@ class KioskBackend:
                  printer_profile: str | None = None, local_printer: str | None = None,
                  transport: Transport | None = None) -> None:
         self.token = token
-        # Mounted in the hall server: its API is called in the same process (kiosk/views.py),
+        # Mounted in the hall server: its API is called in the same process (queue_server/kiosk_host.py),
         # never at an address a request named.
         self.transport = transport
         self.server_url = server_url.rstrip("/") if server_url else None

@@ -1,4 +1,5 @@
-"""The kiosk's slip printer: the slip from a ticket, its print queue, its state, its picture.
+"""The kiosk's slip printer: its print queue, its state, its picture (the slip a ticket makes is
+printers/ticket.py's, the same the service desk prints).
 
 The ticket is committed on the server before anything is printed, so a printer that is out of
 paper or offline never loses a ticket: the job waits a little, then fails, and the screen sends
@@ -11,10 +12,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from datetime import datetime
 from typing import Any, Callable
 
-from printers import P58, P80, PrintQueue, Slip, build_slip, profile_by_name, render_png
+from printers import PrintQueue, build_slip, render_png
+from printers.profile import profile_for
+from printers.ticket import ticket_slip
 
 KEEP = 100                 # slips kept for the screen and reprints (a morning's worth at one kiosk)
 GIVE_UP_AFTER = 20.0       # seconds a slip waits for a printer that cannot print, then fails
@@ -25,51 +27,6 @@ PROBED_STATES = BAD_STATES + ("unknown",)   # asked again while idle until they 
 REPRINTABLE = ("failed", "unconfirmed")   # a slip the citizen may not have: one reprint on request
 STATE_WORDS = {"ok": "打印机正常", "paper_near_end": "打印纸即将用完", "paper_out": "打印机缺纸",
                "cover_open": "打印机纸仓盖未关好", "offline": "打印机离线", "unknown": "打印机无应答"}
-
-
-def profile_for(url: str, name: str | None = None):
-    """The configured model, else what the URL says (a 384-dot preview is 58 mm paper), else 80 mm."""
-    if name:
-        return profile_by_name(name)
-    if url.startswith("preview:") and ("width=384" in url or "profile=P58" in url.upper()):
-        return P58
-    return P80
-
-
-def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: bool = False) -> Slip:
-    """The slip of a ticket as the server returned it, with the hall's catalogue for the rest."""
-    hall = catalogue["hall"]
-    matter = next(m for m in catalogue["matters"] if m["id"] == ticket["matter_id"])
-    windows = {w["id"]: w for w in catalogue["windows"]}
-    places = [(f"{windows[i]['number']}号窗口 {windows[i]['name']}", clerk(windows[i]))
-              for i in ticket.get("window_ids") or [] if i in windows]
-    priority = ticket.get("priority")
-    return Slip(
-        # The barcode carries the ballot code (random, counted in 投箱评议), not the ticket id;
-        # a ticket from before ballot codes prints its id, which the slip batch refuses.
-        hall_name=hall["name"], ticket_id=ticket.get("ballot_code") or f"{ticket['id']:08d}",
-        ticket_number=ticket["number"],
-        matter_name=matter["name"], department_name=matter["department_name"], windows=places,
-        waiting_ahead=max(0, int(ticket.get("waiting_ahead") or 0)),
-        issued_at=datetime.fromisoformat(ticket["issued_at"]).replace(tzinfo=None),
-        materials=list(matter.get("materials") or []), fees=matter.get("fees") or "不收费",
-        matter_kind=matter["kind"], promised_days=matter.get("promised_days") or 0,
-        query_code=ticket["query_code"], progress_url=progress_url(hall, ticket["query_code"]),
-        complaint_phone=hall.get("complaint_phone") or "12345",
-        priority=ticket.get("priority_label") if priority and priority != "appointment" else None,
-        appointment_code=ticket.get("appointment_code"), reprint=reprint,
-        legal_days=matter.get("legal_days") or 0, process=matter.get("process") or "",
-        consult_phone=hall.get("consult_phone") or "")
-
-
-def clerk(window: dict[str, Any]) -> str:
-    """The clerk as the slip names them: 张伟 工号0123 (the 工号 where the config has one)."""
-    name, number = window.get("staff_name") or "", window.get("staff_no") or ""
-    return f"{name} 工号{number}" if name and number else name
-
-
-def progress_url(hall: dict[str, Any], query_code: str) -> str:
-    return (hall.get("base_url") or "http://127.0.0.1:8000").rstrip("/") + "/t/" + query_code
 
 
 class SlipPrinter:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
+from typing import Callable
 
-from flask import Blueprint, Response, current_app, has_request_context, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from queue_server.identity import id_number_valid
+from hallkit.id_number import id_number_valid
 
 from .backend import DEMO_TOKEN, KioskBackend, Refused, ServerDown, setting
 
@@ -16,15 +18,33 @@ PRIORITIES = ("elderly", "disabled", "military", "pregnant")
 _create = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Host:
+    """What an app that mounts these pages in its own process (the hall server:
+    queue_server/kiosk_host.py) decides for them. `backend()` gives the backend that answers this
+    request, or raises Refused when none may (it is asked before any input is read); `on_status`
+    may add to the status answer, which the page asks for every few seconds."""
+    backend: Callable[[], KioskBackend]
+    on_status: Callable[[Response], None] = lambda response: None
+
+
+def mount(app, host: Host) -> None:
+    """The kiosk's pages at /kiosk of `app`, each request's backend chosen by `host`."""
+    app.extensions["kiosk_host"] = host
+    app.register_blueprint(blueprint, url_prefix="/kiosk")
+
+
+def _host() -> Host | None:
+    return current_app.extensions.get("kiosk_host")
+
+
 def backend() -> KioskBackend:
-    """The kiosk's backend (its printer, caches, heartbeat). On its own machine (`python -m kiosk`)
-    one per app, with its token. Mounted in the hall server: one per paired kiosk device, acting
-    with the credential of the browser asking (kiosk_not_paired without one), its API called in
-    this process: no address a request names (its Host) ever gets the kiosk's credential."""
-    app = current_app._get_current_object()   # kept by the in-process transport (threads too)
-    rt = app.extensions.get("hall")
-    if rt is not None:
-        return _paired_backend(app, rt)
+    """The kiosk's backend (its printer, caches, heartbeat). Mounted in another app, the one its
+    host chooses. On its own machine (`python -m kiosk`): one per app, with its token."""
+    host = _host()
+    if host is not None:
+        return host.backend()
+    app = current_app._get_current_object()
     found = app.extensions.get("kiosk")
     if found is not None:
         return found
@@ -39,6 +59,16 @@ def backend() -> KioskBackend:
         return app.extensions["kiosk"]
 
 
+def backend_for(app, key, make: Callable[[], KioskBackend]) -> KioskBackend:
+    """One backend per `key` of a host (the hall server: per paired kiosk device), made once."""
+    devices = app.extensions.setdefault("kiosk_devices", {})
+    with _create:
+        found = devices.get(key)
+        if found is None:
+            found = devices[key] = make()
+        return found
+
+
 def backends(app) -> list[KioskBackend]:
     """Every kiosk backend of an app (to close them, or for tests to drop a cache)."""
     found = list(app.extensions.get("kiosk_devices", {}).values())
@@ -50,70 +80,21 @@ def close_all(app) -> None:
         b.close()
 
 
-def _credential() -> str | None:
-    """The paired browser's cookie, or a kiosk device token as Bearer (the installer, scripts)."""
-    from queue_server.auth import bearer_token
-    from queue_server.pairing import COOKIE
-    return request.cookies.get(COOKIE) or bearer_token()
-
-
-def _paired_backend(app, rt) -> KioskBackend:
-    from queue_server.auth import authenticate
-    credential = _credential()
-    principal = authenticate(rt, credential)
-    if principal is None or principal.kind != "device" or principal.role != "kiosk":
-        raise Refused(401, "kiosk_not_paired", "本机尚未配对：请输入管理员在“设备管理”页生成的配对码")
-    devices = app.extensions.setdefault("kiosk_devices", {})
-    with _create:
-        found = devices.get(principal.device_id)
-        if found is None:
-            cfg = app.config
-            found = devices[principal.device_id] = KioskBackend(
-                token=credential, transport=_in_process(app),
-                printer_url=setting(cfg, "KIOSK_PRINTER", "HALL_KIOSK_PRINTER"),
-                printer_profile=setting(cfg, "KIOSK_PRINTER_PROFILE", "HALL_KIOSK_PRINTER_PROFILE"),
-                local_printer=_device_printer(rt, principal.device_id))
-        found.token = credential   # any live credential of the device will do; the latest one asking
-    return found
-
-
-def _device_printer(rt, device_id: int) -> str | None:
-    """The device's configured `printer` (the hall config), at hand in the server's process."""
-    from queue_server.models import Device
-    with rt.read() as s:
-        device = s.get(Device, device_id)
-        return (device.printer if device is not None else None) or None
-
-
-def _in_process(app):
-    """The hall server's API called in this process, as the paired device, from the kiosk
-    browser's address (the audit's origin). A fresh app context per call: its `g` is its own."""
-    def send(method: str, path: str, body: dict | None, token: str):
-        client = request.remote_addr if has_request_context() else None
-        with app.app_context():
-            res = app.test_client().open(path, method=method, json=body, base_url="http://localhost",
-                                         headers={"Authorization": f"Bearer {token}"},
-                                         environ_base={"REMOTE_ADDR": client or "127.0.0.1"})
-            try:
-                return res.status_code, res.get_json(silent=True)
-            finally:
-                res.close()
-    return send
-
-
 def _base() -> str | None:
     """Where a kiosk on its own machine finds the server: its --server, never the request's Host."""
     return None
+
 
 def _error(status: int, code: str, message: str):
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
 @blueprint.before_request
-def paired_only():
-    """In the hall server, every kiosk call but the page itself acts for a paired kiosk device:
-    asked first, before any input is read (401 `kiosk_not_paired` otherwise)."""
-    if current_app.extensions.get("hall") is not None and request.endpoint not in ("kiosk.index", "kiosk.static"):
+def host_first():
+    """Mounted in a host, every kiosk call but the page itself acts for the backend the host
+    chooses: asked first, before any input is read (in the hall server: a paired kiosk device,
+    401 `kiosk_not_paired` otherwise)."""
+    if _host() is not None and request.endpoint not in ("kiosk.index", "kiosk.static"):
         backend()
 
 
@@ -145,18 +126,10 @@ def availability():
 @blueprint.get("/api/status")
 def status():
     response = jsonify(backend().status(_base()))
-    _renew_pairing(response)
+    host = _host()
+    if host is not None:
+        host.on_status(response)
     return response
-
-
-def _renew_pairing(response) -> None:
-    """A paired kiosk stays paired: its cookie's lifetime starts again while it is in use."""
-    from queue_server.pairing import COOKIE, COOKIE_DAYS
-    from queue_server.web_security import came_over_https
-    credential = request.cookies.get(COOKIE)
-    if credential and current_app.extensions.get("hall") is not None:
-        response.set_cookie(COOKIE, credential, max_age=COOKIE_DAYS * 86400, path="/kiosk", httponly=True,
-                            samesite="Strict", secure=came_over_https())
 
 
 def _form() -> dict:

@@ -62,3 +62,12 @@ def profile_by_name(name: str) -> PrinterProfile:
         else:
             raise ValueError(f"打印机型号“{name}”中有未知选项“{opt.lower()}”，可用：-raster、-nocut")
     return profile
+
+
+def profile_for(url: str, name: str | None = None) -> PrinterProfile:
+    """The configured model, else what the URL says (a 384-dot preview is 58 mm paper), else 80 mm."""
+    if name:
+        return profile_by_name(name)
+    if url.startswith("preview:") and ("width=384" in url or "profile=P58" in url.upper()):
+        return P58
+    return P80

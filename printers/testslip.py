@@ -2,14 +2,19 @@
 
 It shows the profile, a ruler per column count (so a wrong 58/80 choice is obvious), Chinese
 text and punctuation (FS & and GB18030 working), then a sample slip with its barcode and QR
-in the form the profile selects. Scan both codes to finish the check.
+in the form the profile selects. Scan both codes to finish the check. `print_test(url)` prints
+it and waits for the printer to say how it went, before the kiosk or the window opens.
 """
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from . import escpos as ep
-from .profile import PrinterProfile
+from .connectors import PrinterError, connect
+from .profile import PrinterProfile, profile_for
+from .queue import JobState, PrintQueue
+from .render import write_png
 from .slip import Slip, build_slip
 from .wrap import wrap
 
@@ -51,3 +56,24 @@ def test_slip(profile: PrinterProfile) -> bytes:
 
 
 test_slip.__test__ = False  # not a pytest test, despite the name
+
+
+def print_test(url: str, profile: str | None = None, *, timeout: float = 15.0,
+               png: str | Path | None = None) -> str:
+    """Print the test page on `url` and wait for it; a line saying so, or PrinterError saying why not.
+    With `png`, the picture of the same bytes is written there too."""
+    conn = connect(url)
+    model = profile_for(url, profile)
+    data = test_slip(model)
+    with PrintQueue(conn, retry_delays=(0.5, 1, 2), give_up_after=timeout) as queue:
+        queue.submit("print-test", data)
+        info = queue.wait("print-test", timeout + 10)
+        status = queue.last_status
+    if png:
+        write_png(data, png, model.width_dots)
+    if info is not None and info.state == JobState.UNCONFIRMED:
+        raise PrinterError(f"测试页已全部送出，但打印机未确认，请查看是否打出：{info.error}")
+    if info is None or info.state != JobState.PRINTED:
+        reason = (info.error if info else "") or (status.message if status else "打印机无应答")
+        raise PrinterError(f"测试页未能打印：{reason}")
+    return f"测试页已打印：{conn.url}（{model.name}，{model.width_dots}点/{model.columns}列）"

@@ -11,6 +11,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from hallkit.web_security import install as install_web_security
+
 from . import crypto, services
 from .auth import LoginGuard
 from .config_sync import sync_hall
@@ -27,7 +29,6 @@ from .socket_gate import install as install_socket_gate
 from .stream import EventPacket, HallStream, make_publisher
 from .supervision.due_dates import recount_guessed
 from .shapes import load_catalogue
-from .web_security import install as install_web_security
 from .workdays import WorkCalendar
 
 log = logging.getLogger("hall")
@@ -112,8 +113,8 @@ def _register_parts(app: Flask) -> None:
     app.register_blueprint(device_admin_pages)
     from display.web import display as display_pages
     app.register_blueprint(display_pages)
-    from kiosk import blueprint as kiosk_pages
-    app.register_blueprint(kiosk_pages, url_prefix="/kiosk")
+    from . import kiosk_host
+    kiosk_host.install(app)   # the kiosk's pages at /kiosk, for paired kiosk browsers
     from .ratings.pages import pages as rating_pages
     app.register_blueprint(rating_pages)
     from .supervision.pages import pages as supervision_pages

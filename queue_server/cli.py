@@ -191,8 +191,8 @@ def cmd_restore(args) -> int:
 
 
 def cmd_print_test(args) -> int:
-    from kiosk.commands import print_test
     from printers import PrinterError
+    from printers.testslip import print_test
     try:
         print(print_test(args.printer, args.profile, png=args.png))
     except PrinterError as exc:
@@ -204,10 +204,10 @@ def cmd_print_test(args) -> int:
 def cmd_slip(args) -> int:
     import os
     os.environ["HALL_WORKERS"] = "0"  # a one-shot command starts no background checkers
-    from kiosk.commands import print_slip, write_slip
     from printers import PrinterError
     from .app import create_app, secret_from_dir
     from .errors import HallError
+    from .slips import print_slip, write_slip
     if not args.out and not args.printer:
         print("错误 / error: 请用 --printer URL 打印（补打），或用 --out 文件 保存", file=sys.stderr)
         return 2

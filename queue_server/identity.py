@@ -7,18 +7,9 @@ import hmac
 import re
 from datetime import date
 
+from hallkit.id_number import id_number_valid
+
 from .errors import bad_request
-
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-
-
-def id_number_valid(value: str) -> bool:
-    """GB 11643 18-digit 居民身份证号码 with its ISO 7064 MOD 11-2 check character."""
-    if not re.fullmatch(r"\d{17}[\dX]", value):
-        return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _WEIGHTS))
-    return _CHECK[total % 11] == value[17]
 
 
 def clean_id_number(raw: str) -> str:

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from hallkit.web_security import DEVICE_COOKIE
+
 from .auth import DEVICE
 from .errors import HallError, conflict
 from .models import Base, Device, Id
@@ -31,7 +33,7 @@ from .runtime import Runtime
 from .scoping import in_hall
 
 PREFIX = "dp_"                  # a credential says what it is: auth looks it up here only
-COOKIE = "hall_device"
+COOKIE = DEVICE_COOKIE          # the name web_security expects (and hardens) on a kiosk browser
 COOKIE_DAYS = 400               # browsers keep a cookie at most this long; the kiosk renews it
 PAIRING_MINUTES = 30
 PAIR_TRIES_PER_10_MINUTES = 10

@@ -95,7 +95,7 @@ def test_hall_slip_reprints_todays_number_on_the_desk_printer(tmp_path, clock):
 def test_demo_slip_carries_legal_limit_steps_phones_and_clerk_number(tmp_path, clock):
     """From the hall config through the database to the slip: 法定时限, 办理流程, 咨询电话, 工号."""
     from queue_server.cli import DEMO_CONFIG
-    from kiosk.commands import write_slip
+    from queue_server.slips import write_slip
     from queue_server.models import Matter
     from sqlalchemy import select
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 
+from hallkit.web_security import came_over_https
+
 from .. import auth, pairing
 from ..devices import Registry, clean_status
 from ..ratelimit import SlidingWindow
 from ..stream import current_stream
-from ..web_security import came_over_https
 from . import api
 from .common import field, json_body, runtime
 

@@ -1,5 +1,6 @@
 """The kiosk's parts without a browser: pinyin search keys, the slip of a ticket, the backend's
-answers when the server is away, and the admin chores (`print_test`, `write_slip`)."""
+answers when the server is away, and the printer chores around it (`print_test` in
+printers/testslip.py, the desk's `write_slip` in queue_server/slips.py)."""
 from __future__ import annotations
 
 import socket
@@ -11,11 +12,12 @@ import pytest
 from kiosk_fixtures import app  # noqa: F401  (fixture)
 from kiosk_helpers import ENTERPRISE, ID_A, KIOSK, SMALL_HALL, FakePrinter
 from kiosk.backend import KioskBackend, Refused, ServerDown
-from kiosk.commands import print_test, write_slip
 from kiosk.pinyin import initials, syllable_table, syllables, table
 from printers import PrinterError
 from printers.decode import decode, text_lines
+from printers.testslip import print_test
 from queue_server.cli import DEMO_CONFIG
+from queue_server.slips import write_slip
 
 
 def test_initials_cover_every_matter_and_department_name_of_the_shipped_halls():

@@ -243,7 +243,7 @@ def test_hostile_paths_outside_the_api_are_never_a_500(h):
 
 
 def test_the_slip_prints_every_config_text_verbatim(h):
-    from kiosk.printing import ticket_slip
+    from printers.ticket import ticket_slip
     from printers import P80, build_slip
     from printers.decode import decode, text_lines
     ticket = ok(h.call("POST", "/tickets", "kiosk", {"matter_id": h.matters["XK00101001"]}), 201)["ticket"]

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from conftest import DISPLAY, KIOSK, SMALL_HALL, HallDriver
+from hallkit.web_security import CSP, HSTS
 from live import LiveServer, wait_for
 from queue_server.app import create_app
 from queue_server.clock import FrozenClock
-from queue_server.web_security import CSP, HSTS
 from security_helpers import error_problem
 
 ROOT = Path(__file__).resolve().parents[2]

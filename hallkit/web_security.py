@@ -1,4 +1,5 @@
-"""What every answer of the hall's web server carries, and what it refuses before any view runs.
+"""What every answer of the hall's web servers carries, and what it refuses before any view runs:
+the hall server's and the kiosk machine's (`python -m kiosk`) alike, one `install(app)` each.
 
 - A Content-Security-Policy with no inline script or style: the pages keep all their script and
   style in static files, so a name or comment that slipped through escaping still cannot run.
@@ -20,8 +21,6 @@ from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, request
 
-from .errors import forbidden
-
 log = logging.getLogger("hall.web")
 
 CSP = "; ".join([
@@ -40,7 +39,7 @@ CSP = "; ".join([
 HSTS = "max-age=31536000"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-DEVICE_COOKIE = "hall_device"   # queue_server/pairing.py: a paired kiosk browser's credential
+DEVICE_COOKIE = "hall_device"   # a paired kiosk browser's credential (queue_server/pairing.py)
 
 
 def install(app: Flask) -> None:
@@ -98,8 +97,7 @@ def refuse_cross_origin():
     if foreign is None:
         return None
     log.warning("refused cross-origin %s %s from %r", request.method, request.path, foreign)
-    refusal = forbidden("cross_origin", "拒绝来自其他网站的请求：请在本系统的页面上操作")
-    return jsonify(refusal.to_dict()), refusal.status
+    return jsonify({"error": {"code": "cross_origin", "message": "拒绝来自其他网站的请求：请在本系统的页面上操作"}}), 403
 
 
 def security_headers(response):

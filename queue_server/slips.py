@@ -1,9 +1,9 @@
-"""The kiosk's admin chores behind `hall print-test` and `hall slip`.
+"""A ticket's slip again, from the database: `hall slip` at the service desk.
 
-`print_test(url)` proves a printer setup end to end (connection, status, Chinese, barcode, QR)
-before the kiosk opens; `write_slip(app, ticket, out)` makes a ticket's slip again from the
-database, as ESC/POS bytes or as a PNG to look at; `print_slip(app, ticket, url)` prints it,
-marked 【补打】, on the service desk's printer and says how that went.
+`write_slip(app, ticket, out)` makes the slip as ESC/POS bytes or as a PNG to look at;
+`print_slip(app, ticket, url)` prints it, marked 【补打】, on the desk's printer and says how that
+went. The slip is the one the kiosk printed (printers/ticket.py): the ticket and the hall's
+catalogue in the API's shapes, built here from the database instead of asked over HTTP.
 """
 from __future__ import annotations
 
@@ -13,46 +13,28 @@ from typing import Any
 
 from sqlalchemy import select
 
-from printers import PrintQueue, PrinterError, build_slip, connect, write_png
+from printers import PrinterError, build_slip, connect, write_png
+from printers.profile import profile_for
 from printers.queue import JobState, print_once
-from printers.testslip import test_slip
+from printers.ticket import ticket_slip
 
-from .printing import profile_for, ticket_slip
-
-
-def print_test(url: str, profile: str | None = None, *, timeout: float = 15.0,
-               png: str | Path | None = None) -> str:
-    """Print the test page on `url` and wait for it; a line saying so, or PrinterError saying why not.
-    With `png`, the picture of the same bytes is written there too."""
-    conn = connect(url)
-    model = profile_for(url, profile)
-    data = test_slip(model)
-    with PrintQueue(conn, retry_delays=(0.5, 1, 2), give_up_after=timeout) as queue:
-        queue.submit("print-test", data)
-        info = queue.wait("print-test", timeout + 10)
-        status = queue.last_status
-    if png:
-        write_png(data, png, model.width_dots)
-    if info is not None and info.state == JobState.UNCONFIRMED:
-        raise PrinterError(f"测试页已全部送出，但打印机未确认，请查看是否打出：{info.error}")
-    if info is None or info.state != JobState.PRINTED:
-        reason = (info.error if info else "") or (status.message if status else "打印机无应答")
-        raise PrinterError(f"测试页未能打印：{reason}")
-    return f"测试页已打印：{conn.url}（{model.name}，{model.width_dots}点/{model.columns}列）"
-
+from .errors import bad_request, not_found
+from .models import Hall, Matter, Ticket, Window
+from .public_url import public_url
+from .shapes import slip_codes, ticket_dict, waiting_ahead, window_clerks
 
 PRINTER_URL = re.compile(r"^(tcp|serial|usb|preview):", re.IGNORECASE)
+NUMBER = re.compile(r"[A-Z]{1,4}\d{1,6}")
 
 
 def write_slip(app_or_rt: Any, ticket_ref: str, out: str | Path, *, printer: str = "preview:",
                profile: str | None = None, reprint: bool = False) -> Path:
     """The slip of a ticket (its id, query code or today's number) to `out`: a PNG when the
     name ends in .png, else the ESC/POS bytes for the given printer model."""
-    from queue_server.errors import bad_request
     if PRINTER_URL.match(str(out)):
         raise bad_request("out_is_a_printer", f"“{out}”是打印机地址，不是文件：请用 --printer {out} 打印")
     rt = app_or_rt.extensions["hall"] if hasattr(app_or_rt, "extensions") else app_or_rt
-    ticket, catalogue = _ticket_and_catalogue(rt, ticket_ref)
+    ticket, catalogue = slip_of(rt, ticket_ref)
     model = profile_for(printer, profile)
     data = build_slip(ticket_slip(ticket, catalogue, reprint=reprint), model)
     out = Path(out)
@@ -69,7 +51,7 @@ def print_slip(app_or_rt: Any, ticket_ref: str, url: str, *, profile: str | None
     saying it printed, or PrinterError saying it failed or was sent but not confirmed."""
     rt = app_or_rt.extensions["hall"] if hasattr(app_or_rt, "extensions") else app_or_rt
     conn = connect(url)
-    ticket, catalogue = _ticket_and_catalogue(rt, ticket_ref)
+    ticket, catalogue = slip_of(rt, ticket_ref)
     model = profile_for(url, profile)
     data = build_slip(ticket_slip(ticket, catalogue, reprint=True), model)
     job = f"desk-{ticket['id']}"
@@ -82,14 +64,8 @@ def print_slip(app_or_rt: Any, ticket_ref: str, url: str, *, profile: str | None
     raise PrinterError(f"{ticket['number']} 的告知单未能打印：{(info.error if info else '') or '打印机无应答'}")
 
 
-NUMBER = re.compile(r"[A-Z]{1,4}\d{1,6}")
-
-
-def _find_ticket(s, rt, ref: str):
+def find_ticket(s, rt, ref: str) -> Ticket:
     """By id (digits), today's number (A012, in every hall of this server) or query code."""
-    from queue_server.errors import bad_request, not_found
-    from queue_server.models import Ticket
-
     ref = ref.strip().upper()
     if ref.isdigit():
         ticket = s.get(Ticket, int(ref))
@@ -109,14 +85,11 @@ def _find_ticket(s, rt, ref: str):
     return ticket
 
 
-def _ticket_and_catalogue(rt, ref: str) -> tuple[dict, dict]:
-    """The ticket and the catalogue entries its slip needs, in the API's shapes."""
-    from queue_server.models import Hall, Matter, Window
-    from queue_server.public_url import public_url
-    from queue_server.shapes import slip_codes, ticket_dict, waiting_ahead, window_clerks
-
+def slip_of(rt, ref: str) -> tuple[dict, dict]:
+    """The ticket and the catalogue entries its slip needs, in the API's shapes (the kiosk gets
+    the same from `POST /tickets` and `GET /matters`)."""
     with rt.read() as s:
-        ticket = _find_ticket(s, rt, ref)
+        ticket = find_ticket(s, rt, ref)
         body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
         body.update(slip_codes(ticket))  # the hall's own command prints the slip: it needs its codes
         cfg = rt.hall_config(ticket.hall_id)
