@@ -3,6 +3,7 @@ that speak the API the way the kiosk and the window caller do."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -110,9 +111,36 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 3, 10, 9, 0))  # a Tuesday morning
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """One SQLite file brought to the head revision once per worker process (tmp_path_factory's
+    folder is the worker's own under xdist). Each test's database starts as a copy of it, so the
+    app's `upgrade` finds nothing to do instead of running every migration again. The schema is
+    empty of rows, so the server secret it was made under does not matter."""
+    from queue_server.db import make_engine
+    from queue_server.schema import upgrade
+    path = tmp_path_factory.mktemp("migrated") / "hall.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()   # the last connection closed checkpoints the WAL into the file itself
+    assert not path.with_name("hall.db-wal").exists()
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'hall.db'}"
+def sqlite_db(migrated_sqlite):
+    """sqlite_db(path) -> URL of a migrated database at `path` (a copy of the worker's template).
+    Tests of the migrations themselves start from an empty file instead."""
+    def _copy(path: Path) -> str:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_sqlite, path)
+        return f"sqlite:///{path}"
+    return _copy
+
+
+@pytest.fixture
+def db_url(tmp_path, sqlite_db) -> str:
+    return sqlite_db(tmp_path / "hall.db")
 
 
 @pytest.fixture

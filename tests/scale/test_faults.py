@@ -93,9 +93,9 @@ def test_a_quiet_process_reuses_its_last_connection_without_a_ping(monkeypatch):
         engine.dispose()
 
 
-def test_sqlite_disk_full_is_a_clear_error_and_nothing_half_written(tmp_path, clock):
+def test_sqlite_disk_full_is_a_clear_error_and_nothing_half_written(tmp_path, sqlite_db, clock):
     """SQLite reports a full disk as SQLITE_FULL; max_page_count makes the file 'full' here."""
-    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    url = sqlite_db(tmp_path / "hall.db")
     app = create_app([SMALL_HALL], url, secret=b"s", clock=clock)
     hall = HallDriver(app.test_client(), staffed=False)   # only tickets here: every event is a ticket.issued
     assert hall.issue("QR00201001").status_code == 201

@@ -136,10 +136,10 @@ def requests(draw):
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
+def db_url(request, tmp_path, sqlite_db) -> str:
     """Both databases: PostgreSQL refuses (and SQLite accepts) some values, e.g. out-of-range numbers."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hall.db'}"
+        return sqlite_db(tmp_path / "hall.db")
     return fresh_postgres_url()
 
 

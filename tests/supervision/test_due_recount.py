@@ -19,8 +19,8 @@ NOTICE_2027 = '\n[2027]\nsource = "测试用"\nholidays = ["2027-01-01"]\nworkda
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    return f"sqlite:///{tmp_path / 'hall.db'}" if request.param == "sqlite" else fresh_postgres_url()
+def db_url(request, tmp_path, sqlite_db):
+    return sqlite_db(tmp_path / "hall.db") if request.param == "sqlite" else fresh_postgres_url()
 
 
 @pytest.fixture
