@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from security_helpers import Collect, error_problem, invariant_problems
 from sqlalchemy import text
 
-from conftest import DISPLAY, KIOSK, PASSWORD, fresh_postgres_url
+from conftest import DISPLAY, KIOSK, PASSWORD, migrated_postgres_url
 from queue_server.auth import LoginGuard
 from queue_server.openapi import BODIES, PATH_PARAMS, build_spec
 
@@ -140,7 +140,7 @@ def db_url(request, tmp_path, sqlite_db) -> str:
     """Both databases: PostgreSQL refuses (and SQLite accepts) some values, e.g. out-of-range numbers."""
     if request.param == "sqlite":
         return sqlite_db(tmp_path / "hall.db")
-    return fresh_postgres_url()
+    return migrated_postgres_url()
 
 
 @pytest.fixture
