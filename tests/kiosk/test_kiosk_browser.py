@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 
 from kiosk_fixtures import browser  # noqa: F401  (fixture)
 from kiosk_helpers import (ARTIFACTS, DISPLAY, ENTERPRISE, ID_A, INVOICE, KIOSK, MIGRATION, PASSWORD,
-                           SOCIAL_CARD, FakePrinter, Server, call, rules_hall)
+                           SOCIAL_CARD, FakePrinter, Server, rules_hall)
+from client import call
 from live import wait_for
 from queue_server.app import create_app
 from queue_server.clock import FrozenClock

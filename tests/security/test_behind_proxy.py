@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from served_hall import ROOT, free_port, hall_config, served
+from live import free_port
+from served_hall import ROOT, hall_config, served
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 OUTSIDER, CLERK_DESK = "127.0.5.1", "127.0.5.2"
