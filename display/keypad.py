@@ -53,7 +53,7 @@ def parse_keys(buffer: bytearray, skipped: Counter | None = None) -> list[tuple[
     """Take every complete, valid key frame out of `buffer` (in place): [(address, key 1–5)].
     Noise and broken frames are skipped byte by byte; a partial frame stays for the next read.
     `skipped`, when given, counts why: noise bytes, and frames with no ETX, a bad BCC or a bad key."""
-    keys = []
+    keys: list[tuple[int, int]] = []
     skipped = Counter() if skipped is None else skipped
     while True:
         start = buffer.find(bytes([STX]))

@@ -85,7 +85,8 @@ def decode_hl1(stream: bytes) -> list[dict]:
     the format does not allow, or one running past the end of the bytes, is noise: the search
     goes on from the next byte, so noise never hides the frames after it (an incomplete last
     frame is simply not returned yet)."""
-    frames, i = [], 0
+    frames: list[dict] = []
+    i = 0
     while True:
         i = stream.find(SOF, i)
         if i < 0 or len(stream) < i + 9:

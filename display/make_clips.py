@@ -52,7 +52,9 @@ def chime(out: Path) -> None:
                                      + 0.12 * math.sin(6 * math.pi * freq * t)) / 1.47
     frames = b"".join(struct.pack("<h", int(max(-1.0, min(1.0, v * 0.5)) * 32767)) for v in mix)
     with wave.open(str(out), "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(RATE)
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
         w.writeframes(frames)
 
 

@@ -89,7 +89,7 @@ class PhoneKeys:
 
 
 def is_encrypted(stored: str | None) -> bool:
-    return bool(stored) and stored.startswith(VERSION + ":")
+    return bool(stored and stored.startswith(VERSION + ":"))
 
 
 # --- keys per engine ------------------------------------------------------------------------------
@@ -202,9 +202,9 @@ def open_column(conn, table: str, column: str, chunk: int = 1000) -> int:
 
 def _rewrite(conn, table: str, column: str, digest_column: str | None, chunk: int, *, seal: bool) -> int:
     from sqlalchemy import bindparam, column as col, select, table as tbl
-    cols = [col("id"), col(column)] + ([col(digest_column)] if digest_column else [])
+    cols: list = [col("id"), col(column)] + ([col(digest_column)] if digest_column else [])
     t = tbl(table, *cols)
-    values = {column: bindparam("_value")}
+    values: dict = {column: bindparam("_value")}
     if digest_column:
         values[digest_column] = bindparam("_digest")
     update = t.update().where(t.c.id == bindparam("_id")).values(values)

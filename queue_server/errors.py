@@ -14,7 +14,7 @@ class HallError(Exception):
             self.status = status
 
     def to_dict(self) -> dict:
-        body = {"code": self.code, "message": self.message}
+        body: dict[str, object] = {"code": self.code, "message": self.message}
         if self.detail:
             body["detail"] = self.detail
         return {"error": body}

@@ -3,12 +3,13 @@ that speak the API the way the kiosk and the window caller do."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from queue_server import services
 from queue_server.app import create_app
@@ -77,6 +78,54 @@ def fresh_postgres_url() -> str:
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
+_pg_made: list[str] = []   # databases this worker made, its template first; dropped when the run ends
+
+
+def migrated_postgres_url() -> str:
+    """A new database on the test server, copied (CREATE DATABASE … TEMPLATE) from one this worker
+    migrated once: a fresh schema took seconds of migrations per test, a copy a fraction of one.
+    Tests of the migrations themselves take fresh_postgres_url() instead."""
+    try:
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if not _pg_made:
+                _pg_made.append(f"hall_template_{uuid.uuid4().hex[:12]}")
+                conn.execute(text(f"CREATE DATABASE {_pg_made[0]}"))
+        admin.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
+        service_missing("PostgreSQL at " + PG_URL, exc)
+    if len(_pg_made) == 1:
+        from queue_server.db import make_engine
+        from queue_server.schema import upgrade
+        engine = make_engine(_database_url(_pg_made[0]))
+        upgrade(engine)
+        engine.dispose()   # a template may have no one connected while it is copied
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {_pg_made[0]}"))
+        _pg_made.append(name)
+    admin.dispose()
+    return _database_url(name)
+
+
+def _database_url(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_copies():
+    """The databases migrated_postgres_url made, dropped at the end (with anyone still connected)."""
+    yield
+    if not _pg_made:
+        return
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in reversed(_pg_made):
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Started as the hall's display and kiosk browsers are (README): voice may play without a tap.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -110,9 +159,36 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 3, 10, 9, 0))  # a Tuesday morning
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """One SQLite file brought to the head revision once per worker process (tmp_path_factory's
+    folder is the worker's own under xdist). Each test's database starts as a copy of it, so the
+    app's `upgrade` finds nothing to do instead of running every migration again. The schema is
+    empty of rows, so the server secret it was made under does not matter."""
+    from queue_server.db import make_engine
+    from queue_server.schema import upgrade
+    path = tmp_path_factory.mktemp("migrated") / "hall.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()   # the last connection closed checkpoints the WAL into the file itself
+    assert not path.with_name("hall.db-wal").exists()
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'hall.db'}"
+def sqlite_db(migrated_sqlite):
+    """sqlite_db(path) -> URL of a migrated database at `path` (a copy of the worker's template).
+    Tests of the migrations themselves start from an empty file instead."""
+    def _copy(path: Path) -> str:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_sqlite, path)
+        return f"sqlite:///{path}"
+    return _copy
+
+
+@pytest.fixture
+def db_url(tmp_path, sqlite_db) -> str:
+    return sqlite_db(tmp_path / "hall.db")
 
 
 @pytest.fixture

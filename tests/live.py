@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import select
+import socket
 import threading
 import time
 
@@ -42,3 +43,10 @@ def readable(fd, timeout: float) -> bool:
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(max(0.0, timeout) * 1000))
+
+
+def free_port() -> int:
+    """A port no one listens on now, for a server in its own process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

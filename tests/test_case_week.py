@@ -34,9 +34,9 @@ SEPTEMBER = "from=2026-09-01&to=2026-09-30"
 
 
 @pytest.fixture
-def week(tmp_path):
+def week(tmp_path, sqlite_db):
     clock = FrozenClock(datetime(2026, 9, 21, 9, 0))          # Monday
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"test-secret", clock=clock)
+    app = create_app([SMALL_HALL], sqlite_db(tmp_path / "hall.db"), secret=b"test-secret", clock=clock)
     yield HallDriver(app.test_client()), clock, app.extensions["hall"]
     app.extensions["hall"].engine.dispose()
 

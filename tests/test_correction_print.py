@@ -40,10 +40,10 @@ def printer():
 
 
 @pytest.fixture
-def hall(tmp_path, printer):
+def hall(tmp_path, sqlite_db, printer):
     clock = FrozenClock(datetime(2026, 9, 22, 9, 0))
     app = create_app([with_window_printer(tmp_path, 2, printer.url + "?status_timeout=0.5")],
-                     f"sqlite:///{tmp_path / 'hall.db'}", secret=b"test-secret", clock=clock)
+                     sqlite_db(tmp_path / "hall.db"), secret=b"test-secret", clock=clock)
     yield HallDriver(app.test_client())
     app.extensions["hall"].engine.dispose()
 

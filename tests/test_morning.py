@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import KIOSK, SMALL_HALL, HallDriver, fresh_postgres_url, unlimited_kiosks
+from conftest import KIOSK, SMALL_HALL, HallDriver, migrated_postgres_url, unlimited_kiosks
 from queue_server.app import create_app
 from queue_server.config import load_hall_config
 
@@ -22,9 +22,9 @@ MATTERS = [m.code for m in CFG.matters]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def morning_app(request, tmp_path):
+def morning_app(request, tmp_path, sqlite_db):
     # The real clock: the tickets' issue times are what the threads really did.
-    url = f"sqlite:///{tmp_path / 'hall.db'}" if request.param == "sqlite" else fresh_postgres_url()
+    url = sqlite_db(tmp_path / "hall.db") if request.param == "sqlite" else migrated_postgres_url()
     app = create_app([SMALL_HALL], url, secret=b"morning")
     app.extensions["hall"].ignore_hours = True  # the real clock: the morning may be played at night
     unlimited_kiosks(app)  # the morning's many kiosks, played through one token

@@ -8,9 +8,9 @@ from queue_server.app import create_app
 from conftest import SMALL_HALL
 
 
-def test_an_apps_background_work_starts_with_it_and_stops_with_it(tmp_path, monkeypatch):
+def test_an_apps_background_work_starts_with_it_and_stops_with_it(tmp_path, sqlite_db, monkeypatch):
     monkeypatch.setenv("HALL_WORKERS", "1")                      # on the real clock: workers run
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"s" * 32)
+    app = create_app([SMALL_HALL], sqlite_db(tmp_path / "hall.db"), secret=b"s" * 32)
     monitor, workers = app.extensions["hall_device_monitor"], app.extensions["hall_workers"]
     threads = [monitor.thread, *workers.threads]
     assert {t.name for t in threads} == {"hall-device-monitor", "hall-supervision", "hall-sms"}

@@ -19,9 +19,9 @@ def run(*args):
                           text=True, timeout=120)
 
 
-def test_hall_slip_writes_the_bytes_and_the_picture(tmp_path, clock):
+def test_hall_slip_writes_the_bytes_and_the_picture(tmp_path, sqlite_db, clock):
     data = tmp_path / "var"
-    app = create_app([SMALL_HALL], f"sqlite:///{data / 'hall.db'}", secret=b"s", clock=clock)
+    app = create_app([SMALL_HALL], sqlite_db(data / "hall.db"), secret=b"s", clock=clock)
     ticket = HallDriver(app.test_client()).issue("QR00201001").get_json()["ticket"]
     app.extensions["hall"].engine.dispose()
 
@@ -49,14 +49,14 @@ def test_hall_print_test_to_a_file_printer_and_a_bad_url(tmp_path):
     assert bad.returncode != 0 and bad.stderr.strip()
 
 
-def test_hall_slip_reprints_todays_number_on_the_desk_printer(tmp_path, clock):
+def test_hall_slip_reprints_todays_number_on_the_desk_printer(tmp_path, sqlite_db, clock):
     """At the service desk: `hall slip B001 --printer tcp://…` prints the slip marked 【补打】 on a
     network printer and says it printed; a silent printer is reported, not called printed."""
     sys.path.insert(0, str(ROOT / "tests" / "printers"))
     from printer_fakes import TcpPrinter
 
     data = tmp_path / "var"
-    app = create_app([SMALL_HALL], f"sqlite:///{data / 'hall.db'}", secret=b"s", clock=clock)
+    app = create_app([SMALL_HALL], sqlite_db(data / "hall.db"), secret=b"s", clock=clock)
     ticket = HallDriver(app.test_client()).issue("QR00201001").get_json()["ticket"]
     app.extensions["hall"].engine.dispose()
     assert ticket["number"] == "B001"
@@ -92,14 +92,14 @@ def test_hall_slip_reprints_todays_number_on_the_desk_printer(tmp_path, clock):
     assert unknown.returncode == 1 and "没有找到号票 Z999" in unknown.stderr
 
 
-def test_demo_slip_carries_legal_limit_steps_phones_and_clerk_number(tmp_path, clock):
+def test_demo_slip_carries_legal_limit_steps_phones_and_clerk_number(tmp_path, sqlite_db, clock):
     """From the hall config through the database to the slip: 法定时限, 办理流程, 咨询电话, 工号."""
     from queue_server.cli import DEMO_CONFIG
     from queue_server.slips import write_slip
     from queue_server.models import Matter
     from sqlalchemy import select
 
-    app = create_app([DEMO_CONFIG], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"s", clock=clock)
+    app = create_app([DEMO_CONFIG], sqlite_db(tmp_path / "hall.db"), secret=b"s", clock=clock)
     rt = app.extensions["hall"]
     with rt.read() as s:
         food = s.scalar(select(Matter).where(Matter.code == "XK00102001")).id

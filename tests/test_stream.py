@@ -6,7 +6,7 @@ import threading
 import pytest
 import socketio
 
-from conftest import DISPLAY, SMALL_HALL, HallDriver, fresh_postgres_url, unlimited_kiosks
+from conftest import DISPLAY, SMALL_HALL, HallDriver, migrated_postgres_url, unlimited_kiosks
 from live import LiveServer, wait_for
 from queue_server.app import create_app
 
@@ -94,7 +94,7 @@ def test_concurrent_changes_still_arrive_in_seq_order(live, app):
 def test_concurrent_changes_arrive_in_seq_order_on_postgres(clock):
     """On PostgreSQL the changes commit side by side (only the hall row's numbering is one at a
     time), so the outbox is what keeps the screen's events in order."""
-    app = create_app([SMALL_HALL], fresh_postgres_url(), secret=b"test-secret", clock=clock)
+    app = create_app([SMALL_HALL], migrated_postgres_url(), secret=b"test-secret", clock=clock)
     try:
         with LiveServer(app) as live:
             _concurrent_day_arrives_in_order(live, app)

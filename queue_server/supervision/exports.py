@@ -53,7 +53,7 @@ NUMBER_FORMATS = {"rate": "0.00", "minutes": "0.0", "time": "yyyy-mm-dd hh:mm:ss
 WIDTHS = {"text": 18, "time": 20, "ratings": 30, "status": 10}
 
 
-def _get(item: dict, key: str) -> Any:
+def _get(item: Any, key: str) -> Any:
     for part in key.split("."):
         item = item.get(part) if isinstance(item, dict) else None
     return item

@@ -1,11 +1,10 @@
 """What the browser tests share besides fixtures: paths, accounts and a small API client."""
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from client import call
 
 TESTS = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("HALL_CHROMIUM", "/usr/bin/chromium"))
@@ -28,17 +27,7 @@ class Hall:
         self._tokens: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as res:
-                return res.status, json.loads(res.read() or b"null")
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"null")
+        return call(self.url + path, method, body, token)
 
     def get(self, path: str, token: str | None = None):
         status, body = self.request("GET", path, token=token)

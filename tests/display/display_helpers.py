@@ -2,9 +2,7 @@
 restarted on the same port and database, pty pairs behind a stable path, a /hall listener."""
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +13,8 @@ from pathlib import Path
 
 import socketio
 
-from live import readable
+from client import call
+from live import free_port, readable
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
@@ -38,12 +37,6 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02, what: str 
     raise AssertionError(f"{what} not met within {timeout:.1f}s")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Api:
     """The hall's HTTP API as kiosks, clerks and devices call it."""
 
@@ -53,17 +46,7 @@ class Api:
         self._catalogue = None
 
     def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as res:
-                return res.status, json.loads(res.read() or b"null")
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"null")
+        return call(self.url + path, method, body, token)
 
     @property
     def catalogue(self) -> dict:

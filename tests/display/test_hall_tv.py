@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 
 from display.voice import wav_stats
 from display_fixtures import artifacts, hall_process, open_page  # noqa: F401 (fixtures)
-from display_helpers import DEMO_HALL, Api, HallProcess, free_port, wait_for
+from display_helpers import DEMO_HALL, Api, HallProcess, wait_for
+from live import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,6 @@ TESTS = Path(__file__).resolve().parent.parent
 SMALL_HALL = TESTS / "halls" / "small.toml"
 ARTIFACTS = TESTS / "_artifacts" / "kiosk"
 CHROMIUM = Path(os.environ.get("HALL_CHROMIUM", "/usr/bin/chromium"))
-REQUIRE_SERVICES = os.environ.get("HALL_REQUIRE_SERVICES") == "1"
 PASSWORD = "test1234"
 KIOSK = "test-kiosk"
 DISPLAY = "test-display"
@@ -142,71 +141,3 @@ class Server:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-
-
-def call(url: str, method: str = "GET", body: dict | None = None, token: str | None = None):
-    """(status, JSON) of one HTTP call."""
-    import json
-    import urllib.error
-    import urllib.request
-    req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"} |
-                                         ({"Authorization": f"Bearer {token}"} if token else {}))
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            return res.status, json.loads(res.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
-
-
-PG_URL = os.environ.get("HALL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def fresh_postgres_url() -> str:
-    """A new schema on the test PostgreSQL; skipped loudly when it is not there (failed under CI)."""
-    import uuid
-
-    import pytest
-    from sqlalchemy import create_engine, text
-    try:
-        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        schema = f"k_{uuid.uuid4().hex[:12]}"
-        with engine.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-        message = f"PostgreSQL at {PG_URL} is not reachable ({exc.__class__.__name__}: {exc})"
-        if REQUIRE_SERVICES:
-            pytest.fail(message + " and HALL_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip("SKIPPED LOUDLY: " + message)
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-
-
-class HallDriver:
-    """The API through a Flask test client, as tests/conftest.py's driver (which the kiosk tests
-    do not import: see kiosk_fixtures.py)."""
-
-    def __init__(self, client, *, staffed: bool = True):
-        self.c = client
-        self.tokens: dict[str, str] = {}
-        if staffed:   # every window's clerk signed in on it (staffing.py)
-            from queue_server.staffing import sign_in_assigned
-            rt = client.application.extensions["hall"]
-            for hall_id in rt.halls:
-                sign_in_assigned(rt, hall_id, actor="test:morning")
-        catalogue = client.get("/api/v1/matters").get_json()
-        self.matters = {m["code"]: m for m in catalogue["matters"]}
-
-    def headers(self, who: str) -> dict:
-        if who.startswith("test-"):
-            return {"Authorization": f"Bearer {who}"}
-        if who not in self.tokens:
-            r = self.c.post("/api/v1/auth/login", json={"username": who, "password": PASSWORD})
-            assert r.status_code == 200, r.get_json()
-            self.tokens[who] = r.get_json()["token"]
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-    def issue(self, code: str, **extra):
-        return self.c.post("/api/v1/tickets", json={"matter_id": self.matters[code]["id"], **extra},
-                           headers=self.headers(KIOSK))

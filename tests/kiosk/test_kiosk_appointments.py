@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from kiosk_fixtures import app  # noqa: F401  (fixture)
-from kiosk_helpers import HallDriver
+from conftest import HallDriver
 from kiosk_helpers import ENTERPRISE, ID_A, ID_B, KIOSK, MIGRATION, SOCIAL_CARD, id_number
 
 # The frozen clock starts on Tuesday 2026-03-10 at 09:00.
@@ -195,9 +195,10 @@ def test_booking_check_in_and_quota_on_postgresql(clock):
     """The same rules on PostgreSQL: row locks (FOR UPDATE OF matters) and range queries on dates."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from kiosk_helpers import fresh_postgres_url, rules_hall
+    from conftest import migrated_postgres_url
+    from kiosk_helpers import rules_hall
     from queue_server.app import create_app
-    app = create_app([rules_hall()], fresh_postgres_url(), secret=b"pg", clock=clock)
+    app = create_app([rules_hall()], migrated_postgres_url(), secret=b"pg", clock=clock)
     try:
         hall = HallDriver(app.test_client())
         a = booked(hall, code=SOCIAL_CARD, slot="2026-03-11T10:00")

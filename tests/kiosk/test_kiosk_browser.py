@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 
 from kiosk_fixtures import browser  # noqa: F401  (fixture)
 from kiosk_helpers import (ARTIFACTS, DISPLAY, ENTERPRISE, ID_A, INVOICE, KIOSK, MIGRATION, PASSWORD,
-                           SOCIAL_CARD, FakePrinter, Server, call, rules_hall)
+                           SOCIAL_CARD, FakePrinter, Server, rules_hall)
+from client import call
 from live import wait_for
 from queue_server.app import create_app
 from queue_server.clock import FrozenClock
@@ -421,11 +422,11 @@ def test_slip_sent_but_unconfirmed_asks_the_citizen_to_look(kiosk_hall, open_kio
     expect(page.locator("#ticket-reprint")).to_be_hidden()
 
 
-def test_server_down_shows_paused_and_comes_back_by_itself(tmp_path, printer, open_kiosk):
+def test_server_down_shows_paused_and_comes_back_by_itself(tmp_path, sqlite_db, printer, open_kiosk):
     """The kiosk as its own machine: its backend reaches the hall server over the network."""
     from kiosk import create_kiosk_app
     clock = FrozenClock(datetime(2026, 3, 10, 10, 0))
-    hall = Server(create_app([rules_hall()], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"k", clock=clock))
+    hall = Server(create_app([rules_hall()], sqlite_db(tmp_path / "hall.db"), secret=b"k", clock=clock))
     kiosk_app = create_kiosk_app(hall.url, KIOSK, printer.url)
     kiosk_server = Server(kiosk_app)
     try:

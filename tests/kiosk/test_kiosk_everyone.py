@@ -21,7 +21,7 @@ from test_kiosk_browser import LANDSCAPE, PORTRAIT, check_layout, open_kiosk, sh
 pytestmark = pytest.mark.browser
 
 @pytest.fixture
-def demo_kiosk(tmp_path):
+def demo_kiosk(tmp_path, sqlite_db):
     cfg = load_hall_config(DEMO_CONFIG)
     for m in cfg.matters:
         if m.name == "社会保障卡申领":
@@ -32,7 +32,7 @@ def demo_kiosk(tmp_path):
         if d.code == "rs":
             d.name_en = "Human Resources and Social Security"
     printer = FakePrinter()
-    app = create_app([cfg], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"kiosk",
+    app = create_app([cfg], sqlite_db(tmp_path / "hall.db"), secret=b"kiosk",
                      clock=FrozenClock(datetime(2026, 3, 10, 10, 0)))
     app.config.update(KIOSK_TOKEN="demo-kiosk", KIOSK_PRINTER=printer.url)
     server = Server(app)

@@ -3,7 +3,6 @@ answers when the server is away, and the printer chores around it (`print_test` 
 printers/testslip.py, the desk's `write_slip` in queue_server/slips.py)."""
 from __future__ import annotations
 
-import socket
 import tomllib
 from datetime import datetime
 
@@ -11,6 +10,7 @@ import pytest
 
 from kiosk_fixtures import app  # noqa: F401  (fixture)
 from kiosk_helpers import ENTERPRISE, ID_A, KIOSK, SMALL_HALL, FakePrinter
+from live import free_port
 from kiosk.backend import KioskBackend, Refused, ServerDown
 from kiosk.pinyin import initials, syllable_table, syllables, table
 from printers import PrinterError
@@ -40,12 +40,6 @@ def test_initials_keep_both_readings_of_a_polyphone():
     assert initials("社会保障卡") == ["s", "hk", "b", "z", "kq"]
     assert "h" in initials("银行")[1] and "x" in initials("行政")[0]
     assert initials("A区3号，") == ["a", "oq", "3", "hx"]  # 区 ōu/qū, 号 háo/hào; punctuation dropped
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_backend_says_server_down_when_nothing_answers():

@@ -33,7 +33,7 @@ def test_a_clerk_sees_only_the_follow_ups_of_their_department(hall, clock):
     assert hall.c.get(f"/api/v1/follow-ups/{follow_up}", headers=other).status_code == 404
 
 
-def test_logins_are_audited_under_their_hall(tmp_path, clock):
+def test_logins_are_audited_under_their_hall(tmp_path, sqlite_db, clock):
     from conftest import SMALL_HALL
     a = load_hall_config(SMALL_HALL)
     b = load_hall_config(SMALL_HALL)
@@ -42,7 +42,7 @@ def test_logins_are_audited_under_their_hall(tmp_path, clock):
     for s in b.staff:
         s.username = "b-" + s.username
     b.devices = []
-    app = create_app([a, b], f"sqlite:///{tmp_path / 'two.db'}", secret=b"two-halls", clock=clock)
+    app = create_app([a, b], sqlite_db(tmp_path / "two.db"), secret=b"two-halls", clock=clock)
     c = app.test_client()
     assert c.post("/api/v1/auth/login", json={"username": "b-clerk01", "password": "wrong-password"}).status_code == 401
     assert c.post("/api/v1/auth/login", json={"username": "b-clerk01", "password": "test1234"}).status_code == 200

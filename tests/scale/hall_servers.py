@@ -1,39 +1,23 @@
 """Real `hall serve` processes for the scale tests, and a tiny HTTP client for them."""
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import client
 from conftest import REDIS_URL, busy_hall_config, service_missing
+from live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def call(port, method, path, body=None, token=None, timeout=30):
-    """(status, json); a process that is not there raises OSError (URLError, ConnectionError)."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {}))
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    """client.call on this machine's port; a process that is not there raises OSError."""
+    return client.call(f"http://127.0.0.1:{port}{path}", method, body, token, timeout=timeout)
 
 
 def require_redis() -> None:

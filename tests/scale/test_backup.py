@@ -54,8 +54,8 @@ def dump(url: str) -> dict[str, list]:
         engine.dispose()
 
 
-def test_sqlite_backup_while_serving_then_restore_into_a_fresh_directory(tmp_path, clock):
-    live_url = f"sqlite:///{tmp_path / 'live' / 'hall.db'}"
+def test_sqlite_backup_while_serving_then_restore_into_a_fresh_directory(tmp_path, sqlite_db, clock):
+    live_url = sqlite_db(tmp_path / "live" / "hall.db")
     app = create_app([SMALL_HALL], live_url, secret=b"s", clock=clock)
     play_a_morning(app)
     out, counts = backup(live_url, tmp_path / "b.db")          # the app still has its pool open
@@ -71,8 +71,8 @@ def test_sqlite_backup_while_serving_then_restore_into_a_fresh_directory(tmp_pat
     assert hall.issue("QR00201001").get_json()["ticket"]["number"] == "B003"
 
 
-def test_restore_refuses_bad_files_and_keeps_the_old_data(tmp_path, clock):
-    url = f"sqlite:///{tmp_path / 'hall.db'}"
+def test_restore_refuses_bad_files_and_keeps_the_old_data(tmp_path, sqlite_db, clock):
+    url = sqlite_db(tmp_path / "hall.db")
     app = create_app([SMALL_HALL], url, secret=b"s", clock=clock)
     play_a_morning(app)
     app.extensions["hall"].engine.dispose()
@@ -92,8 +92,8 @@ def test_restore_refuses_bad_files_and_keeps_the_old_data(tmp_path, clock):
     assert dump(url) == before
 
 
-def test_restore_refuses_while_the_server_runs(tmp_path, clock):
-    url = f"sqlite:///{tmp_path / 'hall.db'}"
+def test_restore_refuses_while_the_server_runs(tmp_path, sqlite_db, clock):
+    url = sqlite_db(tmp_path / "hall.db")
     app = create_app([SMALL_HALL], url, secret=b"s", clock=clock)
     play_a_morning(app)
     out, _ = backup(url, tmp_path / "b.db")
@@ -105,9 +105,9 @@ def test_restore_refuses_while_the_server_runs(tmp_path, clock):
     restore(url, out)
 
 
-def test_backup_and_restore_commands(tmp_path, clock):
+def test_backup_and_restore_commands(tmp_path, sqlite_db, clock):
     data = tmp_path / "var"
-    app = create_app([SMALL_HALL], f"sqlite:///{data / 'hall.db'}", secret=b"s", clock=clock)
+    app = create_app([SMALL_HALL], sqlite_db(data / "hall.db"), secret=b"s", clock=clock)
     play_a_morning(app)
     app.extensions["hall"].engine.dispose()
     def run(*args):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import fresh_postgres_url
+from conftest import migrated_postgres_url
 from hall_servers import require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 def test_a_tiny_city_day_loses_no_ticket_and_calls_none_twice(tmp_path):
     require_redis()
-    url = fresh_postgres_url()
+    url = migrated_postgres_url()
     # Smaller centres than the real city's (16, 14, 6 windows): fewer clerks to log in.
     day = run_day(3, 300, processes=1, tick=30, clients=8, use_database=url, work_dir=tmp_path,
                   sizes={"city": 16, "county": 14, "township": 6})

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from conftest import SMALL_HALL, HallDriver, fresh_postgres_url
+from conftest import SMALL_HALL, HallDriver, migrated_postgres_url
 from faults import FaultProxy
 from queue_server import db
 from queue_server.app import create_app
@@ -16,7 +16,7 @@ from queue_server.app import create_app
 
 @pytest.mark.postgres
 def test_postgres_restart_gives_503_then_recovers_without_a_server_restart(clock):
-    url = make_url(fresh_postgres_url())
+    url = make_url(migrated_postgres_url())
     proxy = FaultProxy(url.host or "127.0.0.1", url.port or 5432)
     through = url.set(port=proxy.port).render_as_string(hide_password=False)
     app = create_app([SMALL_HALL], through, secret=b"s", clock=clock)
@@ -48,7 +48,7 @@ def test_a_restart_while_the_pool_is_quiet_costs_no_request(monkeypatch, ping_af
     fails no one's first ticket; connections in constant use are not (a round trip per request),
     and the one statement that meets a broken one fails (a 503) and renews the pool."""
     monkeypatch.setattr(db, "PING_AFTER", ping_after)
-    url = make_url(fresh_postgres_url())
+    url = make_url(migrated_postgres_url())
     proxy = FaultProxy(url.host or "127.0.0.1", url.port or 5432)
     engine = db.make_engine(url.set(port=proxy.port).render_as_string(hide_password=False))
     try:
@@ -75,7 +75,7 @@ def test_a_quiet_process_reuses_its_last_connection_without_a_ping(monkeypatch):
     """At a hall's pace the pool hands back the connection used last (LIFO), which has not been
     idle long enough to need a ping; the pool's other connections age unused."""
     monkeypatch.setattr(db, "PING_AFTER", 0.25)
-    engine = db.make_engine(fresh_postgres_url())
+    engine = db.make_engine(migrated_postgres_url())
     pings = []
     real_ping = engine.dialect.do_ping
     monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
@@ -93,9 +93,9 @@ def test_a_quiet_process_reuses_its_last_connection_without_a_ping(monkeypatch):
         engine.dispose()
 
 
-def test_sqlite_disk_full_is_a_clear_error_and_nothing_half_written(tmp_path, clock):
+def test_sqlite_disk_full_is_a_clear_error_and_nothing_half_written(tmp_path, sqlite_db, clock):
     """SQLite reports a full disk as SQLITE_FULL; max_page_count makes the file 'full' here."""
-    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    url = sqlite_db(tmp_path / "hall.db")
     app = create_app([SMALL_HALL], url, secret=b"s", clock=clock)
     hall = HallDriver(app.test_client(), staffed=False)   # only tickets here: every event is a ticket.issued
     assert hall.issue("QR00201001").status_code == 201

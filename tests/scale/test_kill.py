@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import DISPLAY, KIOSK, REDIS_URL, fresh_postgres_url
+from conftest import DISPLAY, KIOSK, REDIS_URL, migrated_postgres_url
 from live import wait_for
 from hall_servers import call as _call, hall_servers, require_redis
 from test_stream import Screen
@@ -37,7 +37,7 @@ DOWN = (OSError, http.client.HTTPException)  # refused, reset, cut mid-answer, t
 @pytest.fixture
 def two_servers(tmp_path):
     require_redis()
-    url = fresh_postgres_url()
+    url = migrated_postgres_url()
     channel = f"hall-kill-{uuid.uuid4().hex[:8]}"
     with hall_servers(tmp_path, url, REDIS_URL, channel) as (procs, ports, _logs):
         yield procs, ports, url

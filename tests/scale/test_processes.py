@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import REDIS_URL, fresh_postgres_url
+from conftest import REDIS_URL, migrated_postgres_url
 from live import wait_for
 from hall_servers import call, hall_servers, require_redis
 from test_stream import Screen
@@ -24,7 +24,7 @@ def servers(tmp_path):
     """Two server processes started at the same moment on one fresh PostgreSQL schema."""
     require_redis()
     channel = f"hall-test-{uuid.uuid4().hex[:8]}"
-    with hall_servers(tmp_path, fresh_postgres_url(), REDIS_URL, channel) as (_, ports, _logs):
+    with hall_servers(tmp_path, migrated_postgres_url(), REDIS_URL, channel) as (_, ports, _logs):
         yield ports
 
 

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import DISPLAY, KIOSK, REDIS_URL, fresh_postgres_url
+from conftest import DISPLAY, KIOSK, REDIS_URL, migrated_postgres_url
 from faults import FaultProxy
 from live import wait_for
 from hall_servers import call, hall_servers, require_redis
@@ -40,7 +40,7 @@ def servers_behind_proxy(tmp_path, redis_proxy):
     db = REDIS_URL.rsplit("/", 1)[-1] if REDIS_URL.count("/") >= 3 else "0"
     queue = f"redis://127.0.0.1:{redis_proxy.port}/{db}"
     channel = f"hall-redis-{uuid.uuid4().hex[:8]}"
-    with hall_servers(tmp_path, fresh_postgres_url(), queue, channel) as (_, ports, logs):
+    with hall_servers(tmp_path, migrated_postgres_url(), queue, channel) as (_, ports, logs):
         yield ports, logs
 
 

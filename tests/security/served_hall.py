@@ -14,11 +14,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import client
+from live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_HALL = ROOT / "tests" / "halls" / "small.toml"
@@ -26,12 +27,6 @@ SECRET = "a-hall-secret-long-enough-for-production-use-0001"
 
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def hall_config(tmp_path: Path, server: str = "") -> Path:
@@ -44,17 +39,8 @@ def hall_config(tmp_path: Path, server: str = "") -> Path:
 
 
 def call(port, method, path, body=None, token=None, headers=None, timeout=30, host="127.0.0.1"):
-    """(status, json)."""
-    request = urllib.request.Request(
-        f"http://{host}:{port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
-        | (headers or {}))
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    """client.call on a port, with any extra headers."""
+    return client.call(f"http://{host}:{port}{path}", method, body, token, headers=headers, timeout=timeout)
 
 
 def run_hall(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

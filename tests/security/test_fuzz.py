@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from security_helpers import Collect, error_problem, invariant_problems
 from sqlalchemy import text
 
-from conftest import DISPLAY, KIOSK, PASSWORD, fresh_postgres_url
+from conftest import DISPLAY, KIOSK, PASSWORD, migrated_postgres_url
 from queue_server.auth import LoginGuard
 from queue_server.openapi import BODIES, PATH_PARAMS, build_spec
 
@@ -136,11 +136,11 @@ def requests(draw):
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
+def db_url(request, tmp_path, sqlite_db) -> str:
     """Both databases: PostgreSQL refuses (and SQLite accepts) some values, e.g. out-of-range numbers."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hall.db'}"
-    return fresh_postgres_url()
+        return sqlite_db(tmp_path / "hall.db")
+    return migrated_postgres_url()
 
 
 @pytest.fixture

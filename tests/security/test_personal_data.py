@@ -198,9 +198,9 @@ def _personal(data: bytes | str) -> list[str]:
 
 
 def test_a_day_leaves_no_full_id_or_phone_in_logs_urls_answers_or_the_database(
-        everything_logged, tmp_path, clock):
+        everything_logged, tmp_path, sqlite_db, clock):
     db = tmp_path / "hall.db"
-    app = create_app([SMALL_HALL], f"sqlite:///{db}", secret=SECRET, clock=clock)
+    app = create_app([SMALL_HALL], sqlite_db(db), secret=SECRET, clock=clock)
     app.config["KIOSK_TOKEN"] = KIOSK
     rt = app.extensions["hall"]
     provider = FakeSmsProvider()

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from security_helpers import error_problem
 
-from conftest import KIOSK, SMALL_HALL, HallDriver, fresh_postgres_url
+from conftest import KIOSK, SMALL_HALL, HallDriver, migrated_postgres_url
 from queue_server.app import create_app
 from queue_server.config import ConfigError, Device, load_hall_config
 from queue_server.openapi import build_spec
@@ -161,7 +161,7 @@ def test_the_day_limit_still_speaks_first_and_zero_turns_the_burst_off(db_url, c
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def sms_hall(request, db_url, clock):
-    url = db_url if request.param == "sqlite" else fresh_postgres_url()
+    url = db_url if request.param == "sqlite" else migrated_postgres_url()
     app = create_app([SMALL_HALL], url, secret=b"test-secret", clock=clock)
     yield HallDriver(app.test_client()), app.extensions["hall"]
     app.extensions["hall"].engine.dispose()

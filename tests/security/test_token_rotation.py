@@ -277,9 +277,9 @@ def _near_the_end(page, prefix: str, minutes: int = 30) -> None:
 
 
 @pytest.mark.browser
-def test_the_caller_page_renews_its_login_while_the_clerk_works_and_not_when_idle(chromium, tmp_path):
+def test_the_caller_page_renews_its_login_while_the_clerk_works_and_not_when_idle(chromium, tmp_path, sqlite_db):
     from playwright.sync_api import expect
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"t")
+    app = create_app([SMALL_HALL], sqlite_db(tmp_path / "hall.db"), secret=b"t")
     app.extensions["hall"].ignore_hours = True
     with LiveServer(app) as live:
         context, page, errors = _open(chromium, live.url + "/caller")
@@ -316,9 +316,9 @@ def test_the_caller_page_renews_its_login_while_the_clerk_works_and_not_when_idl
 
 
 @pytest.mark.browser
-def test_an_untouched_caller_page_lets_its_login_expire(chromium, tmp_path):
+def test_an_untouched_caller_page_lets_its_login_expire(chromium, tmp_path, sqlite_db):
     from playwright.sync_api import expect
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"t")
+    app = create_app([SMALL_HALL], sqlite_db(tmp_path / "hall.db"), secret=b"t")
     with LiveServer(app) as live:
         context, page, errors = _open(chromium, live.url + "/caller")
         try:
@@ -341,9 +341,9 @@ def test_an_untouched_caller_page_lets_its_login_expire(chromium, tmp_path):
 
 
 @pytest.mark.browser
-def test_the_admin_rotates_a_device_token_on_the_devices_page(chromium, tmp_path):
+def test_the_admin_rotates_a_device_token_on_the_devices_page(chromium, tmp_path, sqlite_db):
     from playwright.sync_api import expect
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"t")
+    app = create_app([SMALL_HALL], sqlite_db(tmp_path / "hall.db"), secret=b"t")
     with LiveServer(app) as live:
         context, page, errors = _open(chromium, live.url + "/admin/devices")
         try:

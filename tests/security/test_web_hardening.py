@@ -278,9 +278,9 @@ def _login(page, username: str, selector_user="input[name=username]", selector_p
 
 
 @pytest.fixture
-def live_hall(tmp_path):
+def live_hall(tmp_path, sqlite_db):
     clock = FrozenClock(datetime(2026, 3, 10, 10, 0))   # a Tuesday morning: the hall is open
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"csp", clock=clock)
+    app = create_app([SMALL_HALL], sqlite_db(tmp_path / "hall.db"), secret=b"csp", clock=clock)
     app.config.update(KIOSK_TOKEN=KIOSK, KIOSK_PRINTER="preview:")
     with LiveServer(app) as server:
         yield app, server.url, clock

@@ -35,9 +35,9 @@ class LiveHall:
 
 
 @pytest.fixture
-def live(tmp_path):
+def live(tmp_path, sqlite_db):
     clock = FrozenClock(datetime(2026, 4, 2, 10, 30))  # a Thursday: last month is March
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"browser", clock=clock)
+    app = create_app([SMALL_HALL], sqlite_db(tmp_path / "hall.db"), secret=b"browser", clock=clock)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

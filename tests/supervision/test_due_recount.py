@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import SMALL_HALL, HallDriver, fresh_postgres_url
+from conftest import SMALL_HALL, HallDriver, migrated_postgres_url
 from queue_server.app import create_app
 from queue_server.config import DEFAULT_CALENDAR, load_hall_config
 from queue_server.supervision.alerts import check_warnings
@@ -19,8 +19,8 @@ NOTICE_2027 = '\n[2027]\nsource = "测试用"\nholidays = ["2027-01-01"]\nworkda
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    return f"sqlite:///{tmp_path / 'hall.db'}" if request.param == "sqlite" else fresh_postgres_url()
+def db_url(request, tmp_path, sqlite_db):
+    return sqlite_db(tmp_path / "hall.db") if request.param == "sqlite" else migrated_postgres_url()
 
 
 @pytest.fixture

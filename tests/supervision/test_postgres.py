@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import text
 
-from conftest import SMALL_HALL, HallDriver, fresh_postgres_url
+from conftest import SMALL_HALL, HallDriver, migrated_postgres_url
 from queue_server.app import create_app
 from queue_server.clock import FrozenClock
 from queue_server.supervision.alerts import check_warnings
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def pg():
     clock = FrozenClock(datetime(2026, 3, 10, 9, 0))
-    app = create_app([SMALL_HALL], fresh_postgres_url(), secret=b"pg", clock=clock)
+    app = create_app([SMALL_HALL], migrated_postgres_url(), secret=b"pg", clock=clock)
     yield app, HallDriver(app.test_client()), clock
     app.extensions["hall"].engine.dispose()
 

@@ -22,11 +22,11 @@ def test_no_workers_under_a_frozen_clock(app):
     assert "hall_workers" not in app.extensions
 
 
-def test_workers_warn_and_send_then_stop(tmp_path, monkeypatch):
+def test_workers_warn_and_send_then_stop(tmp_path, sqlite_db, monkeypatch):
     monkeypatch.delenv("HALL_WORKERS", raising=False)
     cfg = load_hall_config(SMALL_HALL)
     cfg.supervision = {"check_seconds": 0.2}
-    app = create_app([cfg], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"w")
+    app = create_app([cfg], sqlite_db(tmp_path / "hall.db"), secret=b"w")
     workers = app.extensions["hall_workers"]
     rt = app.extensions["hall"]
     if rt.clock.now().year not in rt.calendar.years:
@@ -59,9 +59,9 @@ def test_workers_warn_and_send_then_stop(tmp_path, monkeypatch):
     assert not any(t.is_alive() for t in workers.threads)
 
 
-def test_workers_can_be_switched_off(tmp_path, monkeypatch):
+def test_workers_can_be_switched_off(tmp_path, sqlite_db, monkeypatch):
     monkeypatch.setenv("HALL_WORKERS", "0")
-    app = create_app([SMALL_HALL], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"w")
+    app = create_app([SMALL_HALL], sqlite_db(tmp_path / "hall.db"), secret=b"w")
     assert "hall_workers" not in app.extensions
 
 
