@@ -14,8 +14,8 @@
   var FALLBACK_TAGS = ["服务态度差", "办事效率低", "一次性告知不清", "多次跑动", "其他"];
 
   var $ = function (id) { return document.getElementById(id); };
-  var token = Hall.tokenFromUrl();
-  var clock = new Hall.Clock();
+  var token = HallDevice.tokenFromUrl();
+  var clock = new HallDevice.Clock();
   var S = { windowId: null, window: null, staff: null, department: null, hall: null, view: "idle",
             caseInfo: null, level: null, tags: [], sending: false, connected: false, tagsByLevel: {} };
   var posts = [];
@@ -143,7 +143,7 @@
     var body = { case_id: S.caseInfo.id, level: S.level, channel: "device", tags: S.tags.slice(),
                  node: S.caseInfo.node || "finish" };
     posts.push(body);
-    Hall.api("POST", "/ratings", token, body).then(function () {
+    HallApi.call("POST", "/ratings", { token: token, body: body }).then(function () {
       thanks(S.level <= 2 ? "感谢您的评价，我们将认真核实整改并及时回访" : "欢迎您再次光临");
     }).catch(function (err) {
       if (err.status === 409) thanks("本次服务已评价，无需重复评价", "already");
@@ -182,14 +182,14 @@
   }
 
   function loadLevels() {
-    Hall.api("GET", "/ratings/levels", token).then(function (cat) {
+    HallApi.call("GET", "/ratings/levels", { token: token }).then(function (cat) {
       (cat.levels || []).forEach(function (l) { S.tagsByLevel[l.level] = l.tags || []; });
     }).catch(function () { setTimeout(loadLevels, 30000); });
   }
 
   /** After a (re)connect: a case of this window finished moments ago and not yet rated here? */
   function checkPending() {
-    Hall.api("GET", "/ratings/device", token).then(function (r) {
+    HallApi.call("GET", "/ratings/device", { token: token }).then(function (r) {
       var c = r && r.case;
       if (!c || c.rated || S.view !== "idle") return;
       var age = Date.now() + clock.offset - Date.parse(c.finished_at);
@@ -228,19 +228,19 @@
     show("idle");
     renderClock();
     setInterval(renderClock, 1000);
-    Hall.api("GET", "/me", token).then(function (me) {
+    HallApi.call("GET", "/me", { token: token }).then(function (me) {
       if (me.kind !== "device" || !me.window_ids || !me.window_ids.length) {
         fatal("此令牌没有绑定窗口：评价器需要 kind = \"rater\" 且配置了 window 的设备令牌");
         return;
       }
       S.windowId = me.window_ids[0];
-      stream = new Hall.Stream({ token: token, onSnapshot: onSnapshot, onEvent: onEvent,
+      stream = new HallStream({ token: token, onSnapshot: onSnapshot, onEvent: onEvent,
         onStatus: function (ok) {
           S.connected = ok;
           $("conn-badge").hidden = ok;
           if (!ok) S.checked = false;     // the next snapshot checks for a case finished meanwhile
         } });
-      var beats = Hall.startHeartbeat(token, function () {
+      var beats = HallDevice.startHeartbeat(token, function () {
         return { screen: "ok", socket: stream.socketStatus() };
       });
       window.hallRater = { state: S, posts: posts, stream: stream, beats: beats };

@@ -1,7 +1,7 @@
 /* 综合屏: the hall TV. Shows the call just made (large, flashing), the last calls, every window's
  * state, the waiting count per category, the hall notice; says each call aloud, one at a time.
  *
- * State = the last snapshot + the events after it (hallstream.js keeps the seq order). Calls are
+ * State = the last snapshot + the events after it (the kit's stream.js keeps the seq order). Calls are
  * announced only from live events, never from a snapshot (a reconnect must not replay old calls),
  * except calls that arrived while a snapshot was awaited and that the snapshot then covered.
  *
@@ -22,8 +22,8 @@
   var SILENT_WAV = "/static/display/silent.wav";  // a file, not a data: URL (the CSP allows media from this server only)
 
   var $ = function (id) { return document.getElementById(id); };
-  var token = Hall.tokenFromUrl();
-  var clock = new Hall.Clock();
+  var token = HallDevice.tokenFromUrl();
+  var clock = new HallDevice.Clock();
 
   var S = {
     hall: null, windows: {}, order: [], waiting: { total: 0, by_prefix: {} },
@@ -256,7 +256,7 @@
 
   // ------------------------------------------------------------------ catalogue (notice, category names)
   function loadCatalogue() {
-    Hall.api("GET", "/matters", token).then(function (cat) {
+    HallApi.call("GET", "/matters", { token: token }).then(function (cat) {
       S.notice = (cat.hall && cat.hall.notice) || "";
       if (cat.hall && typeof cat.hall.call_repeat_seconds === "number") S.repeatSeconds = cat.hall.call_repeat_seconds;
       var names = {};
@@ -353,7 +353,7 @@
     document.addEventListener("click", enableByTap);
     document.addEventListener("keydown", enableByTap);
     renderConnection(false);
-    var stream = new Hall.Stream({ token: token, onSnapshot: onSnapshot, onEvent: onEvent,
+    var stream = new HallStream({ token: token, onSnapshot: onSnapshot, onEvent: onEvent,
       onStatus: function (ok, why) {
         renderConnection(ok);
         if (!ok && why === "unauthorized") {
@@ -362,7 +362,7 @@
           box.hidden = false;
         } else if (ok) { $("token-error").hidden = true; }
       } });
-    var beats = Hall.startHeartbeat(token, function () {
+    var beats = HallDevice.startHeartbeat(token, function () {
       return { screen: "ok", socket: stream.socketStatus(), voice: V.enabled ? "ok" : "blocked" };
     });
     window.hallTV = { state: S, voice: V, stream: stream, beats: beats, lastCallShownAt: null };
