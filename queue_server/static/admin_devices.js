@@ -5,7 +5,7 @@
  * in a dialog) or stop it.
  * Login as on the window caller page: the API token is kept in sessionStorage.
  */
-(function () {
+(() => {
   "use strict";
 
   const KEY = "hall.admin.";

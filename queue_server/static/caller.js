@@ -7,7 +7,7 @@
  *   - sessionStorage: the login token, the chosen window, today's skipped tickets of this window
  *     (there is no list endpoint for them) and the case numbers seen (the snapshot has none).
  */
-(function () {
+(() => {
   "use strict";
 
   const STORE = "hall.caller.";
