@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from hallkit import blueprint as kit
 from hallkit.web_security import install as install_web_security
 
 from .views import Host, blueprint, mount
@@ -23,6 +24,7 @@ def create_kiosk_app(server_url: str, token: str, printer: str | None = None,
     app.config.update(KIOSK_SERVER_URL=server_url, KIOSK_TOKEN=token, KIOSK_PRINTER=printer,
                       KIOSK_PRINTER_PROFILE=printer_profile, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
+    app.register_blueprint(kit)   # the page frame and scripts every page shares
     app.register_blueprint(blueprint, url_prefix="/kiosk")
     install_web_security(app)   # the same CSP and cross-site refusal as the hall server's pages
 

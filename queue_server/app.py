@@ -105,8 +105,10 @@ class _BoundedInt(IntegerConverter):
 def _register_parts(app: Flask) -> None:
     """Each area of the hall is a blueprint; one line each."""
     from . import tables  # noqa: F401
+    from hallkit import blueprint as kit
     from .api import api
     from .pages import pages
+    app.register_blueprint(kit)
     app.register_blueprint(api)
     app.register_blueprint(pages)
     from .api.devices import admin_pages as device_admin_pages

@@ -3,24 +3,24 @@
  * with reason tags for 不满意/非常不满意, posts one `channel: device` rating for that case, thanks
  * the citizen and goes back to idle (also after RATE_TIMEOUT_MS without a rating).
  */
-(function () {
+(() => {
   "use strict";
 
   // How long the five levels stay up after 办结 (per device: /rater?token=…&timeout=30).
-  var RATE_TIMEOUT_MS = Math.min(300, Math.max(1, Number((/[?&]timeout=(\d+)/.exec(location.search) || [])[1]) || 20)) * 1000;
-  var THANKS_MS = 6000;
-  var LOW_LEVELS = { 1: true, 2: true };
+  const RATE_TIMEOUT_MS = Math.min(300, Math.max(1, Number((/[?&]timeout=(\d+)/.exec(location.search) || [])[1]) || 20)) * 1000;
+  const THANKS_MS = 6000;
+  const LOW_LEVELS = { 1: true, 2: true };
   // Used only if the server's catalogue (GET /ratings/levels) cannot be read.
-  var FALLBACK_TAGS = ["服务态度差", "办事效率低", "一次性告知不清", "多次跑动", "其他"];
+  const FALLBACK_TAGS = ["服务态度差", "办事效率低", "一次性告知不清", "多次跑动", "其他"];
 
-  var $ = function (id) { return document.getElementById(id); };
-  var token = Hall.tokenFromUrl();
-  var clock = new Hall.Clock();
-  var S = { windowId: null, window: null, staff: null, department: null, hall: null, view: "idle",
+  const $ = (id) => document.getElementById(id);
+  const token = HallDevice.tokenFromUrl();
+  const clock = new HallDevice.Clock();
+  const S = { windowId: null, window: null, staff: null, department: null, hall: null, view: "idle",
             caseInfo: null, level: null, tags: [], sending: false, connected: false, tagsByLevel: {} };
-  var posts = [];
-  var stream = null;
-  var idleTimer = null, tickTimer = null, deadline = 0;
+  const posts = [];
+  let stream = null;
+  let idleTimer = null, tickTimer = null, deadline = 0;
 
   function show(view) {
     S.view = view;
@@ -31,10 +31,10 @@
   }
 
   function renderClerk() {
-    var w = S.window;
+    const w = S.window;
     if (S.hall) $("hall-name").textContent = S.hall.name;
     if (w) $("window-name").textContent = w.number + "号窗口 · " + w.name;
-    var staff = S.staff;
+    const staff = S.staff;
     $("clerk-name").textContent = staff ? staff.name : "工作人员";
     $("clerk-no").textContent = staff && staff.staff_no ? "工号 " + staff.staff_no : "";
     $("clerk-dept").textContent = S.department || "";
@@ -42,7 +42,7 @@
   }
 
   function renderClock() {
-    var p = clock.parts();
+    const p = clock.parts();
     $("clock").textContent = p.time.slice(0, 5);
   }
 
@@ -51,7 +51,7 @@
     clock.sync(snap.at);
     renderClock();
     S.hall = snap.hall;
-    (snap.windows || []).forEach(function (w) {
+    (snap.windows || []).forEach((w) => {
       if (w.id === S.windowId) {
         S.window = w;
         if (w.staff) S.staff = w.staff;
@@ -80,8 +80,8 @@
 
   // ------------------------------------------------------------------ rating
   function setButtons(enabled) {
-    var all = document.querySelectorAll(".level, .tag, #tags-submit, #tags-back");
-    for (var i = 0; i < all.length; i++) all[i].disabled = !enabled;
+    const all = document.querySelectorAll(".level, .tag, #tags-submit, #tags-back");
+    for (let i = 0; i < all.length; i++) all[i].disabled = !enabled;
   }
 
   function startRating(kase, timeoutMs, node) {
@@ -91,10 +91,10 @@
     S.sending = false;
     $("case-line").textContent = (kase.matter_name || "") + (kase.number ? " · 办件编号 " + kase.number : "");
     $("tags").hidden = true;
-    var levels = document.querySelectorAll(".level");
-    for (var i = 0; i < levels.length; i++) levels[i].classList.remove("chosen");
-    var tags = document.querySelectorAll(".tag");
-    for (var j = 0; j < tags.length; j++) tags[j].classList.remove("on");
+    const levels = document.querySelectorAll(".level");
+    for (let i = 0; i < levels.length; i++) levels[i].classList.remove("chosen");
+    const tags = document.querySelectorAll(".tag");
+    for (let j = 0; j < tags.length; j++) tags[j].classList.remove("on");
     setButtons(true);
     $("levels").classList.remove("picked");
     show("rate");
@@ -105,10 +105,10 @@
     clearTimeout(idleTimer);
     clearInterval(tickTimer);
     deadline = Date.now() + ms;
-    idleTimer = setTimeout(function () { if (!S.sending) toIdle(); }, ms);
-    var bar = $("countdown-bar");
-    tickTimer = setInterval(function () {
-      var left = Math.max(0, deadline - Date.now());
+    idleTimer = setTimeout(() => { if (!S.sending) toIdle(); }, ms);
+    const bar = $("countdown-bar");
+    tickTimer = setInterval(() => {
+      const left = Math.max(0, deadline - Date.now());
       bar.style.width = (100 * left / ms) + "%";
     }, 200);
     bar.style.width = "100%";
@@ -124,8 +124,8 @@
   function chooseLevel(level) {
     if (S.view !== "rate" || S.sending || !S.caseInfo) return;
     S.level = level;
-    var levels = document.querySelectorAll(".level");
-    for (var i = 0; i < levels.length; i++) levels[i].classList.toggle("chosen", Number(levels[i].dataset.level) === level);
+    const levels = document.querySelectorAll(".level");
+    for (let i = 0; i < levels.length; i++) levels[i].classList.toggle("chosen", Number(levels[i].dataset.level) === level);
     if (LOW_LEVELS[level]) {
       renderTags(S.tagsByLevel[level] || FALLBACK_TAGS);
       $("tags").hidden = false;
@@ -140,12 +140,12 @@
     if (S.sending || !S.caseInfo || !S.level) return;
     S.sending = true;
     setButtons(false);                       // one tap, one rating: nothing more until the next case
-    var body = { case_id: S.caseInfo.id, level: S.level, channel: "device", tags: S.tags.slice(),
+    const body = { case_id: S.caseInfo.id, level: S.level, channel: "device", tags: S.tags.slice(),
                  node: S.caseInfo.node || "finish" };
     posts.push(body);
-    Hall.api("POST", "/ratings", token, body).then(function () {
+    HallApi.call("POST", "/ratings", { token, body }).then(() => {
       thanks(S.level <= 2 ? "感谢您的评价，我们将认真核实整改并及时回访" : "欢迎您再次光临");
-    }).catch(function (err) {
+    }).catch((err) => {
       if (err.status === 409) thanks("本次服务已评价，无需重复评价", "already");
       else thanks("评价未能提交：" + err.message + "，请联系窗口工作人员", "error");
     });
@@ -162,17 +162,17 @@
   }
 
   function renderTags(tags) {
-    var box = $("tag-list");
+    const box = $("tag-list");
     box.textContent = "";
-    tags.forEach(function (tag) {
-      var b = document.createElement("button");
+    tags.forEach((tag) => {
+      const b = document.createElement("button");
       b.type = "button";
       b.className = "tag";
       b.dataset.tag = tag;
       b.textContent = tag;
-      b.addEventListener("click", function () {
+      b.addEventListener("click", () => {
         if (S.sending) return;
-        var i = S.tags.indexOf(tag);
+        const i = S.tags.indexOf(tag);
         if (i >= 0) S.tags.splice(i, 1); else S.tags.push(tag);
         b.classList.toggle("on", i < 0);
         armTimeout(RATE_TIMEOUT_MS);
@@ -182,41 +182,41 @@
   }
 
   function loadLevels() {
-    Hall.api("GET", "/ratings/levels", token).then(function (cat) {
-      (cat.levels || []).forEach(function (l) { S.tagsByLevel[l.level] = l.tags || []; });
-    }).catch(function () { setTimeout(loadLevels, 30000); });
+    HallApi.call("GET", "/ratings/levels", { token }).then((cat) => {
+      (cat.levels || []).forEach((l) => { S.tagsByLevel[l.level] = l.tags || []; });
+    }).catch(() => { setTimeout(loadLevels, 30000); });
   }
 
   /** After a (re)connect: a case of this window finished moments ago and not yet rated here? */
   function checkPending() {
-    Hall.api("GET", "/ratings/device", token).then(function (r) {
-      var c = r && r.case;
+    HallApi.call("GET", "/ratings/device", { token }).then((r) => {
+      const c = r && r.case;
       if (!c || c.rated || S.view !== "idle") return;
-      var age = Date.now() + clock.offset - Date.parse(c.finished_at);
+      const age = Date.now() + clock.offset - Date.parse(c.finished_at);
       if (age >= 0 && age < RATE_TIMEOUT_MS) {
         if (c.staff) { S.staff = c.staff; renderClerk(); }
         startRating(c, RATE_TIMEOUT_MS - age);
       }
-    }).catch(function () { /* no such endpoint or no case: stay idle */ });
+    }).catch(() => { /* no such endpoint or no case: stay idle */ });
   }
 
   function bind() {
-    document.querySelectorAll(".level").forEach(function (b) {
-      b.addEventListener("click", function () { chooseLevel(Number(b.dataset.level)); });
+    document.querySelectorAll(".level").forEach((b) => {
+      b.addEventListener("click", () => { chooseLevel(Number(b.dataset.level)); });
     });
     $("tags-submit").addEventListener("click", submit);
-    $("tags-back").addEventListener("click", function () {
+    $("tags-back").addEventListener("click", () => {
       if (S.sending) return;
       S.level = null;
       S.tags = [];
       $("tags").hidden = true;
       $("levels").classList.remove("picked");
-      document.querySelectorAll(".level, .tag").forEach(function (b) { b.classList.remove("chosen", "on"); });
+      document.querySelectorAll(".level, .tag").forEach((b) => { b.classList.remove("chosen", "on"); });
     });
   }
 
   function fatal(message) {
-    var box = $("token-error");
+    const box = $("token-error");
     box.textContent = message;
     box.hidden = false;
   }
@@ -228,26 +228,24 @@
     show("idle");
     renderClock();
     setInterval(renderClock, 1000);
-    Hall.api("GET", "/me", token).then(function (me) {
+    HallApi.call("GET", "/me", { token }).then((me) => {
       if (me.kind !== "device" || !me.window_ids || !me.window_ids.length) {
         fatal("此令牌没有绑定窗口：评价器需要 kind = \"rater\" 且配置了 window 的设备令牌");
         return;
       }
       S.windowId = me.window_ids[0];
-      stream = new Hall.Stream({ token: token, onSnapshot: onSnapshot, onEvent: onEvent,
-        onStatus: function (ok) {
+      stream = new HallStream({ token, onSnapshot, onEvent,
+        onStatus: (ok) => {
           S.connected = ok;
           $("conn-badge").hidden = ok;
           if (!ok) S.checked = false;     // the next snapshot checks for a case finished meanwhile
         } });
-      var beats = Hall.startHeartbeat(token, function () {
-        return { screen: "ok", socket: stream.socketStatus() };
-      });
-      window.hallRater = { state: S, posts: posts, stream: stream, beats: beats };
+      const beats = HallDevice.startHeartbeat(token, () => ({ screen: "ok", socket: stream.socketStatus() }));
+      window.hallRater = { state: S, posts, stream, beats };
       stream.start();
-    }).catch(function (err) {
+    }).catch((err) => {
       fatal(err.status === 401 ? "设备令牌无效或已停用，请联系管理员" : "无法连接服务器，正在重试…");
-      if (err.status !== 401) setTimeout(function () { location.reload(); }, 10000);
+      if (err.status !== 401) setTimeout(() => { location.reload(); }, 10000);
     });
   }
 

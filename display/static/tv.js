@@ -1,7 +1,7 @@
 /* 综合屏: the hall TV. Shows the call just made (large, flashing), the last calls, every window's
  * state, the waiting count per category, the hall notice; says each call aloud, one at a time.
  *
- * State = the last snapshot + the events after it (hallstream.js keeps the seq order). Calls are
+ * State = the last snapshot + the events after it (the kit's stream.js keeps the seq order). Calls are
  * announced only from live events, never from a snapshot (a reconnect must not replay old calls),
  * except calls that arrived while a snapshot was awaited and that the snapshot then covered.
  *
@@ -11,26 +11,26 @@
  * to the latest call still waiting for its person, or to the welcome line. A call nobody came to
  * is said once more after the hall's `call_repeat_seconds` (unless the clerk recalled it).
  */
-(function () {
+(() => {
   "use strict";
 
-  var RECENT_MAX = 6;       // rows of the 最近叫号 panel (its grid has exactly this many)
-  var VOICE_QUEUE_MAX = 12;
-  var VOICE_STALE_MS = 90 * 1000;   // a call still unspoken after this is dropped, not read late
-  var VOICE_GAP_MS = 350;           // silence between two announcements
-  var VOICE_GUARD_MS = 20000;       // an announcement that never ends is given up
-  var SILENT_WAV = "/static/display/silent.wav";  // a file, not a data: URL (the CSP allows media from this server only)
+  const RECENT_MAX = 6;       // rows of the 最近叫号 panel (its grid has exactly this many)
+  const VOICE_QUEUE_MAX = 12;
+  const VOICE_STALE_MS = 90 * 1000;   // a call still unspoken after this is dropped, not read late
+  const VOICE_GAP_MS = 350;           // silence between two announcements
+  const VOICE_GUARD_MS = 20000;       // an announcement that never ends is given up
+  const SILENT_WAV = "/static/display/silent.wav";  // a file, not a data: URL (the CSP allows media from this server only)
 
-  var $ = function (id) { return document.getElementById(id); };
-  var token = Hall.tokenFromUrl();
-  var clock = new Hall.Clock();
+  const $ = (id) => document.getElementById(id);
+  const token = HallDevice.tokenFromUrl();
+  const clock = new HallDevice.Clock();
 
-  var S = {
+  const S = {
     hall: null, windows: {}, order: [], waiting: { total: 0, by_prefix: {} },
     recent: [], call: null, prefixNames: {}, notice: "", connected: false, flashes: 0,
     repeatSeconds: 30, repeats: {}
   };
-  var V = { enabled: false, queue: [], playing: null, log: [] };
+  const V = { enabled: false, queue: [], playing: null, log: [] };
 
   // ------------------------------------------------------------------ state
   function onSnapshot(snap, covered) {
@@ -39,21 +39,19 @@
     S.hall = snap.hall;
     S.windows = {};
     S.order = [];
-    (snap.windows || []).forEach(function (w) {
+    (snap.windows || []).forEach((w) => {
       S.windows[w.id] = { id: w.id, number: w.number, name: w.name, state: w.state,
                           current: w.current ? { id: w.current.id, number: w.current.number, status: w.current.status } : null };
       S.order.push(w.id);
     });
     S.waiting = snap.waiting || S.waiting;
-    var shown = S.call;
-    S.recent = (snap.recent_calls || []).map(function (c) {
-      return { ticket: c.ticket_number, window: c.window_number, windowName: c.window_name, recall: c.recall, flash: 0 };
-    });
+    const shown = S.call;
+    S.recent = (snap.recent_calls || []).map((c) => ({ ticket: c.ticket_number, window: c.window_number, windowName: c.window_name, recall: c.recall, flash: 0 }));
     // The call on screen keeps its flash number: a resync must not flash it again.
-    var latest = S.recent[0];
+    const latest = S.recent[0];
     if (latest && shown && shown.ticket === latest.ticket && shown.window === latest.window) latest.flash = shown.flash;
     // Calls we heard live but that the snapshot took over: still say them if they are fresh.
-    (covered || []).forEach(function (e) {
+    (covered || []).forEach((e) => {
       if ((e.type === "ticket.called" || e.type === "ticket.recalled") && Date.now() - e._received < 10000) {
         announce(e.ticket.number, e.window.number, e.type === "ticket.recalled");
       }
@@ -62,28 +60,29 @@
   }
 
   function onEvent(e) {
-    var w = e.window && S.windows[e.window.id];
+    const w = e.window && S.windows[e.window.id];
     if (e.waiting) S.waiting = e.waiting;
     if (w && e.window.state) w.state = e.window.state;
-    var t = e.ticket;
+    const t = e.ticket;
     switch (e.type) {
       case "ticket.called":
-      case "ticket.recalled":
-        var recall = e.type === "ticket.recalled";
+      case "ticket.recalled": {
+        const recall = e.type === "ticket.recalled";
         if (w) w.current = { id: t.id, number: t.number, status: "called" };
-        S.recent.unshift({ ticket: t.number, window: e.window.number, windowName: e.window.name, recall: recall,
+        S.recent.unshift({ ticket: t.number, window: e.window.number, windowName: e.window.name, recall,
                            flash: ++S.flashes });
         S.recent = S.recent.slice(0, 12);
         announce(t.number, e.window.number, recall);
         scheduleRepeat(e.window.id, t.id, t.number, recall);
         break;
+      }
       case "case.accepted":   // a 即办件 is served on at the window; a 承诺件's visit ends at 受理
         if (w && w.current && t && w.current.id === t.id) {
           if (t.status === "serving") w.current.status = "serving"; else w.current = null;
         }
         break;
       case "day.closed":      // whatever was still called is closed with the day
-        Object.keys(S.windows).forEach(function (id) { S.windows[id].current = null; });
+        Object.keys(S.windows).forEach((id) => { S.windows[id].current = null; });
         break;
       case "case.finished":
       case "case.correction":
@@ -102,21 +101,21 @@
   // ------------------------------------------------------------------ rendering
   function text(el, value) { if (el.textContent !== value) el.textContent = value; }
   function el(tag, cls, content) {
-    var n = document.createElement(tag);
+    const n = document.createElement(tag);
     if (cls) n.className = cls;
     if (content !== undefined) n.textContent = content;
     return n;
   }
 
   function windowByNumber(number) {
-    for (var i = 0; i < S.order.length; i++) if (S.windows[S.order[i]].number === number) return S.windows[S.order[i]];
+    for (let i = 0; i < S.order.length; i++) if (S.windows[S.order[i]].number === number) return S.windows[S.order[i]];
     return null;
   }
 
   // The recent call the big panel may show (see the top of this file), or null.
   function liveCall() {
-    for (var i = 0; i < S.recent.length; i++) {
-      var c = S.recent[i], w = windowByNumber(c.window);
+    for (let i = 0; i < S.recent.length; i++) {
+      const c = S.recent[i], w = windowByNumber(c.window);
       if (!w || w.state === "paused" || w.state === "closed" || !w.current || w.current.number !== c.ticket) continue;
       if (w.current.status === "called" || (i === 0 && w.current.status === "serving")) return c;
     }
@@ -125,13 +124,13 @@
 
   // ------------------------------------------------------------------ the repeated call
   function scheduleRepeat(windowId, ticketId, number, recall) {
-    var old = S.repeats[windowId];
+    const old = S.repeats[windowId];
     if (old) { clearTimeout(old.timer); delete S.repeats[windowId]; }
     if (recall || !(S.repeatSeconds > 0)) return;     // the clerk's recall is the repeat
-    var item = { ticketId: ticketId, number: number };
-    item.timer = setTimeout(function () {
+    const item = { ticketId, number };
+    item.timer = setTimeout(() => {
       delete S.repeats[windowId];
-      var w = S.windows[windowId];
+      const w = S.windows[windowId];
       if (!w || w.state === "paused" || w.state === "closed" || !w.current || w.current.id !== ticketId ||
           w.current.status !== "called") return;
       S.recent.unshift({ ticket: number, window: w.number, windowName: w.name, recall: true, flash: ++S.flashes,
@@ -153,7 +152,7 @@
   }
 
   function renderCall() {
-    var card = $("call-card"), c = S.call;
+    const card = $("call-card"), c = S.call;
     $("call-idle").hidden = !!c;
     $("call-body").hidden = !c;
     if (!c) { card.dataset.state = "none"; return; }
@@ -171,11 +170,11 @@
   }
 
   function renderRecent() {
-    var list = $("recent-list");
-    var items = S.recent.filter(function (c) { return c !== S.call && !c.repeat; }).slice(0, RECENT_MAX);
+    const list = $("recent-list");
+    const items = S.recent.filter((c) => c !== S.call && !c.repeat).slice(0, RECENT_MAX);
     list.textContent = "";
-    items.forEach(function (c) {
-      var li = el("li", c.recall ? "recall" : "");
+    items.forEach((c) => {
+      const li = el("li", c.recall ? "recall" : "");
       li.appendChild(el("span", "r-ticket", c.ticket));
       li.appendChild(el("span", "r-arrow", "→"));
       li.appendChild(el("span", "r-window", c.window + "号窗口"));
@@ -186,20 +185,20 @@
   }
 
   function renderWindows() {
-    var grid = $("window-grid");
-    var n = S.order.length;
-    var rows = n > 16 ? 3 : 2;
+    const grid = $("window-grid");
+    const n = S.order.length;
+    const rows = n > 16 ? 3 : 2;
     grid.style.setProperty("--cols", String(Math.max(1, Math.ceil(n / rows))));
     grid.style.setProperty("--rows", String(rows));
     grid.textContent = "";
-    S.order.forEach(function (id) {
-      var w = S.windows[id];
-      var tile = el("div", "win");
-      var shut = w.state === "paused" || w.state === "closed";   // closed: nobody signed in (未开放)
+    S.order.forEach((id) => {
+      const w = S.windows[id];
+      const tile = el("div", "win");
+      const shut = w.state === "paused" || w.state === "closed";   // closed: nobody signed in (未开放)
       tile.dataset.state = shut ? w.state : (w.current ? w.current.status : "idle");
       tile.dataset.number = String(w.number);
       if (S.call && S.call.window === w.number && S.call.flash) tile.classList.add("just-called");
-      var head = el("div", "win-head");
+      const head = el("div", "win-head");
       head.appendChild(el("span", "win-no", w.number + "号"));
       head.appendChild(el("span", "win-name", w.name));
       tile.appendChild(head);
@@ -214,17 +213,17 @@
   }
 
   function renderWaiting() {
-    var list = $("waiting-list"), by = (S.waiting && S.waiting.by_prefix) || {};
+    const list = $("waiting-list"), by = (S.waiting && S.waiting.by_prefix) || {};
     text($("waiting-total"), String((S.waiting && S.waiting.total) || 0));
-    var prefixes = Object.keys(S.prefixNames).length ? Object.keys(S.prefixNames) : Object.keys(by);
+    const prefixes = Object.keys(S.prefixNames).length ? Object.keys(S.prefixNames) : Object.keys(by);
     prefixes.sort();
     list.textContent = "";
     list.classList.toggle("two-cols", prefixes.length > 6);
-    prefixes.forEach(function (p) {
-      var li = el("li", (by[p] || 0) ? "" : "zero");
+    prefixes.forEach((p) => {
+      const li = el("li", (by[p] || 0) ? "" : "zero");
       li.appendChild(el("span", "q-prefix", p));
       li.appendChild(el("span", "q-name", S.prefixNames[p] || ""));
-      var n = el("span", "q-count");
+      const n = el("span", "q-count");
       n.appendChild(el("b", "", String(by[p] || 0)));
       n.appendChild(document.createTextNode("人"));
       li.appendChild(n);
@@ -234,7 +233,7 @@
   }
 
   function renderClock() {
-    var p = clock.parts();
+    const p = clock.parts();
     text($("date"), p.date);
     text($("weekday"), p.weekday);
     text($("time"), p.time);
@@ -247,7 +246,7 @@
   }
 
   function renderTicker() {
-    var t = $("ticker-text");
+    const t = $("ticker-text");
     text(t, S.notice || "");
     document.querySelector(".ticker").hidden = !S.notice;
     // About 8 characters per second across the screen, whatever its width.
@@ -256,26 +255,26 @@
 
   // ------------------------------------------------------------------ catalogue (notice, category names)
   function loadCatalogue() {
-    Hall.api("GET", "/matters", token).then(function (cat) {
+    HallApi.call("GET", "/matters", { token }).then((cat) => {
       S.notice = (cat.hall && cat.hall.notice) || "";
       if (cat.hall && typeof cat.hall.call_repeat_seconds === "number") S.repeatSeconds = cat.hall.call_repeat_seconds;
-      var names = {};
-      (cat.matters || []).forEach(function (m) {
-        var list = names[m.prefix] = names[m.prefix] || [];
+      const names = {};
+      (cat.matters || []).forEach((m) => {
+        const list = names[m.prefix] = names[m.prefix] || [];
         if (list.indexOf(m.department_name) < 0) list.push(m.department_name);
       });
       S.prefixNames = {};
-      Object.keys(names).forEach(function (p) { S.prefixNames[p] = names[p].join("、"); });
+      Object.keys(names).forEach((p) => { S.prefixNames[p] = names[p].join("、"); });
       if (!S.hall && cat.hall) S.hall = { code: cat.hall.code, name: cat.hall.name };
       renderTicker();
       render();
-    }).catch(function () { setTimeout(loadCatalogue, 10000); });
+    }).catch(() => { setTimeout(loadCatalogue, 10000); });
   }
 
   // ------------------------------------------------------------------ voice
   function announce(ticket, windowNumber, recall) {
     if (!ticket || !windowNumber) return;
-    V.queue.push({ ticket: ticket, window: windowNumber, recall: !!recall, queuedAt: Date.now(),
+    V.queue.push({ ticket, window: windowNumber, recall: !!recall, queuedAt: Date.now(),
                    url: "/display/voice/" + encodeURIComponent(ticket) + "/" + windowNumber + ".wav" + (recall ? "?recall=1" : "") });
     if (V.queue.length > VOICE_QUEUE_MAX) V.queue.splice(0, V.queue.length - VOICE_QUEUE_MAX);
     pump();
@@ -283,13 +282,13 @@
 
   function pump() {
     if (V.playing || !V.enabled) return;
-    var now = Date.now();
-    V.queue = V.queue.filter(function (it) { return now - it.queuedAt < VOICE_STALE_MS; });
-    var item = V.queue.shift();
+    const now = Date.now();
+    V.queue = V.queue.filter((it) => now - it.queuedAt < VOICE_STALE_MS);
+    const item = V.queue.shift();
     if (!item) return;
     V.playing = item;
-    var audio = new Audio(item.url);
-    var guard = setTimeout(function () { done("timeout"); }, VOICE_GUARD_MS);
+    const audio = new Audio(item.url);
+    const guard = setTimeout(() => { done("timeout"); }, VOICE_GUARD_MS);
     function done(how) {
       if (V.playing !== item) return;
       clearTimeout(guard);
@@ -300,11 +299,11 @@
       V.playing = null;
       setTimeout(pump, VOICE_GAP_MS);
     }
-    audio.addEventListener("ended", function () { done("ended"); });
-    audio.addEventListener("error", function () { done("error"); });
+    audio.addEventListener("ended", () => { done("ended"); });
+    audio.addEventListener("error", () => { done("error"); });
     item.start = performance.now();
-    var p = audio.play();
-    if (p && p.catch) p.catch(function (err) {
+    const p = audio.play();
+    if (p && p.catch) p.catch((err) => {
       if (err && err.name === "NotAllowedError") {   // autoplay blocked: wait for a tap, keep the call
         clearTimeout(guard);
         V.playing = null;
@@ -323,24 +322,24 @@
   }
 
   function probeAutoplay() {
-    var a = new Audio(SILENT_WAV);
-    var p = a.play();
+    const a = new Audio(SILENT_WAV);
+    const p = a.play();
     if (!p || !p.then) { setVoice(true); return; }
-    p.then(function () { setVoice(true); }).catch(function () { setVoice(false); });
+    p.then(() => { setVoice(true); }).catch(() => { setVoice(false); });
   }
 
   function enableByTap() {
     if (V.enabled) return;
-    var a = new Audio(SILENT_WAV);
-    var p = a.play();
-    if (p && p.then) p.then(function () { setVoice(true); }).catch(function () { setVoice(false); });
+    const a = new Audio(SILENT_WAV);
+    const p = a.play();
+    if (p && p.then) p.then(() => { setVoice(true); }).catch(() => { setVoice(false); });
     else setVoice(true);
   }
 
   // ------------------------------------------------------------------ start
   function start() {
     if (!token) {
-      var box = $("token-error");
+      const box = $("token-error");
       box.textContent = "缺少设备令牌：请用 /display#token=设备令牌 打开本页";
       box.hidden = false;
       return;
@@ -353,19 +352,17 @@
     document.addEventListener("click", enableByTap);
     document.addEventListener("keydown", enableByTap);
     renderConnection(false);
-    var stream = new Hall.Stream({ token: token, onSnapshot: onSnapshot, onEvent: onEvent,
-      onStatus: function (ok, why) {
+    const stream = new HallStream({ token, onSnapshot, onEvent,
+      onStatus: (ok, why) => {
         renderConnection(ok);
         if (!ok && why === "unauthorized") {
-          var box = $("token-error");
+          const box = $("token-error");
           box.textContent = "设备令牌无效或已停用，请联系管理员";
           box.hidden = false;
         } else if (ok) { $("token-error").hidden = true; }
       } });
-    var beats = Hall.startHeartbeat(token, function () {
-      return { screen: "ok", socket: stream.socketStatus(), voice: V.enabled ? "ok" : "blocked" };
-    });
-    window.hallTV = { state: S, voice: V, stream: stream, beats: beats, lastCallShownAt: null };
+    const beats = HallDevice.startHeartbeat(token, () => ({ screen: "ok", socket: stream.socketStatus(), voice: V.enabled ? "ok" : "blocked" }));
+    window.hallTV = { state: S, voice: V, stream, beats, lastCallShownAt: null };
     stream.start();
   }
 

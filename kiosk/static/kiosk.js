@@ -148,25 +148,16 @@
   }
 
   // --- talking to the kiosk backend ------------------------------------------------------------
+  /** The kit's API call to the kiosk's own backend; `down` marks "paused, not refused". */
   async function api(method, path, body) {
-    let res;
     try {
-      res = await fetch(BASE + path, {
-        method, cache: "no-store",
-        headers: body ? { "Content-Type": "application/json" } : {},
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (e) {
-      throw { down: true, code: "server_down", message: "暂停服务：取号机程序无应答" };
+      return { data: await HallApi.call(method, path, { body, root: BASE }) };
+    } catch (err) {
+      if (err.code === "network") throw { down: true, code: "server_down", message: "暂停服务：取号机程序无应答" };
+      const bare = err.code.startsWith("http_");    // no error body: not a refusal the backend put in words
+      throw { status: err.status, down: err.status === 503, code: bare ? "error" : err.code,
+              message: bare ? "系统繁忙，请稍后再试" : err.message };
     }
-    let data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) {
-      const err = (data && data.error) || {};
-      throw { status: res.status, down: res.status === 503, code: err.code || "error",
-              message: err.message || "系统繁忙，请稍后再试" };
-    }
-    return { status: res.status, data };
   }
   function newRequestId() {
     const bytes = new Uint8Array(12);
@@ -287,17 +278,10 @@
     if (on) { setPaused(false); state.serverUp = false; state.unpaired = true; }
   }
   async function pair(code) {
-    let res, data = null;
     try {
-      res = await fetch("/api/v1/devices/pair", { method: "POST", cache: "no-store",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }) });
-      try { data = await res.json(); } catch (e) { data = null; }
-    } catch (e) {
-      showPairing(true, "无法连接服务器，请稍后再试");
-      return false;
-    }
-    if (!res.ok) {
-      showPairing(true, ((data && data.error) || {}).message || "配对失败");
+      await HallApi.call("POST", "/devices/pair", { body: { code } });
+    } catch (err) {
+      showPairing(true, err.code === "network" ? "无法连接服务器，请稍后再试" : err.code.startsWith("http_") ? "配对失败" : err.message);
       return false;
     }
     state.unpaired = false;
@@ -462,7 +446,7 @@
     if (!letters) return -1;
     const ini = m.initials || [];
     if ((m.keys || []).some((k) => k.startsWith(letters)) || runAt(ini, letters, 0)) return 0;
-    let best = pinyinScore(m.syllables, letters);
+    const best = pinyinScore(m.syllables, letters);
     if (best === 0) return 0;
     for (let s = 1; s < ini.length; s++) if (runAt(ini, letters, s)) return 1;
     if ((m.keys || []).some((k) => k.includes(letters))) return 1;
@@ -565,7 +549,7 @@
   function phoneValid(v) { return /^1[3-9]\d{9}$/.test(v); }
   function cleanInput(el) {
     const allowX = el.id !== "phone";
-    let v = el.value.toUpperCase().replace(allowX ? /[^0-9X]/g : /[^0-9]/g, "");
+    const v = el.value.toUpperCase().replace(allowX ? /[^0-9X]/g : /[^0-9]/g, "");
     el.value = v.slice(0, Number(el.maxLength) || 18);
   }
   function setActive(el) {

@@ -1,42 +1,38 @@
 /* 窗口叫号 (window caller): the clerk's page at a service window.
  *
  * Plain browser JavaScript, no build step. State comes from three places:
- *   - the REST API (/api/v1): login, the window operations, the catalogue;
- *   - the Socket.IO stream (namespace /hall): a `snapshot` on connect, then events in `seq` order.
- *     A gap in `seq` or a reconnect means: ask for a fresh snapshot and re-render from it;
+ *   - the REST API (/api/v1, the kit's api.js): login, the window operations, the catalogue;
+ *   - the hall stream (the kit's stream.js): a `snapshot` on connect, then events in `seq` order
+ *     (a gap in `seq` or a reconnect brings a fresh snapshot, and the page re-renders from it);
  *   - sessionStorage: the login token, the chosen window, today's skipped tickets of this window
  *     (there is no list endpoint for them) and the case numbers seen (the snapshot has none).
  */
-(function () {
+(() => {
   "use strict";
 
-  var API = "/api/v1";
-  var STORE = "hall.caller.";
+  const STORE = "hall.caller.";
   // What a ticket may do next and its words come with it from the server (lifecycle.py):
   // `actions` and `status_text`; these words are only for a ticket shown before they arrive.
-  var STATUS_WORDS = { waiting: "等候中", called: "已叫号", serving: "办理中", done: "办理完毕", skipped: "已过号" };
-  var WEEKDAYS = ["日", "一", "二", "三", "四", "五", "六"];
-  var KEYS = { F1: "call", F2: "recall", F3: "skip", F4: "accept", F6: "finish", F7: "transfer", F8: "pause",
+  const STATUS_WORDS = { waiting: "等候中", called: "已叫号", serving: "办理中", done: "办理完毕", skipped: "已过号" };
+  const WEEKDAYS = ["日", "一", "二", "三", "四", "五", "六"];
+  const KEYS = { F1: "call", F2: "recall", F3: "skip", F4: "accept", F6: "finish", F7: "transfer", F8: "pause",
                F9: "correct", F10: "refuse" };
-  var ACTION_WORDS = { call: "叫号", recall: "重呼", skip: "过号", accept: "受理", finish: "办结",
+  const ACTION_WORDS = { call: "叫号", recall: "重呼", skip: "过号", accept: "受理", finish: "办结",
                        transfer: "转移", pause: "暂停/恢复", correct: "补正告知", refuse: "不予受理" };
-  var LEFT_WORDS = { finished: "已办结", skipped: "已过号", transferred: "已转移", accepted: "已受理",
+  const LEFT_WORDS = { finished: "已办结", skipped: "已过号", transferred: "已转移", accepted: "已受理",
                      correction: "已出具补正告知", refused: "不予受理" };
-  var GAP_WAIT_MS = 400;        // a missing seq may still be on its way (several server processes)
-  var SNAPSHOT_TIMEOUT_MS = 5000;
-  var POLL_MS = 10000;          // while the stream is down, refresh from GET /queue this often
-  var MESSAGE_MS = 8000;        // info messages fade; errors stay until closed or replaced
+  const POLL_MS = 10000;          // while the stream is down, refresh from GET /queue this often
+  const MESSAGE_MS = 8000;        // info messages fade; errors stay until closed or replaced
 
-  var $ = function (id) { return document.getElementById(id); };
+  const $ = (id) => document.getElementById(id);
 
   // ---------------------------------------------------------------- state
-  var S = {
+  const S = {
     token: null,
     staff: null,            // from the login answer: {id, username, name, staff_no, role, windows}
     windowId: null,
     hall: null,             // {code, name}
     day: null,              // "YYYY-MM-DD" of the snapshot (the hall's day)
-    seq: null,              // last applied event seq
     waiting: null,          // the waiting counts object (total, by_window, ...)
     win: null,              // this window: {id, number, name, state, department}
     cur: null,              // {ticket, case} at this window (called or serving)
@@ -46,23 +42,20 @@
     recent: [],             // recent calls in the hall
     connected: false,
     everConnected: false,
-    awaiting: false,        // a snapshot was asked for
-    buffer: [],             // events held while waiting for a snapshot or a missing seq
-    resyncs: 0,
     busy: false,            // an operation is on its way: no double submits
     pending: null,          // an action pressed meanwhile, run when the first one is done
     offset: 0,              // server clock - browser clock (ms)
-    catalogue: null,
-    stats: { snapshots: 0, events: 0, gaps: 0 }
+    catalogue: null
   };
-  var socket = null;
-  var gapTimer = null, snapshotTimer = null, pollTimer = null, messageTimer = null;
-  var transferChoice = null;
+  let stream = null;            // the hall stream while a window is open
+  let openedAt = Date.now();    // when the stream was asked for (a slow first connect is said so)
+  let pollTimer = null, messageTimer = null;
+  let transferChoice = null;
 
   // ---------------------------------------------------------------- storage
   function load(name, fallback) {
     try {
-      var raw = sessionStorage.getItem(STORE + name);
+      const raw = sessionStorage.getItem(STORE + name);
       return raw === null ? fallback : JSON.parse(raw);
     } catch (e) { return fallback; }
   }
@@ -75,56 +68,21 @@
   function skippedKey() { return "skipped." + S.windowId + "." + S.day; }
   function saveSkipped() { if (S.windowId && S.day) save(skippedKey(), S.skipped); }
   function saveCase(ticketId, kase) {
-    var cases = load("cases", {});
+    const cases = load("cases", {});
     cases[ticketId] = kase;
-    var ids = Object.keys(cases);
+    const ids = Object.keys(cases);
     if (ids.length > 200) delete cases[ids[0]];
     save("cases", cases);
   }
   function loadCase(ticketId) { return load("cases", {})[ticketId] || null; }
 
   // ---------------------------------------------------------------- API
-  function ApiError(code, message, status, detail) {
-    this.code = code; this.message = message; this.status = status; this.detail = detail;
-  }
-
-  function api(method, path, body) {
-    var headers = { "Accept": "application/json" };
-    var sent = S.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (sent) headers["Authorization"] = "Bearer " + sent;
-    return fetch(API + path, {
-      method: method, headers: headers, cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body)
-    }).catch(function () {
-      throw new ApiError("network", "无法连接服务器，请检查网络后重试", 0);
-    }).then(function (res) {
-      return res.json().catch(function () { return null; }).then(function (data) {
-        if (res.status === 401 && sent && window.HallSession) {
-          // The token may have been renewed while this request was on its way: retry with the new one.
-          return HallSession.settled().then(function () {
-            if (S.token && S.token !== sent) return api(method, path, body);
-            throw apiError(res, data);
-          });
-        }
-        if (!res.ok) throw apiError(res, data);
-        return data;
-      });
-    });
-  }
-
-  function apiError(res, data) {
-    var err = (data && data.error) || {};
-    return new ApiError(err.code || "http_" + res.status,
-                        err.message || ("服务器错误（" + res.status + "），请稍后再试"), res.status, err.detail);
-  }
+  const ApiError = HallApi.ApiError;
+  const api = HallApi.client(() => S.token);
 
   /** Every failure lands here: a 401 ends the session, anything else shows its Chinese message. */
   function fail(err) {
-    if (!(err instanceof ApiError)) {
-      if (window.console) console.error(err);
-      err = new ApiError("client", "页面出错：" + (err && err.message ? err.message : err), 0);
-    }
+    err = HallApi.asApiError(err);
     if (err.status === 401 && S.token) {
       endSession(err.message || "登录已失效，请重新登录");
       return;
@@ -137,22 +95,22 @@
   function parseTime(iso) { return iso ? new Date(iso).getTime() : null; }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   // The hall's local time is China Standard Time (UTC+8) whatever the browser's zone.
-  function cst(ms) { var d = new Date(ms + 8 * 3600 * 1000); return d; }
-  function hm(ms) { var d = cst(ms); return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()); }
-  function hms(ms) { var d = cst(ms); return hm(ms) + ":" + pad(d.getUTCSeconds()); }
+  function cst(ms) { const d = new Date(ms + 8 * 3600 * 1000); return d; }
+  function hm(ms) { const d = cst(ms); return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()); }
+  function hms(ms) { const d = cst(ms); return hm(ms) + ":" + pad(d.getUTCSeconds()); }
   function dateWords(ms) {
-    var d = cst(ms);
+    const d = cst(ms);
     return d.getUTCFullYear() + "年" + (d.getUTCMonth() + 1) + "月" + d.getUTCDate() + "日（周" + WEEKDAYS[d.getUTCDay()] + "）";
   }
   function dueWords(k) {
     if (!k || !k.due_at) return "—";
-    var due = parseTime(k.due_at);
+    const due = parseTime(k.due_at);
     return dateWords(due) + " " + hm(due) + (k.due_guessed ? "（暂定）" : "");
   }
   function duration(ms) {
     if (ms === null || isNaN(ms)) return "—";
-    var s = Math.max(0, Math.floor(ms / 1000));
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
     if (h > 0) return h + "小时" + pad(m) + "分";
     if (m > 0) return m + "分" + pad(sec) + "秒";
     return sec + "秒";
@@ -160,19 +118,19 @@
 
   // ---------------------------------------------------------------- messages
   function showMessage(text, kind) {
-    var box = $("message");
+    const box = $("message");
     $("message-text").textContent = text || "";
     box.className = "message" + (text ? " show " + (kind || "info") : "");
     $("message-close").hidden = !text;
     clearTimeout(messageTimer);
-    if (text && kind !== "error") messageTimer = setTimeout(function () { showMessage(""); }, MESSAGE_MS);
+    if (text && kind !== "error") messageTimer = setTimeout(() => { showMessage(""); }, MESSAGE_MS);
   }
 
   // ---------------------------------------------------------------- views
   function showView(name) {
-    ["login", "choose", "main"].forEach(function (v) { $(v + "-view").hidden = v !== name; });
+    ["login", "choose", "main"].forEach((v) => { $(v + "-view").hidden = v !== name; });
     document.body.setAttribute("data-view", name);
-    var signedIn = name !== "login";
+    const signedIn = name !== "login";
     $("btn-logout").hidden = !signedIn;
     $("clerk-name").textContent = signedIn && S.staff ? S.staff.name + (S.staff.staff_no ? "（工号 " + S.staff.staff_no + "）" : "") : "";
     $("btn-switch").hidden = !(name === "main" && selectableWindows().length > 1);
@@ -191,24 +149,24 @@
     $("login-error").hidden = !message;
     $("login-error").className = "login-error" + (kind === "info" ? " info" : "");
     $("login-password").value = "";
-    var user = $("login-username");
+    const user = $("login-username");
     (user.value ? $("login-password") : user).focus();
     if (!S.hall) {
       // The catalogue is public: it names the hall on the login screen.
-      api("GET", "/matters").then(function (cat) {
+      api("GET", "/matters").then((cat) => {
         S.catalogue = cat;
         S.hall = { code: cat.hall.code, name: cat.hall.name };
         $("hall-name").textContent = cat.hall.name;
         $("login-hall").textContent = cat.hall.name;
-      }).catch(function () { /* several halls: the login names its hall */ });
+      }).catch(() => { /* several halls: the login names its hall */ });
     }
   }
 
   // ---------------------------------------------------------------- login
   function onLogin(ev) {
     ev.preventDefault();
-    var body = { username: $("login-username").value.trim(), password: $("login-password").value };
-    var hallCode = $("login-hall-code").value.trim();
+    const body = { username: $("login-username").value.trim(), password: $("login-password").value };
+    const hallCode = $("login-hall-code").value.trim();
     if (hallCode) body.hall = hallCode;
     if (!body.username || !body.password) {
       $("login-error").textContent = "请输入用户名和密码";
@@ -217,7 +175,7 @@
     }
     $("login-submit").disabled = true;
     $("login-error").hidden = true;
-    api("POST", "/auth/login", body).then(function (data) {
+    api("POST", "/auth/login", body).then((data) => {
       S.token = data.token;
       S.staff = data.staff;
       save("token", S.token);
@@ -225,13 +183,13 @@
       HallSession.started(STORE, data.expires_in);
       showMessage("");
       afterLogin();
-    }).catch(function (err) {
+    }).catch((err) => {
       if (err.code === "hall_required") $("login-hall-row").hidden = false;
       $("login-error").textContent = err.message;
       $("login-error").className = "login-error";
       $("login-error").hidden = false;
       $("login-password").select();
-    }).then(function () { $("login-submit").disabled = false; });
+    }).then(() => { $("login-submit").disabled = false; });
   }
 
   function selectableWindows() {
@@ -242,21 +200,21 @@
   }
 
   function afterLogin() {
-    HallSession.keep({ prefix: STORE, token: function () { return S.token; },
-                       renewed: function (token) { S.token = token; save("token", token); } });
-    var go = function () {
-      var list = selectableWindows();
-      var stored = load("window", null);
-      if (stored && list.some(function (w) { return w.id === stored; })) return openWindow(stored);
+    HallSession.keep({ prefix: STORE, token: () => S.token,
+                       renewed: (token) => { S.token = token; save("token", token); } });
+    const go = function () {
+      const list = selectableWindows();
+      const stored = load("window", null);
+      if (stored && list.some((w) => w.id === stored)) return openWindow(stored);
       if (list.length === 1) return openWindow(list[0].id);
       if (list.length === 0) {
-        var who = S.staff && S.staff.role !== "clerk" ? "当前账号不是窗口工作人员" : "您的账号还没有分配窗口";
+        const who = S.staff && S.staff.role !== "clerk" ? "当前账号不是窗口工作人员" : "您的账号还没有分配窗口";
         return endSession(who + "，不能使用窗口叫号，请联系管理员");
       }
       chooseWindow(list);
     };
     if (S.staff && S.staff.role === "admin" && !S.catalogue) {
-      api("GET", "/matters").then(function (cat) { S.catalogue = cat; go(); }).catch(fail);
+      api("GET", "/matters").then((cat) => { S.catalogue = cat; go(); }).catch(fail);
     } else {
       go();
     }
@@ -266,30 +224,30 @@
     disconnect();
     S.windowId = null;
     save("window", null);
-    var box = $("choose-list");
+    const box = $("choose-list");
     box.textContent = "";
-    list.forEach(function (w) {
-      var b = document.createElement("button");
+    list.forEach((w) => {
+      const b = document.createElement("button");
       b.type = "button";
       b.className = "hall-btn choose-item";
       b.setAttribute("data-window-id", w.id);
-      var n = document.createElement("b"); n.textContent = w.number + "号窗口";
-      var t = document.createElement("span"); t.textContent = w.name || "";
+      const n = document.createElement("b"); n.textContent = w.number + "号窗口";
+      const t = document.createElement("span"); t.textContent = w.name || "";
       b.appendChild(n); b.appendChild(t);
-      b.addEventListener("click", function () { openWindow(w.id); });
+      b.addEventListener("click", () => { openWindow(w.id); });
       box.appendChild(b);
     });
     showView("choose");
-    var first = box.querySelector("button");
+    const first = box.querySelector("button");
     if (first) first.focus();
   }
 
   function openWindow(windowId) {
     S.windowId = windowId;
     save("window", windowId);
-    var w = selectableWindows().filter(function (x) { return x.id === windowId; })[0];
+    const w = selectableWindows().filter((x) => x.id === windowId)[0];
     S.win = w ? { id: w.id, number: w.number, name: w.name, state: w.state || null } : { id: windowId };
-    S.cur = null; S.last = null; S.closed = {}; S.seq = null; S.day = null; S.skipped = [];
+    S.cur = null; S.last = null; S.closed = {}; S.day = null; S.skipped = [];
     S.waiting = null; S.recent = [];
     showView("main");
     render();
@@ -301,26 +259,26 @@
   // The window is open to citizens only while its clerk is signed in: opening the window here
   // signs in; working on it keeps it open (a sign-in again every few minutes while keys and
   // clicks come); 签退, logging out or a long idle closes it (未开放 on the TV and the kiosk).
-  var SIGN_AGAIN_MS = 5 * 60 * 1000;
-  var signedAt = 0;
+  const SIGN_AGAIN_MS = 5 * 60 * 1000;
+  let signedAt = 0;
   function closed() { return !!(S.win && S.win.state === "closed"); }
   function signIn(say) {
     if (!S.windowId) return Promise.resolve();
     signedAt = Date.now();
-    return op("sign-in").then(function (d) {
+    return op("sign-in").then((d) => {
       if (S.win) S.win.state = d.window.state;
       if (say) showMessage("已签到：本窗口开放服务", "ok");
       render();
-    }).catch(function (err) { signedAt = 0; fail(err); });
+    }).catch((err) => { signedAt = 0; fail(err); });
   }
   function signOut() {
     if (S.busy) return;
     signedAt = Date.now();   // the click's own "still here" must not sign in again
     setBusy(true);
-    op("sign-out").then(function (d) {
+    op("sign-out").then((d) => {
       if (S.win) S.win.state = d.window.state;
       showMessage("已签退：本窗口对市民显示「未开放」，新号不再指向本窗口", "ok");
-    }).catch(fail).then(function () { setBusy(false); render(); });
+    }).catch(fail).then(() => { setBusy(false); render(); });
   }
   function stillHere() {
     if (document.body.getAttribute("data-view") !== "main" || closed() || !S.win || !S.win.state) return;
@@ -330,7 +288,7 @@
   function endSession(message, kind) {
     disconnect();
     S.token = null; S.staff = null; S.windowId = null; S.win = null; S.cur = null; S.pending = null;
-    ["token", "staff", "window"].forEach(function (k) { save(k, null); });
+    ["token", "staff", "window"].forEach((k) => { save(k, null); });
     HallSession.ended(STORE);
     if ($("transfer-dialog").open) $("transfer-dialog").close();
     showMessage("");
@@ -338,8 +296,8 @@
   }
 
   function logout() {
-    var token = S.token;
-    if (token) api("POST", "/auth/logout").catch(function () { /* the token expires by itself */ });
+    const token = S.token;
+    if (token) api("POST", "/auth/logout").catch(() => { /* the token expires by itself */ });
     endSession("您已退出登录", "info");
   }
 
@@ -353,69 +311,35 @@
     }
     S.connected = false;
     S.everConnected = false;
-    S.snapshotThisConnection = false;
     openedAt = Date.now();
-    socket = io("/hall", {
-      auth: function (cb) { cb({ token: S.token }); },   // a renewed token on every reconnect
-      reconnectionDelay: 1000,
-      reconnectionDelayMax: 3000,
-      timeout: 8000
+    stream = new HallStream({
+      token: () => S.token,   // a renewed token on every reconnect
+      onSnapshot: (snap) => { applySnapshot(snap); render(); },
+      onEvent: (ev) => { applyEvent(ev); render(); },
+      onStatus: onConnection
     });
-    socket.on("connect", function () {
-      S.connected = true;
+    stream.start();
+    renderConnection();
+  }
+
+  function onConnection(up, reason) {
+    S.connected = up;
+    if (up) {
       S.everConnected = true;
       stopPolling();
-      // The server sends a snapshot on every connect (it may even arrive before this handler
-      // runs); ask for one ourselves only if it does not come.
-      if (!S.snapshotThisConnection) expectSnapshot();
       renderConnection();
-      render();
-    });
-    socket.on("disconnect", function (reason) {
-      S.connected = false;
-      S.snapshotThisConnection = false;
-      render();
+    } else {
       startPolling();
-      if (reason === "io server disconnect" && S.token) socket.connect();  // the server dropped us: try again
-    });
-    socket.on("connect_error", function (err) {
-      S.connected = false;
-      render();
-      startPolling();
-      if (err && err.message === "unauthorized") {
-        // The namespace refused the token: check it over HTTP (a 401 there ends the session).
-        api("GET", "/me").then(function () {
-          setTimeout(function () { if (socket && !socket.connected) socket.connect(); }, 3000);
-        }).catch(fail);
-      }
-    });
-    socket.on("snapshot", onSnapshot);
-    socket.onAny(function (name, payload) { if (name !== "snapshot") receive(payload); });
-    renderConnection();
+      // The namespace refused the token: check it over HTTP (a 401 there ends the session).
+      if (reason === "unauthorized") api("GET", "/me").catch(fail);
+    }
+    render();
   }
 
   function disconnect() {
     stopPolling();
-    clearTimeout(gapTimer); clearTimeout(snapshotTimer);
-    if (socket) { socket.removeAllListeners(); socket.offAny(); socket.disconnect(); socket = null; }
+    if (stream) { stream.stop(); stream = null; }
     S.connected = false;
-    S.awaiting = false;
-    S.buffer = [];
-  }
-
-  function expectSnapshot() {
-    S.awaiting = true;
-    clearTimeout(snapshotTimer);
-    snapshotTimer = setTimeout(requestSnapshot, 1500);
-  }
-
-  function requestSnapshot() {
-    clearTimeout(gapTimer);
-    clearTimeout(snapshotTimer);
-    if (!socket || !socket.connected) return;
-    S.awaiting = true;
-    socket.emit("snapshot");
-    snapshotTimer = setTimeout(requestSnapshot, SNAPSHOT_TIMEOUT_MS);
   }
 
   function startPolling() {
@@ -425,56 +349,9 @@
   function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
   function pollQueue() {
     if (S.connected || !S.token) return;
-    api("GET", "/queue").then(function (snap) {
+    api("GET", "/queue").then((snap) => {
       if (!S.connected) applySnapshot(snap);
-    }).catch(function (err) { if (err.status === 401) fail(err); });
-  }
-
-  /** One event from the stream: applied only in seq order; a gap leads to a fresh snapshot. */
-  function receive(ev) {
-    if (!ev || typeof ev.seq !== "number") return;
-    S.stats.events++;
-    if (S.awaiting || S.seq === null) { S.buffer.push(ev); return; }
-    if (ev.seq <= S.seq) return;                 // already in the snapshot or seen
-    S.buffer.push(ev);
-    drain();
-    if (S.buffer.length && !gapTimer) {
-      S.stats.gaps++;
-      gapTimer = setTimeout(function () {
-        gapTimer = null;
-        drain();
-        if (S.buffer.length) requestSnapshot();
-      }, GAP_WAIT_MS);
-    }
-    render();
-  }
-
-  function drain() {
-    S.buffer.sort(function (a, b) { return a.seq - b.seq; });
-    while (S.buffer.length && S.buffer[0].seq <= S.seq + 1) {
-      var ev = S.buffer.shift();
-      if (ev.seq === S.seq + 1) { applyEvent(ev); S.seq = ev.seq; S.resyncs = 0; }
-    }
-    if (!S.buffer.length && gapTimer) { clearTimeout(gapTimer); gapTimer = null; }
-  }
-
-  function onSnapshot(snap) {
-    if (!snap || typeof snap.seq !== "number") return;
-    S.stats.snapshots++;
-    S.snapshotThisConnection = true;
-    clearTimeout(snapshotTimer);
-    clearTimeout(gapTimer); gapTimer = null;
-    S.awaiting = false;
-    applySnapshot(snap);
-    S.seq = snap.seq;
-    S.buffer = S.buffer.filter(function (e) { return e.seq > snap.seq; });
-    drain();
-    if (S.buffer.length) {
-      // Still a hole after a fresh snapshot: drop what cannot be placed and ask again, a few times.
-      S.buffer = [];
-      if (S.resyncs++ < 3) setTimeout(requestSnapshot, GAP_WAIT_MS);
-    }
-    render();
+    }).catch((err) => { if (err.status === 401) fail(err); });
   }
 
   // ---------------------------------------------------------------- applying news
@@ -496,20 +373,20 @@
 
   /** A ticket left this window: skipped, transferred or finished. */
   function leaveCurrent(t, how, kase) {
-    var count = t.call_count || 0;
+    const count = t.call_count || 0;
     if (S.closed[t.id] === undefined || S.closed[t.id] < count) S.closed[t.id] = count;
-    var wasHere = S.cur && S.cur.ticket.id === t.id;
+    const wasHere = S.cur && S.cur.ticket.id === t.id;
     if (wasHere) {
-      S.last = { ticket: t, how: how, case: kase || S.cur.case };
+      S.last = { ticket: t, how, case: kase || S.cur.case };
       S.cur = null;
     }
   }
 
   /** The snapshot has the short form of the current ticket: fetch the rest (issue time, ...). */
   function fetchTicket(id) {
-    api("GET", "/tickets/" + id).then(function (data) {
+    api("GET", "/tickets/" + id).then((data) => {
       if (S.cur && S.cur.ticket.id === id) {
-        var t = data.ticket;
+        const t = data.ticket;
         if (rankOf(t) >= rankOf(S.cur.ticket) && (t.status === "called" || t.status === "serving")) {
           S.cur.ticket = Object.assign({}, S.cur.ticket, t);
         } else {
@@ -517,19 +394,19 @@
         }
         render();
       }
-    }).catch(function (err) { if (err.status === 401) fail(err); });
+    }).catch((err) => { if (err.status === 401) fail(err); });
   }
 
   function addSkipped(t) {
-    S.skipped = S.skipped.filter(function (x) { return x.id !== t.id; });
+    S.skipped = S.skipped.filter((x) => x.id !== t.id);
     S.skipped.unshift({ id: t.id, number: t.number, matter_name: t.matter_name, closed_at: t.closed_at,
                         call_count: t.call_count, requeued: !!t.requeued, priority_label: t.priority_label });
     if (S.skipped.length > 100) S.skipped.length = 100;
     saveSkipped();
   }
   function removeSkipped(id) {
-    var before = S.skipped.length;
-    S.skipped = S.skipped.filter(function (x) { return x.id !== id; });
+    const before = S.skipped.length;
+    S.skipped = S.skipped.filter((x) => x.id !== id);
     if (S.skipped.length !== before) saveSkipped();
   }
 
@@ -538,20 +415,18 @@
     S.day = day;
     S.skipped = load(skippedKey(), []);
     // The server's list is the truth (another browser, a new tab); the local copy shows at once.
-    var wid = S.windowId;
-    api("GET", "/windows/" + wid + "/skipped").then(function (data) {
+    const wid = S.windowId;
+    api("GET", "/windows/" + wid + "/skipped").then((data) => {
       if (S.windowId !== wid || S.day !== day) return;
-      S.skipped = data.tickets.map(function (t) {
-        return { id: t.id, number: t.number, matter_name: t.matter_name, closed_at: t.closed_at,
-                 call_count: t.call_count, requeued: !!t.requeued, priority_label: t.priority_label };
-      });
+      S.skipped = data.tickets.map((t) => ({ id: t.id, number: t.number, matter_name: t.matter_name, closed_at: t.closed_at,
+                 call_count: t.call_count, requeued: !!t.requeued, priority_label: t.priority_label }));
       saveSkipped();
       renderSkipped();
-    }).catch(function () { /* keep the local list */ });
+    }).catch(() => { /* keep the local list */ });
     // Yesterday's lists are of no use any more.
     try {
-      for (var i = sessionStorage.length - 1; i >= 0; i--) {
-        var k = sessionStorage.key(i);
+      for (let i = sessionStorage.length - 1; i >= 0; i--) {
+        const k = sessionStorage.key(i);
         if (k && k.indexOf(STORE + "skipped.") === 0 && k.slice(-day.length) !== day) sessionStorage.removeItem(k);
       }
     } catch (e) { /* ignore */ }
@@ -563,14 +438,14 @@
     setDay(snap.day);
     S.waiting = snap.waiting || S.waiting;
     S.recent = (snap.recent_calls || []).slice(0, 12);
-    var mine = (snap.windows || []).filter(function (w) { return w.id === S.windowId; })[0];
+    const mine = (snap.windows || []).filter((w) => w.id === S.windowId)[0];
     if (!mine) {
       showMessage("本窗口已停用或不存在，请退出后重新选择窗口", "error");
       return;
     }
     S.win = { id: mine.id, number: mine.number, name: mine.name, state: mine.state,
               department: mine.department, waiting: mine.waiting };
-    var c = mine.current;
+    const c = mine.current;
     if (c && (c.status === "called" || c.status === "serving")) {
       takeCurrent(c, null);
     } else if (S.cur) {
@@ -580,10 +455,10 @@
 
   function applyEvent(ev) {
     if (ev.waiting) S.waiting = ev.waiting;
-    var w = ev.window;
-    var mine = !!(w && w.id === S.windowId);
+    const w = ev.window;
+    const mine = !!(w && w.id === S.windowId);
     if (mine && w.state && S.win) S.win.state = w.state;
-    var t = ev.ticket;
+    const t = ev.ticket;
     switch (ev.type) {
       case "ticket.called":
       case "ticket.recalled":
@@ -648,7 +523,7 @@
       S.pending = action;
       return;
     }
-    var button = $("btn-" + action);
+    const button = $("btn-" + action);
     if (!button || button.disabled) {
       showMessage("「" + ACTION_WORDS[action] + "」现在不可用" + whyDisabled(action), "info");
       return;
@@ -656,24 +531,24 @@
     if (action === "transfer") { openTransfer(); return; }
     if (action === "correct") { openCorrect(); return; }
     if (action === "refuse") { openRefuse(); return; }
-    var cur = S.cur ? S.cur.ticket : null;
-    var task;
+    const cur = S.cur ? S.cur.ticket : null;
+    let task;
     switch (action) {
       case "call":
-        task = op("call-next").then(function (d) {
+        task = op("call-next").then((d) => {
           takeCurrent(d.ticket, null);
           S.last = null;
           showMessage("已叫号：" + d.ticket.number + "（" + d.ticket.matter_name + "）", "ok");
         });
         break;
       case "recall":
-        task = op("recall").then(function (d) {
+        task = op("recall").then((d) => {
           takeCurrent(d.ticket, null);
           showMessage("已重呼：" + d.ticket.number + "（第 " + d.ticket.call_count + " 次呼叫）", "ok");
         });
         break;
       case "skip":
-        task = askSkip(cur).then(function () { return op("skip"); }).then(function (d) {
+        task = askSkip(cur).then(() => op("skip")).then((d) => {
           addSkipped(d.ticket);
           leaveCurrent(d.ticket, "skipped");
           showMessage(d.ticket.number + " 已过号，市民回来后可在右侧「今日过号」中重新排队", "ok");
@@ -682,11 +557,9 @@
       case "accept":
         // A citizen back with the materials a 补正 notice listed: their waiting case is accepted,
         // not a new one (its clock starts now).
-        task = pendingCorrections(cur).then(askWhichCase).then(function (caseId) {
-          return op("accept", caseId ? { case_id: caseId } : {});
-        }).then(function (d) {
-          var t = Object.assign({}, cur, d.ticket);
-          var k = d["case"];
+        task = pendingCorrections(cur).then(askWhichCase).then((caseId) => op("accept", caseId ? { case_id: caseId } : {})).then((d) => {
+          const t = Object.assign({}, cur, d.ticket);
+          const k = d["case"];
           if (t.status === "done") {       // 承诺件: the citizen leaves with the notice; call the next
             leaveCurrent(t, "accepted", k);
             showMessage(t.number + " 已受理，办件编号 " + k.number + "，承诺 " + dueWords(k) +
@@ -698,55 +571,56 @@
         });
         break;
       case "finish":
-        task = op("finish").then(function (d) {
-          var t = Object.assign({}, cur, d.ticket);
+        task = op("finish").then((d) => {
+          const t = Object.assign({}, cur, d.ticket);
           leaveCurrent(t, "finished", d["case"]);
           showMessage(t.number + " 已办结", "ok");
         });
         break;
-      case "pause":
-        var pausing = !(S.win && S.win.state === "paused");
-        task = op(pausing ? "pause" : "resume").then(function (d) {
+      case "pause": {
+        const pausing = !(S.win && S.win.state === "paused");
+        task = op(pausing ? "pause" : "resume").then((d) => {
           if (S.win) S.win.state = d.window.state;
           showMessage(pausing ? "本窗口已暂停服务" : "本窗口已恢复服务", "ok");
         });
         break;
+      }
       default:
         return;
     }
     setBusy(true);
-    task.catch(function (err) {
+    task.catch((err) => {
       if (err.code === "cancelled") return;     // the clerk closed a question dialog: nothing was done
       fail(err);
       // A refusal often means this screen was behind (another tab, a lost event): catch up.
       if (err.status === 409 || err.status === 404) resync();
-    }).then(function () { setBusy(false); afterOp(); render(); runPending(); });
+    }).then(() => { setBusy(false); afterOp(); render(); runPending(); });
   }
 
   function runPending() {
-    var action = S.pending;
+    const action = S.pending;
     S.pending = null;
     if (action && document.body.getAttribute("data-view") === "main") run(action);
   }
 
   function resync() {
-    if (socket && socket.connected) requestSnapshot(); else pollQueue();
+    if (stream && stream.connected) stream.requestSnapshot(); else pollQueue();
   }
 
   function requeue(ticketId) {
     if (S.busy) return;
     setBusy(true);
-    op("requeue", { ticket_id: ticketId }).then(function (d) {
+    op("requeue", { ticket_id: ticketId }).then((d) => {
       removeSkipped(ticketId);
       showMessage(d.ticket.number + " 已重新排队", "ok");
-    }).catch(function (err) {
+    }).catch((err) => {
       fail(err);
       if (err.code === "already_requeued" || err.code === "wrong_state" || err.code === "ticket_expired") {
         // It cannot come back any more: mark it so the button stops inviting a retry.
-        S.skipped.forEach(function (x) { if (x.id === ticketId) x.requeued = true; });
+        S.skipped.forEach((x) => { if (x.id === ticketId) x.requeued = true; });
         saveSkipped();
       }
-    }).then(function () { setBusy(false); afterOp(); render(); runPending(); });
+    }).then(() => { setBusy(false); afterOp(); render(); runPending(); });
   }
 
   function setBusy(on) {
@@ -764,15 +638,16 @@
   }
 
   function allowed(action) {
-    var st = status();
+    const st = status();
     switch (action) {
       case "call":
         // With the stream down the count may be stale: let the server decide.
         return !paused() && st !== "called" && st !== "serving" && (!S.connected || waitingHere() !== 0);
-      case "recall": case "skip": case "accept": case "transfer": case "correct": case "refuse": case "finish":
-        var t = S.cur ? S.cur.ticket : null;
+      case "recall": case "skip": case "accept": case "transfer": case "correct": case "refuse": case "finish": {
+        const t = S.cur ? S.cur.ticket : null;
         if (t && t.actions) return t.actions.indexOf(action) >= 0;
         return action === "finish" ? st === "serving" : st === "called";
+      }
       case "pause":
         return !!(S.win && S.win.state) && !closed();
       default:
@@ -781,7 +656,7 @@
   }
 
   function whyDisabled(action) {
-    var st = status();
+    const st = status();
     if (S.busy) return "：上一个操作还在处理";
     if (action === "call") {
       if (paused()) return "：本窗口已暂停，请先恢复服务";
@@ -808,10 +683,10 @@
 
   function renderHeader() {
     if (S.hall) $("hall-name").textContent = S.hall.name;
-    var w = S.win;
+    const w = S.win;
     $("window-name").textContent = w && w.number ? w.number + "号窗口 · " + (w.name || "") : "";
     document.title = (w && w.number ? w.number + "号窗口 · " : "") + "窗口叫号";
-    var pill = $("window-state");
+    const pill = $("window-state");
     pill.hidden = !(w && w.state);
     pill.textContent = closed() ? "未签到 · 未开放" : paused() ? "暂停服务" : "服务中";
     pill.className = "pill " + (closed() ? "closed" : paused() ? "paused" : "open");
@@ -825,7 +700,7 @@
 
   function renderConnection() {
     if (document.body.getAttribute("data-view") !== "main") return;
-    var pill = $("conn-state");
+    const pill = $("conn-state");
     pill.hidden = false;
     if (S.connected) {
       pill.textContent = "实时连接";
@@ -838,13 +713,12 @@
     $("conn-banner").hidden = S.connected || !S.everConnected && !socketSlow();
     document.body.classList.toggle("offline", !S.connected && S.everConnected);
   }
-  var openedAt = Date.now();
   function socketSlow() { return Date.now() - openedAt > 4000; }
 
   function renderTicket() {
-    var card = $("ticket-card");
-    var cur = S.cur;
-    var t = cur ? cur.ticket : null;
+    const card = $("ticket-card");
+    const cur = S.cur;
+    const t = cur ? cur.ticket : null;
     card.setAttribute("data-status", t ? t.status : "none");
     $("ticket-number").textContent = t ? t.number : "—";
     $("ticket-status").textContent = t ? (t.status_text || STATUS_WORDS[t.status] || t.status) : (closed() ? "未开放" : paused() ? "暂停中" : "空闲");
@@ -852,7 +726,7 @@
     $("ticket-priority").textContent = t && t.priority_label
       ? t.priority_label + "优先" + (t.age !== undefined && t.age !== null ? " · " + t.age + "岁" : "") : "";
     if (!t) {
-      var hint = closed() ? "未签到：按 F1 叫号将自动签到" : paused() ? "窗口暂停中" : (waitingHere() ? "请按 F1 叫号" : "暂无等候的号");
+      const hint = closed() ? "未签到：按 F1 叫号将自动签到" : paused() ? "窗口暂停中" : (waitingHere() ? "请按 F1 叫号" : "暂无等候的号");
       $("ticket-matter").textContent = hint;
     } else {
       $("ticket-matter").textContent = t.matter_name || "";
@@ -865,24 +739,24 @@
       renderTimers();
     }
     if (t && t.status === "serving") {
-      var k = cur.case;
+      const k = cur.case;
       $("case-number").textContent = k ? k.number : "（本页未收到，见受理回执）";
       $("case-kind").textContent = k ? k.kind : "—";
       $("case-accepted").textContent = k && k.accepted_at ? hm(parseTime(k.accepted_at)) : "—";
-      var due = k && k.due_at ? parseTime(k.due_at) : null;
+      const due = k && k.due_at ? parseTime(k.due_at) : null;
       $("case-due").textContent = due ? dateWords(due) + " " + hm(due) : "—";
       if (due && k.due_guessed) {   // counted Mon–Fri through a year the calendar lacks yet
-        var note = document.createElement("small");
+        const note = document.createElement("small");
         note.className = "due-note";
         note.textContent = "暂定：" + cst(due).getUTCFullYear() + "年节假日安排尚未录入，录入后重新计算";
         $("case-due").appendChild(note);
       }
     }
-    var last = S.last, line = $("last-line");
+    const last = S.last, line = $("last-line");
     line.hidden = !last || !!t;
     if (last && !t) {
-      var words = LEFT_WORDS[last.how] || "";
-      var text = "上一位：" + last.ticket.number + " " + words;
+      const words = LEFT_WORDS[last.how] || "";
+      let text = "上一位：" + last.ticket.number + " " + words;
       if (last.case && last.how !== "skipped" && last.how !== "transferred") text += " · 办件编号 " + last.case.number;
       if (last.how === "accepted" && last.case && last.case.due_at) text += " · 承诺 " + dueWords(last.case) + " 前办结";
       if (last.how === "transferred" && last.to) text += " → " + (last.to.number ? last.to.number + "号窗口" : last.to.name);
@@ -891,9 +765,9 @@
   }
 
   function renderTimers() {
-    var t = S.cur ? S.cur.ticket : null;
+    const t = S.cur ? S.cur.ticket : null;
     if (!t) return;
-    var issued = parseTime(t.issued_at), called = parseTime(t.called_at);
+    const issued = parseTime(t.issued_at), called = parseTime(t.called_at);
     $("ticket-waited").textContent = issued && called ? duration(called - issued) : "—";
     if (t.status === "serving" && S.cur.case && S.cur.case.accepted_at) {
       $("ticket-since-label").textContent = "已办理";
@@ -905,56 +779,56 @@
   }
 
   function renderButtons() {
-    Object.keys(KEYS).forEach(function (key) {
-      var action = KEYS[key];
-      var b = $("btn-" + action);
-      var ok = !S.busy && allowed(action);
+    Object.keys(KEYS).forEach((key) => {
+      const action = KEYS[key];
+      const b = $("btn-" + action);
+      const ok = !S.busy && allowed(action);
       b.disabled = !ok;
       b.title = ok ? ACTION_WORDS[action] + "（" + key + "）" : "现在不可用" + whyDisabled(action);
     });
   }
 
   function renderWaiting() {
-    var n = waitingHere();
+    const n = waitingHere();
     $("waiting-mine").textContent = n === null ? "–" : String(n);
     $("waiting-total").textContent = S.waiting ? String(S.waiting.total) : "–";
     document.querySelector(".waiting-panel").classList.toggle("stale", !S.connected);
   }
 
   function renderSkipped() {
-    var list = $("skipped-list");
+    const list = $("skipped-list");
     list.textContent = "";
     $("skipped-empty").hidden = S.skipped.length > 0;
     $("skipped-count").textContent = S.skipped.length ? "（" + S.skipped.length + "）" : "";
-    S.skipped.forEach(function (x) {
-      var li = document.createElement("li");
+    S.skipped.forEach((x) => {
+      const li = document.createElement("li");
       li.setAttribute("data-ticket-id", x.id);
-      var num = document.createElement("b"); num.className = "num"; num.textContent = x.number;
-      var info = document.createElement("span"); info.className = "info";
+      const num = document.createElement("b"); num.className = "num"; num.textContent = x.number;
+      const info = document.createElement("span"); info.className = "info";
       info.textContent = (x.matter_name || "") + (x.closed_at ? " · " + hm(parseTime(x.closed_at)) + " 过号" : "");
-      var b = document.createElement("button");
+      const b = document.createElement("button");
       b.type = "button";
       b.className = "hall-btn requeue";
       b.textContent = x.requeued ? "已重排过" : "重新排队";
       b.disabled = !!x.requeued || S.busy;
       b.title = x.requeued ? "每张号只能重新排队一次，请市民重新取号" : "市民回来了：把 " + x.number + " 放回队列（排在几位之后）";
-      b.addEventListener("click", function () { requeue(x.id); });
+      b.addEventListener("click", () => { requeue(x.id); });
       li.appendChild(num); li.appendChild(info); li.appendChild(b);
       list.appendChild(li);
     });
   }
 
   function renderRecent() {
-    var list = $("recent-list");
+    const list = $("recent-list");
     list.textContent = "";
-    var items = S.recent.slice(0, 6);
+    const items = S.recent.slice(0, 6);
     $("recent-empty").hidden = items.length > 0;
-    items.forEach(function (r) {
-      var li = document.createElement("li");
+    items.forEach((r) => {
+      const li = document.createElement("li");
       if (S.win && r.window_number === S.win.number) li.className = "mine";
-      var num = document.createElement("b"); num.textContent = r.ticket_number;
-      var where = document.createElement("span"); where.textContent = "→ " + r.window_number + "号窗口" + (r.recall ? "（重呼）" : "");
-      var at = document.createElement("time"); at.textContent = r.at ? hm(parseTime(r.at)) : "";
+      const num = document.createElement("b"); num.textContent = r.ticket_number;
+      const where = document.createElement("span"); where.textContent = "→ " + r.window_number + "号窗口" + (r.recall ? "（重呼）" : "");
+      const at = document.createElement("time"); at.textContent = r.at ? hm(parseTime(r.at)) : "";
       li.appendChild(num); li.appendChild(where); li.appendChild(at);
       list.appendChild(li);
     });
@@ -970,7 +844,7 @@
 
   // ---------------------------------------------------------------- transfer dialog
   function openTransfer() {
-    var cur = S.cur ? S.cur.ticket : null;
+    const cur = S.cur ? S.cur.ticket : null;
     if (!cur) return;
     transferChoice = null;
     $("transfer-error").hidden = true;
@@ -982,43 +856,43 @@
     $("transfer-dialog").showModal();
     // Only where it can be done: open windows serving the ticket's matter, and matters with an
     // open window (GET transfer-targets); the server refuses anything else with its reason.
-    var targets = api("GET", "/windows/" + S.windowId + "/transfer-targets");
-    var catalogue = S.catalogue ? Promise.resolve(S.catalogue) : api("GET", "/matters");
-    Promise.all([targets, catalogue]).then(function (res) {
+    const targets = api("GET", "/windows/" + S.windowId + "/transfer-targets");
+    const catalogue = S.catalogue ? Promise.resolve(S.catalogue) : api("GET", "/matters");
+    Promise.all([targets, catalogue]).then((res) => {
       S.catalogue = res[1];
       S.transferTargets = res[0];
       renderTransferWindows(res[0].windows, res[1]);
       renderTransferMatters();
-    }).catch(function (err) {
+    }).catch((err) => {
       $("transfer-dialog").close();
       fail(err);
     });
   }
 
   function renderTransferWindows(windows, cat) {
-    var box = $("transfer-windows");
+    const box = $("transfer-windows");
     box.textContent = "";
-    var assigned = {};
-    (cat.windows || []).forEach(function (w) { assigned[w.id] = w.staff_name; });
+    const assigned = {};
+    (cat.windows || []).forEach((w) => { assigned[w.id] = w.staff_name; });
     if (!windows.length) {
-      var none = document.createElement("p"); none.className = "empty";
+      const none = document.createElement("p"); none.className = "empty";
       none.textContent = "没有其他开放中的窗口办理本事项（未签到或暂停的窗口不能转入）";
       box.appendChild(none);
     }
-    windows.filter(function (w) { return w.id !== S.windowId; }).forEach(function (w) {
-      var b = document.createElement("button");
+    windows.filter((w) => w.id !== S.windowId).forEach((w) => {
+      const b = document.createElement("button");
       b.type = "button";
       b.className = "pick";
       b.setAttribute("data-window-id", w.id);
-      var who = (w.staff && w.staff.name) || w.staff || assigned[w.id] || "";
-      var head = document.createElement("b"); head.textContent = w.number + "号窗口";
-      var sub = document.createElement("span");
+      const who = (w.staff && w.staff.name) || w.staff || assigned[w.id] || "";
+      const head = document.createElement("b"); head.textContent = w.number + "号窗口";
+      const sub = document.createElement("span");
       sub.textContent = (w.name || "") + (who ? " · " + who : "");
-      var meta = document.createElement("small");
+      const meta = document.createElement("small");
       meta.textContent = (w.state === "paused" ? "暂停中 · " : "") + "等候 " + (w.waiting || 0) + " 人";
       if (w.state === "paused") b.classList.add("paused");
       b.appendChild(head); b.appendChild(sub); b.appendChild(meta);
-      b.addEventListener("click", function () {
+      b.addEventListener("click", () => {
         choose(b, { to_window: w.id }, w.number + "号窗口（" + (w.name || "") + "）");
       });
       box.appendChild(b);
@@ -1026,54 +900,54 @@
   }
 
   function renderTransferMatters() {
-    var box = $("transfer-matters");
+    const box = $("transfer-matters");
     box.textContent = "";
-    var cat = S.catalogue;
+    const cat = S.catalogue;
     if (!cat || !S.transferTargets) return;
-    var q = $("transfer-filter").value.trim().toLowerCase();
-    var cur = S.cur ? S.cur.ticket : null;
-    var byDept = {};
-    S.transferTargets.matters.forEach(function (m) {
+    const q = $("transfer-filter").value.trim().toLowerCase();
+    const cur = S.cur ? S.cur.ticket : null;
+    const byDept = {};
+    S.transferTargets.matters.forEach((m) => {
       if (q && m.name.toLowerCase().indexOf(q) < 0 && (m.pinyin || "").toLowerCase().indexOf(q) < 0 &&
           (m.department_name || "").indexOf(q) < 0) return;
       (byDept[m.department_name] = byDept[m.department_name] || []).push(m);
     });
-    var names = Object.keys(byDept);
+    const names = Object.keys(byDept);
     if (!names.length) {
-      var p = document.createElement("p"); p.className = "empty";
+      const p = document.createElement("p"); p.className = "empty";
       p.textContent = q ? "没有符合的事项（只列有窗口开放的事项）" : "没有其他有窗口开放的事项";
       box.appendChild(p);
     }
-    names.forEach(function (dept) {
-      var h = document.createElement("h4"); h.textContent = dept;
+    names.forEach((dept) => {
+      const h = document.createElement("h4"); h.textContent = dept;
       box.appendChild(h);
-      byDept[dept].forEach(function (m) {
-        var b = document.createElement("button");
+      byDept[dept].forEach((m) => {
+        const b = document.createElement("button");
         b.type = "button";
         b.className = "pick matter";
         b.setAttribute("data-matter-id", m.id);
-        var name = document.createElement("b"); name.textContent = m.name;
-        var meta = document.createElement("small");
+        const name = document.createElement("b"); name.textContent = m.name;
+        const meta = document.createElement("small");
         meta.textContent = m.kind + (m.window_ids && m.window_ids.length ? " · " + windowNumbers(m.window_ids) : "");
         b.appendChild(name); b.appendChild(meta);
         if (cur && cur.matter_id === m.id) { b.disabled = true; b.title = "当前号已是此事项"; }
         if (transferChoice && transferChoice.body.to_matter === m.id) b.classList.add("chosen");
-        b.addEventListener("click", function () { choose(b, { to_matter: m.id }, "事项「" + m.name + "」"); });
+        b.addEventListener("click", () => { choose(b, { to_matter: m.id }, "事项「" + m.name + "」"); });
         box.appendChild(b);
       });
     });
   }
 
   function windowNumbers(ids) {
-    var numbers = {};
-    (S.catalogue.windows || []).forEach(function (w) { numbers[w.id] = w.number; });
-    return ids.map(function (id) { return numbers[id]; }).filter(Boolean)
-      .sort(function (a, b) { return a - b; }).join("、") + "号窗口";
+    const numbers = {};
+    (S.catalogue.windows || []).forEach((w) => { numbers[w.id] = w.number; });
+    return ids.map((id) => numbers[id]).filter(Boolean)
+      .sort((a, b) => a - b).join("、") + "号窗口";
   }
 
   function choose(button, body, words) {
-    transferChoice = { body: body, words: words };
-    document.querySelectorAll("#transfer-dialog .pick.chosen").forEach(function (b) { b.classList.remove("chosen"); });
+    transferChoice = { body, words };
+    document.querySelectorAll("#transfer-dialog .pick.chosen").forEach((b) => { b.classList.remove("chosen"); });
     button.classList.add("chosen");
     updateTransferChoice();
   }
@@ -1085,48 +959,48 @@
 
   function confirmTransfer() {
     if (!transferChoice || S.busy) return;
-    var choice = transferChoice;
+    const choice = transferChoice;
     setBusy(true);
     $("transfer-confirm").disabled = true;
-    op("transfer", choice.body).then(function (d) {
+    op("transfer", choice.body).then((d) => {
       $("transfer-dialog").close();
       leaveCurrent(d.ticket, "transferred");
       if (S.last && S.last.ticket.id === d.ticket.id) {
-        S.last.to = choice.body.to_window ? { number: (S.catalogue.windows.filter(function (w) { return w.id === choice.body.to_window; })[0] || {}).number }
+        S.last.to = choice.body.to_window ? { number: (S.catalogue.windows.filter((w) => w.id === choice.body.to_window)[0] || {}).number }
                                           : { name: choice.words };
       }
       showMessage(d.ticket.number + " 已转到" + choice.words + "，按原取号时间排队", "ok");
-    }).catch(function (err) {
+    }).catch((err) => {
       // The dialog covers the page's message bar: say it inside the dialog too.
       $("transfer-error").textContent = err.message;
       $("transfer-error").hidden = false;
       fail(err);
-    }).then(function () { setBusy(false); updateTransferChoice(); afterOp(); render(); runPending(); });
+    }).then(() => { setBusy(false); updateTransferChoice(); afterOp(); render(); runPending(); });
   }
 
   // ---------------------------------------------------------------- 补正 and 不予受理
   function matterOf(t) {
-    var cat = S.catalogue;
-    return cat ? (cat.matters || []).filter(function (m) { return m.id === t.matter_id; })[0] : null;
+    const cat = S.catalogue;
+    return cat ? (cat.matters || []).filter((m) => m.id === t.matter_id)[0] : null;
   }
 
   function openCorrect() {
-    var t = S.cur ? S.cur.ticket : null;
+    const t = S.cur ? S.cur.ticket : null;
     if (!t) return;
     $("correct-ticket").textContent = t.number + " · " + (t.matter_name || "");
     $("correct-error").hidden = true;
-    var list = $("correct-list");
+    const list = $("correct-list");
     list.textContent = "加载中…";
     $("correct-dialog").showModal();
-    var catalogue = S.catalogue ? Promise.resolve(S.catalogue) : api("GET", "/matters");
-    catalogue.then(function (cat) {
+    const catalogue = S.catalogue ? Promise.resolve(S.catalogue) : api("GET", "/matters");
+    catalogue.then((cat) => {
       S.catalogue = cat;
-      var m = matterOf(t);
+      const m = matterOf(t);
       list.textContent = "";
-      ((m && m.materials) || []).forEach(function (name, i) {
-        var label = document.createElement("label");
+      ((m && m.materials) || []).forEach((name, i) => {
+        const label = document.createElement("label");
         label.className = "material";
-        var box = document.createElement("input");
+        const box = document.createElement("input");
         box.type = "checkbox"; box.value = name; box.id = "missing-" + i;
         label.appendChild(box);
         label.appendChild(document.createTextNode(" " + name));
@@ -1138,43 +1012,43 @@
   }
 
   function missingChosen() {
-    return Array.prototype.map.call(document.querySelectorAll("#correct-list input:checked"), function (b) { return b.value; });
+    return Array.prototype.map.call(document.querySelectorAll("#correct-list input:checked"), (b) => b.value);
   }
   function updateCorrectCount() {
-    var n = missingChosen().length;
+    const n = missingChosen().length;
     $("correct-count").textContent = n ? "已勾选 " + n + " 项缺少的材料" : "尚未勾选";
     $("correct-confirm").disabled = !n || S.busy;
   }
 
   function confirmCorrect() {
-    var missing = missingChosen();
+    const missing = missingChosen();
     if (!missing.length || S.busy) return;
-    var cur = S.cur ? S.cur.ticket : null;
+    const cur = S.cur ? S.cur.ticket : null;
     setBusy(true);
-    op("correct", { missing: missing }).then(function (d) {
+    op("correct", { missing }).then((d) => {
       $("correct-dialog").close();
       leaveCurrent(Object.assign({}, cur, d.ticket), "correction", d["case"]);
       showMessage(d.ticket.number + " 已出具一次性补正告知（缺 " + missing.length + " 项），办件 " + d["case"].number + " 待补正", "ok");
       showNotice(d["case"]);
-    }).catch(function (err) {
+    }).catch((err) => {
       $("correct-error").textContent = err.message;
       $("correct-error").hidden = false;
       fail(err);
-    }).then(function () { setBusy(false); updateCorrectCount(); afterOp(); render(); runPending(); });
+    }).then(() => { setBusy(false); updateCorrectCount(); afterOp(); render(); runPending(); });
   }
 
   /** On the window's own printer when it has one (the same print path as the kiosk's slip);
    *  without one, through the browser's print dialog. */
   function printNotice() {
-    var kase = S.noticeCase;
+    const kase = S.noticeCase;
     if (!kase || S.printing) return;
     S.printing = true;
     $("notice-print").disabled = true;
-    api("POST", "/cases/" + kase.id + "/correction-notice/print", { window_id: S.windowId }).then(function (d) {
+    api("POST", "/cases/" + kase.id + "/correction-notice/print", { window_id: S.windowId }).then((d) => {
       showMessage(d.message, d.outcome === "printed" ? "ok" : "info");
       if (d.outcome === "printed") $("notice-dialog").close();
       else $("notice-hint").textContent = d.message;
-    }).catch(function (err) {
+    }).catch((err) => {
       if (err.code === "no_desk_printer") {
         document.body.classList.add("printing-notice");
         window.print();
@@ -1183,20 +1057,15 @@
         $("notice-hint").textContent = err.message;
         fail(err);
       }
-    }).then(function () { S.printing = false; $("notice-print").disabled = false; });
+    }).then(() => { S.printing = false; $("notice-print").disabled = false; });
   }
 
   /** The notice as the printer would print it (a picture of the very bytes), for the window's printer. */
   function showNotice(kase) {
     S.noticeCase = kase;
-    var img = $("notice-img");
+    const img = $("notice-img");
     $("notice-hint").textContent = "办件 " + kase.number + " · 请打印交给申请人";
-    fetch(API + "/cases/" + kase.id + "/correction-notice?format=png", {
-      headers: { "Authorization": "Bearer " + S.token }, cache: "no-store"
-    }).then(function (res) {
-      if (!res.ok) throw new ApiError("http_" + res.status, "补正告知单生成失败（" + res.status + "）", res.status);
-      return res.blob();
-    }).then(function (blob) {
+    api("GET", "/cases/" + kase.id + "/correction-notice?format=png", undefined, { raw: true }).then((res) => res.blob()).then((blob) => {
       if (img.src) URL.revokeObjectURL(img.src);
       img.src = URL.createObjectURL(blob);
       $("notice-dialog").showModal();
@@ -1204,7 +1073,7 @@
   }
 
   function openRefuse() {
-    var t = S.cur ? S.cur.ticket : null;
+    const t = S.cur ? S.cur.ticket : null;
     if (!t) return;
     $("refuse-ticket").textContent = t.number + " · " + (t.matter_name || "");
     $("refuse-error").hidden = true;
@@ -1214,41 +1083,41 @@
   }
 
   function confirmRefuse() {
-    var reason = $("refuse-reason").value.trim();
+    const reason = $("refuse-reason").value.trim();
     if (!reason) {
       $("refuse-error").textContent = "请写明不予受理的理由";
       $("refuse-error").hidden = false;
       return;
     }
     if (S.busy) return;
-    var cur = S.cur ? S.cur.ticket : null;
+    const cur = S.cur ? S.cur.ticket : null;
     setBusy(true);
-    op("refuse", { reason: reason }).then(function (d) {
+    op("refuse", { reason }).then((d) => {
       $("refuse-dialog").close();
       leaveCurrent(Object.assign({}, cur, d.ticket), "refused", d["case"]);
       showMessage(d.ticket.number + " 不予受理，理由已记录（办件 " + d["case"].number + "）", "ok");
-    }).catch(function (err) {
+    }).catch((err) => {
       $("refuse-error").textContent = err.message;
       $("refuse-error").hidden = false;
       fail(err);
-    }).then(function () { setBusy(false); afterOp(); render(); runPending(); });
+    }).then(() => { setBusy(false); afterOp(); render(); runPending(); });
   }
 
   /** This matter's cases of the department waiting for materials (at most a few a day). */
   function pendingCorrections(t) {
     if (!t) return Promise.resolve([]);
     return api("GET", "/cases?scope=department&status=correction&limit=20&matter_id=" + t.matter_id)
-      .then(function (d) { return d.cases; })
-      .catch(function () { return []; });   // the desk unreachable: a new case, as before
+      .then((d) => d.cases)
+      .catch(() => []);   // the desk unreachable: a new case, as before
   }
 
   /** null: a new application; a case id: the 补正 case the citizen completes; rejects when cancelled. */
   function askWhichCase(cases) {
     if (!cases.length) return Promise.resolve(null);
-    return new Promise(function (resolve, reject) {
-      var list = $("resume-list");
+    return new Promise((resolve, reject) => {
+      const list = $("resume-list");
       list.textContent = "";
-      var dialog = $("resume-dialog");
+      const dialog = $("resume-dialog");
       function cancelled() {
         dialog.removeEventListener("close", cancelled);
         reject(new ApiError("cancelled", "", 0));
@@ -1258,15 +1127,15 @@
         dialog.close();
         resolve(value);
       }
-      cases.forEach(function (k) {
-        var b = document.createElement("button");
+      cases.forEach((k) => {
+        const b = document.createElement("button");
         b.type = "button";
         b.className = "pick";
         b.setAttribute("data-case", k.id);
-        var when = k.received_at ? parseTime(k.received_at) : null;
+        const when = k.received_at ? parseTime(k.received_at) : null;
         b.textContent = k.number + " · " + (when ? dateWords(when) + " " + hm(when) + " 收件" : "") +
                         " · 缺 " + (k.missing || []).join("、");
-        b.addEventListener("click", function () { done(k.id); });
+        b.addEventListener("click", () => { done(k.id); });
         list.appendChild(b);
       });
       $("resume-new").onclick = function () { done(null); };
@@ -1277,14 +1146,14 @@
   }
 
   function anyDialogOpen() {
-    return ["correct-dialog", "refuse-dialog", "notice-dialog", "resume-dialog", "skip-dialog"].some(function (id) { return $(id).open; });
+    return ["correct-dialog", "refuse-dialog", "notice-dialog", "resume-dialog", "skip-dialog"].some((id) => $(id).open);
   }
 
   // 过号 asks first: a skipped citizen who is on the way loses the place (one requeue only).
   function askSkip(t) {
-    return new Promise(function (resolve, reject) {
-      var dialog = $("skip-dialog");
-      var answered = false;
+    return new Promise((resolve, reject) => {
+      const dialog = $("skip-dialog");
+      let answered = false;
       $("skip-title").textContent = "确认 " + (t ? t.number : "") + " 过号？";
       $("skip-hint").textContent = "已呼叫 " + ((t && t.call_count) || 0) + " 次。过号后市民回来时可在「今日过号」中重新排队一次。";
       function done(ok) {
@@ -1305,7 +1174,7 @@
 
   // ---------------------------------------------------------------- keyboard
   function onKey(e) {
-    var action = KEYS[e.key];
+    const action = KEYS[e.key];
     stillHere();
     if (anyDialogOpen()) { if (action) e.preventDefault(); return; }
     if ($("transfer-dialog").open) {
@@ -1325,27 +1194,26 @@
     $("login-form").addEventListener("submit", onLogin);
     $("btn-logout").addEventListener("click", logout);
     $("choose-logout").addEventListener("click", logout);
-    $("btn-switch").addEventListener("click", function () { chooseWindow(selectableWindows()); });
-    $("btn-sign").addEventListener("click", function () { if (closed()) signIn(true); else signOut(); });
+    $("btn-switch").addEventListener("click", () => { chooseWindow(selectableWindows()); });
+    $("btn-sign").addEventListener("click", () => { if (closed()) signIn(true); else signOut(); });
     document.addEventListener("click", stillHere);
-    $("message-close").addEventListener("click", function () { showMessage(""); });
-    $("actions").addEventListener("click", function (e) {
-      var b = e.target.closest("button[data-action]");
+    $("message-close").addEventListener("click", () => { showMessage(""); });
+    $("actions").addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-action]");
       if (b) run(b.getAttribute("data-action"));
     });
-    $("transfer-cancel").addEventListener("click", function () { $("transfer-dialog").close(); });
+    $("transfer-cancel").addEventListener("click", () => { $("transfer-dialog").close(); });
     $("transfer-confirm").addEventListener("click", confirmTransfer);
     $("transfer-filter").addEventListener("input", renderTransferMatters);
-    $("transfer-dialog").addEventListener("close", function () { transferChoice = null; });
+    $("transfer-dialog").addEventListener("close", () => { transferChoice = null; });
     $("correct-list").addEventListener("change", updateCorrectCount);
-    $("correct-cancel").addEventListener("click", function () { $("correct-dialog").close(); });
+    $("correct-cancel").addEventListener("click", () => { $("correct-dialog").close(); });
     $("correct-confirm").addEventListener("click", confirmCorrect);
-    $("refuse-cancel").addEventListener("click", function () { $("refuse-dialog").close(); });
+    $("refuse-cancel").addEventListener("click", () => { $("refuse-dialog").close(); });
     $("refuse-confirm").addEventListener("click", confirmRefuse);
-    $("notice-close").addEventListener("click", function () { $("notice-dialog").close(); });
+    $("notice-close").addEventListener("click", () => { $("notice-dialog").close(); });
     $("notice-print").addEventListener("click", printNotice);
     document.addEventListener("keydown", onKey);
-    window.addEventListener("online", function () { if (socket && !socket.connected) socket.connect(); });
     setInterval(tick, 1000);
 
     S.token = load("token", null);
@@ -1353,14 +1221,19 @@
     tick();
     if (!S.token || !S.staff) { showLogin(""); return; }
     // A stored session: check it is still valid before showing the window.
-    api("GET", "/me").then(function () { afterLogin(); }).catch(function (err) {
+    api("GET", "/me").then(() => { afterLogin(); }).catch((err) => {
       if (err.status === 401) endSession("登录已过期，请重新登录");
       else { showLogin(""); $("login-error").textContent = err.message; $("login-error").hidden = false; }
     });
   }
 
   // A read-only handle for tests and for a support engineer at the console.
-  window.hallCaller = { state: S, receive: function (ev) { receive(ev); }, socket: function () { return socket; } };
+  window.hallCaller = {
+    state: S,
+    stream: () => stream,
+    receive: (ev) => { if (stream) stream.receive(ev); },
+    socket: () => stream && stream.socket
+  };
 
   init();
 })();

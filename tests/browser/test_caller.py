@@ -122,7 +122,8 @@ def test_correction_notice_lists_what_is_missing_and_frees_the_window(page, live
     page.wait_for_function("() => document.getElementById('notice-img').naturalWidth > 0")
     page.screenshot(path=_shot("1366x768-correction-notice.png"))
     # Window 1 has no desk printer of its own: 打印 falls back to the browser's print dialog.
-    page.evaluate("window.print = () => { window.printed = (window.printed || 0) + 1; }")
+    # (a function body: an expression that is a function would be called by evaluate itself)
+    page.evaluate("() => { window.print = () => { window.printed = (window.printed || 0) + 1; }; }")
     page.click("#notice-print")
     page.wait_for_function("() => window.printed === 1")
     page.click("#notice-close")
@@ -308,12 +309,12 @@ def test_reconnect_and_gap_resync_from_snapshot(page, live_hall):
     expect(page.locator("#waiting-mine")).to_have_text("2")   # from the reconnect's snapshot
 
     # A hole in seq: the page must not apply the out-of-order event but take a fresh snapshot.
-    snapshots = page.evaluate("() => window.hallCaller.state.stats.snapshots")
-    seq = page.evaluate("() => window.hallCaller.state.seq")
+    snapshots = page.evaluate("() => window.hallCaller.stream().stats.snapshots")
+    seq = page.evaluate("() => window.hallCaller.stream().seq")
     window1 = str(live_hall.windows[1]["id"])
     page.evaluate("""([seq, w]) => window.hallCaller.receive({type: "ticket.issued", seq: seq + 5,
                      waiting: {total: 99, by_window: {[w]: 99}}})""", [seq, window1])
-    page.wait_for_function("n => window.hallCaller.state.stats.snapshots > n", arg=snapshots)
+    page.wait_for_function("n => window.hallCaller.stream().stats.snapshots > n", arg=snapshots)
     expect(page.locator("#waiting-mine")).to_have_text("2")
     live_hall.issue(ENTERPRISE)                                # and live events flow on after it
     expect(page.locator("#waiting-mine")).to_have_text("3")

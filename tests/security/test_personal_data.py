@@ -317,7 +317,7 @@ def test_a_day_leaves_no_full_id_or_phone_in_logs_urls_answers_or_the_database(
 def test_no_page_script_puts_an_id_or_phone_in_a_query_string():
     """The kiosk and staff pages send personal data in JSON bodies only; a URL built from a
     field named like one would end up in every access log and proxy log on the way."""
-    scripts = [p for folder in ("kiosk", "display", "queue_server") for p in (ROOT / folder).rglob("*")
+    scripts = [p for folder in ("kiosk", "display", "queue_server", "hallkit") for p in (ROOT / folder).rglob("*")
                if p.suffix in (".js", ".html") and "vendor" not in p.parts]
     assert any(p.name == "kiosk.js" for p in scripts)
     pattern = re.compile(r"[?&](id_number|idNumber|id_card|phone|mobile|tel)=")

@@ -23,10 +23,10 @@ from security_helpers import error_problem
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIRS = [ROOT / "queue_server" / "templates", ROOT / "queue_server" / "ratings" / "templates",
                  ROOT / "queue_server" / "supervision" / "templates", ROOT / "kiosk" / "templates",
-                 ROOT / "display" / "templates"]
+                 ROOT / "display" / "templates", ROOT / "hallkit" / "templates"]
 STATIC_DIRS = [ROOT / "queue_server" / "static", ROOT / "queue_server" / "ratings" / "static",
                ROOT / "queue_server" / "supervision" / "static", ROOT / "kiosk" / "static",
-               ROOT / "display" / "static"]
+               ROOT / "display" / "static", ROOT / "hallkit" / "static"]
 # Every page a person opens (the walk below must find each of them among the app's routes).
 PAGES = {"/", "/caller", "/admin/devices", "/display", "/rater", "/kiosk/", "/r/<token>", "/t/<code>",
          "/supervisor", "/supervisor/slips", "/supervisor/report"}

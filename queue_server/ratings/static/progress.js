@@ -1,5 +1,5 @@
 /* /t/<query_code>: the QR progress page — the ticket, its history, and the web rating once finished. */
-(function () {
+(() => {
   "use strict";
   const R = window.HallRating;
   const code = document.body.dataset.code;
@@ -22,8 +22,8 @@
 
   async function load() {
     try {
-      const [shown, state] = await Promise.all([R.api("GET", "/api/v1/tickets/" + encodeURIComponent(code)),
-                                                R.api("GET", "/api/v1/ratings/web/" + encodeURIComponent(code))]);
+      const [shown, state] = await Promise.all([R.api("GET", "/tickets/" + encodeURIComponent(code)),
+                                                R.api("GET", "/ratings/web/" + encodeURIComponent(code))]);
       const t = shown.ticket;
       document.getElementById("ticket-number").textContent = t.number;
       const c = state.case;
@@ -62,7 +62,7 @@
       } else if (state.finished && state.expired) {
         box.textContent = "办结已超过评价期限，网上评价已关闭";
       } else if (state.finished && !ratingShown) {
-        const levels = await R.api("GET", "/api/v1/ratings/levels");
+        const levels = await R.api("GET", "/ratings/levels");
         R.render(box, {levels: levels.levels, channel: "web", extra: {query_code: code},
                        onDone: (rating) => { R.thanks(box, rating); load(); }});
         ratingShown = true;

@@ -1,5 +1,5 @@
 /* /r/<token>: the page an SMS invitation opens. */
-(function () {
+(() => {
   "use strict";
   const R = window.HallRating;
   const token = document.body.dataset.token;
@@ -13,8 +13,8 @@
 
   async function start() {
     try {
-      const [state, levels] = await Promise.all([R.api("GET", "/api/v1/ratings/link/" + encodeURIComponent(token)),
-                                                 R.api("GET", "/api/v1/ratings/levels")]);
+      const [state, levels] = await Promise.all([R.api("GET", "/ratings/link/" + encodeURIComponent(token)),
+                                                 R.api("GET", "/ratings/levels")]);
       const c = state.case;
       document.getElementById("matter-name").textContent = c.matter_name;
       const facts = document.getElementById("case-facts");

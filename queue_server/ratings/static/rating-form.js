@@ -1,20 +1,10 @@
 /* The five-level rating form, shared by the SMS link page and the QR progress page.
    No level is preselected or highlighted; tags appear for the level the citizen picked. */
-(function () {
+(() => {
   "use strict";
 
-  async function api(method, path, body) {
-    const res = await fetch(path, {method, headers: body ? {"Content-Type": "application/json"} : {},
-                                   body: body ? JSON.stringify(body) : undefined});
-    let data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) {
-      const err = new Error((data && data.error && data.error.message) || "网络错误，请稍后再试");
-      err.code = data && data.error && data.error.code;
-      throw err;
-    }
-    return data;
-  }
+  /** The kit's API call, without a token (the link or the query code is the citizen's key). */
+  const api = (method, path, body) => HallApi.call(method, path, {body});
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -68,7 +58,7 @@
       try {
         const body = Object.assign({level: chosen.level, channel: options.channel, tags: Array.from(picked),
                                     comment: comment.value.trim()}, options.extra);
-        const data = await api("POST", "/api/v1/ratings", body);
+        const data = await api("POST", "/ratings", body);
         options.onDone(data.rating);
       } catch (err) {
         status.className = "notice error";

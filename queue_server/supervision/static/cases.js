@@ -1,6 +1,6 @@
 /* 办件台: a hall's cases after their visits. The list asks GET /api/v1/cases; each case says what may
    be done with it now (`actions`, from the server's lifecycle table), and only those buttons show. */
-(function () {
+(() => {
   "use strict";
   const {api, el, time} = window.Sup;
   const $ = (id) => document.getElementById(id);

@@ -1,6 +1,6 @@
 /* Small SVG bar charts drawn here (no chart library: the hall's network is closed and the
    charts are simple). Horizontal bars with their labels and values, so Chinese names fit. */
-(function () {
+(() => {
   "use strict";
   const NS = "http://www.w3.org/2000/svg";
 

@@ -1,7 +1,7 @@
 /* What the supervisor's pages share: login with the staff API (token in sessionStorage), calls
    with the token, formatting. A 401 ends the session and shows the login again; while someone
-   works, staff_session.js renews the token before it ends. */
-(function () {
+   works, the kit's session.js renews the token before it ends. */
+(() => {
   "use strict";
   // A page may keep its own login (the case desk is for clerks too): <body data-store data-roles>.
   const KEY = document.body.dataset.store || "hall.supervisor.";
@@ -11,32 +11,22 @@
     set(name, value) { if (value === null) sessionStorage.removeItem(KEY + name); else sessionStorage.setItem(KEY + name, JSON.stringify(value)); },
   };
 
+  const ask = HallApi.client(() => store.get("token"));
+
+  /** The kit's API call; a 401 (but a refused login) ends the session and shows the login again. */
   async function api(method, path, body, raw) {
-    const headers = {};
-    const token = store.get("token");
-    if (token) headers.Authorization = "Bearer " + token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await fetch("/api/v1" + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
-    if (res.status === 401 && token && window.HallSession) {
-      await HallSession.settled();  // renewed while this request was on its way: retry with the new token
-      if (store.get("token") && store.get("token") !== token) return api(method, path, body, raw);
-    }
-    if (res.status === 401 && path !== "/auth/login") {
-      if (window.HallSession) HallSession.ended(KEY);
-      store.set("token", null);
-      store.set("staff", null);
-      location.reload();
-      throw new Error("登录已失效，请重新登录");
-    }
-    if (raw && res.ok) return res;
-    let data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) {
-      const err = new Error((data && data.error && data.error.message) || ("请求失败（" + res.status + "）"));
-      err.code = data && data.error && data.error.code;
+    try {
+      return await ask(method, path, body, {raw});
+    } catch (err) {
+      if (err.status === 401 && path !== "/auth/login") {
+        HallSession.ended(KEY);
+        store.set("token", null);
+        store.set("staff", null);
+        location.reload();
+        throw new HallApi.ApiError(err.code, "登录已失效，请重新登录", 401);
+      }
       throw err;
     }
-    return data;
   }
 
   function el(tag, attrs, ...children) {

@@ -1,7 +1,7 @@
 /* The supervisor dashboard: today live (kept fresh over the /hall Socket.IO stream), statistics
    for any period with charts, drill-down and exports, warnings, 差评 follow-ups, appeals, the SMS
    outbox and the audit trail. Everything comes from /api/v1 with the staff token. */
-(function () {
+(() => {
   "use strict";
   const {api, el, time, day, pct, dur} = window.Sup;
   const $ = (id) => document.getElementById(id);
@@ -132,19 +132,21 @@
 
   function connect(token) {
     if (typeof io !== "function") { $("conn").textContent = "无实时连接"; return; }
-    // The token is read at every (re)connect: staff_session.js may have renewed it meanwhile.
-    const socket = io("/hall", {auth: (cb) => cb({token: Sup.store.get("token") || token}), reconnectionDelay: 1000, reconnectionDelayMax: 5000});
-    socket.on("connect", () => { $("conn").textContent = "实时"; $("conn").className = "conn"; soon(); });
-    socket.on("disconnect", () => { $("conn").textContent = "连接中断，重连中…"; $("conn").className = "conn off"; });
-    socket.on("connect_error", () => { $("conn").textContent = "连接中断，重连中…"; $("conn").className = "conn off"; });
-    socket.onAny((name, payload) => {
-      if (name === "supervision.warning" && payload && payload.warning) {
-        toast(payload.warning.level_word + "：" + payload.warning.message, payload.warning.level === "red");
-        if (current === "warnings") loadWarnings().catch(() => {});
-      }
-      if (name === "rating.received" && payload && payload.follow_up) setBadge("badge-followups", Number($("badge-followups").textContent || 0) + 1);
-      if (name !== "snapshot") soon();
+    const conn = (up) => { $("conn").textContent = up ? "实时" : "连接中断，重连中…"; $("conn").className = up ? "conn" : "conn off"; };
+    const stream = new HallStream({
+      token: () => Sup.store.get("token") || token,   // at every (re)connect: session.js may have renewed it
+      onSnapshot: soon,
+      onEvent(ev) {
+        if (ev.type === "supervision.warning" && ev.warning) {
+          toast(ev.warning.level_word + "：" + ev.warning.message, ev.warning.level === "red");
+          if (current === "warnings") loadWarnings().catch(() => {});
+        }
+        if (ev.type === "rating.received" && ev.follow_up) setBadge("badge-followups", Number($("badge-followups").textContent || 0) + 1);
+        soon();
+      },
+      onStatus: conn,
     });
+    stream.start();
   }
 
   // --- statistics -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /* The printable monthly report: the server renders it; this page fetches it with the token. */
-(function () {
+(() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
 

@@ -1,7 +1,7 @@
 /* 投箱评议: scan a slip (keyboard-wedge scanner: digits + Enter), tick the level, next.
    The code is checked first, so a duplicate or unknown slip is refused before a level is chosen;
    while a level is awaited the digit keys 1–5 choose it and the code field is locked. */
-(function () {
+(() => {
   "use strict";
   const {api, el, time} = window.Sup;
   const $ = (id) => document.getElementById(id);

@@ -14,24 +14,24 @@
  * a renewal was on its way is not a logout: `HallSession.settled()` waits for the renewal, and
  * the page retries if its token changed meanwhile.
  */
-(function () {
+(() => {
   "use strict";
 
-  var RENEW_BEFORE_MS = 60 * 60 * 1000;
-  var ACTIVE_MS = 60 * 60 * 1000;
-  var CHECK_MS = 60 * 1000;
-  var ACTIVITY = ["keydown", "pointerdown", "wheel"];
+  const RENEW_BEFORE_MS = 60 * 60 * 1000;
+  const ACTIVE_MS = 60 * 60 * 1000;
+  const CHECK_MS = 60 * 1000;
+  const ACTIVITY = ["keydown", "pointerdown", "wheel"];
 
-  var kept = null;            // the options of keep()
-  var lastActivity = 0;       // never, until someone uses the page
-  var inFlight = null;        // the renewal on its way (a promise), or null
-  var refused = null;         // the token the server would not renew (do not ask again)
-  var timer = null;
+  let kept = null;            // the options of keep()
+  let lastActivity = 0;       // never, until someone uses the page
+  let inFlight = null;        // the renewal on its way (a promise), or null
+  let refused = null;         // the token the server would not renew (do not ask again)
+  let timer = null;
 
-  function storageKey(prefix) { return prefix + "expires_at"; }
+  const storageKey = (prefix) => prefix + "expires_at";
 
   function readExpiry(prefix) {
-    try { var v = Number(sessionStorage.getItem(storageKey(prefix))); return v > 0 ? v : null; }
+    try { const v = Number(sessionStorage.getItem(storageKey(prefix))); return v > 0 ? v : null; }
     catch (e) { return null; }
   }
 
@@ -42,51 +42,40 @@
     } catch (e) { /* private mode: the expiry is learnt again from /me */ }
   }
 
-  function call(method, path, token) {
-    return fetch("/api/v1" + path, {
-      method: method, cache: "no-store",
-      headers: { "Accept": "application/json", "Authorization": "Bearer " + token }
-    }).then(function (res) {
-      return res.json().catch(function () { return null; }).then(function (data) {
-        if (!res.ok) { var e = new Error("HTTP " + res.status); e.status = res.status; throw e; }
-        return data;
-      });
-    });
-  }
-
   /** Ask /me how long the token lives, for a login made before this page kept the expiry. */
-  function learnExpiry() {
-    var token = kept && kept.token();
+  async function learnExpiry() {
+    const token = kept && kept.token();
     if (!token) return;
-    call("GET", "/me", token).then(function (me) {
+    try {
+      const me = await HallApi.call("GET", "/me", { token });
       if (kept && kept.token() === token && me && typeof me.expires_in === "number") {
         writeExpiry(kept.prefix, me.expires_in);
       }
-    }).catch(function () { /* the page's own calls notice a dead login */ });
+    } catch (e) { /* the page's own calls notice a dead login */ }
   }
 
   function renew(token) {
-    inFlight = call("POST", "/auth/refresh", token).then(function (data) {
+    inFlight = HallApi.call("POST", "/auth/refresh", { token }).then((data) => {
       if (kept && kept.token() === token) {
         writeExpiry(kept.prefix, data.expires_in);
         kept.renewed(data.token);
       }
       return data.token;
-    }).catch(function (err) {
+    }).catch((err) => {
       if (err.status === 401 || err.status === 403) refused = token;
       return null;
-    }).then(function (result) { inFlight = null; return result; });
+    }).then((result) => { inFlight = null; return result; });
     return inFlight;
   }
 
   /** Renew now if the login is near its end and someone has been working. Returns the renewal or null. */
   function check() {
     if (!kept || inFlight) return inFlight;
-    var token = kept.token();
+    const token = kept.token();
     if (!token || token === refused) return null;
-    var expiresAt = readExpiry(kept.prefix);
+    const expiresAt = readExpiry(kept.prefix);
     if (expiresAt === null) { learnExpiry(); return null; }
-    var now = Date.now();
+    const now = Date.now();
     if (expiresAt - now > RENEW_BEFORE_MS || now - lastActivity > ACTIVE_MS) return null;
     return renew(token);
   }
@@ -100,7 +89,7 @@
     kept = options;
     refused = null;
     if (timer === null) {
-      ACTIVITY.forEach(function (name) { document.addEventListener(name, noteActivity, { capture: true, passive: true }); });
+      ACTIVITY.forEach((name) => document.addEventListener(name, noteActivity, { capture: true, passive: true }));
       timer = setInterval(check, CHECK_MS);
     }
     if (readExpiry(options.prefix) === null) learnExpiry();
@@ -114,14 +103,11 @@
   function ended(prefix) { writeExpiry(prefix, null); }
 
   /** Resolves once no renewal is on its way (at once if none is). */
-  function settled() { return inFlight ? inFlight.then(function () {}) : Promise.resolve(); }
+  function settled() { return inFlight ? inFlight.then(() => {}) : Promise.resolve(); }
 
   window.HallSession = {
-    keep: keep, started: started, ended: ended, settled: settled, check: check,
+    keep, started, ended, settled, check,
     // for tests and a support engineer at the console
-    state: function () {
-      return { lastActivity: lastActivity, renewing: !!inFlight,
-               expiresAt: kept ? readExpiry(kept.prefix) : null };
-    }
+    state: () => ({ lastActivity, renewing: !!inFlight, expiresAt: kept ? readExpiry(kept.prefix) : null }),
   };
 })();
