@@ -16,6 +16,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import schemas
 from .changes import change
 from .clock import CST, iso
 from .errors import HallError, bad_request, conflict, not_found
@@ -68,16 +69,17 @@ def day_words(day: date, today: date) -> str:
     return f"{day.month}月{day.day}日（周{'一二三四五六日'[day.weekday()]}）"
 
 
-def appointment_dict(s: Session, a: Appointment) -> dict[str, Any]:
+def appointment_dict(s: Session, a: Appointment) -> schemas.Appointment:
     matter = s.get(Matter, a.matter_id)
     ticket = s.get(Ticket, a.ticket_id) if a.ticket_id else None
-    return {"code": a.code, "status": a.status, "status_label": STATUS_WORDS.get(a.status, a.status),
-            "matter_id": a.matter_id, "matter_name": matter.name if matter else None,
-            "id_number": a.id_masked, "phone": mask_phone(a.phone),
-            "slot_start": iso(a.slot_start), "slot_end": iso(a.slot_end),
-            "checkin_from": iso(a.slot_start - CHECKIN_EARLY), "checkin_until": iso(a.slot_start + CHECKIN_LATE),
-            "ticket": {"id": ticket.id, "number": ticket.number} if ticket else None,
-            "created_at": iso(a.created_at), "cancelled_at": iso(a.cancelled_at)}
+    return schemas.Appointment(
+        code=a.code, status=a.status, status_label=STATUS_WORDS.get(a.status, a.status),
+        matter_id=a.matter_id, matter_name=matter.name if matter else None,
+        id_number=a.id_masked, phone=mask_phone(a.phone),
+        slot_start=iso(a.slot_start), slot_end=iso(a.slot_end),
+        checkin_from=iso(a.slot_start - CHECKIN_EARLY), checkin_until=iso(a.slot_start + CHECKIN_LATE),
+        ticket={"id": ticket.id, "number": ticket.number} if ticket else None,
+        created_at=iso(a.created_at), cancelled_at=iso(a.cancelled_at))
 
 
 def parse_slot(raw: str) -> datetime:

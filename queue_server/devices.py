@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import schemas
 from .auth import token_hash
 from .changes import change
 from .clock import iso
@@ -108,11 +109,11 @@ def status_alerts(status: dict[str, Any]) -> dict[str, str]:
             for part, state in status.items() if isinstance(state, str) and state in BAD_STATES}
 
 
-def device_brief(s: Session, device: Device) -> dict[str, Any]:
+def device_brief(s: Session, device: Device) -> schemas.DeviceBrief:
     window = s.get(Window, device.window_id) if device.window_id else None
-    return {"id": device.id, "name": device.name, "kind": device.kind,
-            "kind_name": KIND_WORDS.get(device.kind, device.kind),
-            "window": {"id": window.id, "number": window.number, "name": window.name} if window else None}
+    return schemas.DeviceBrief(
+        id=device.id, name=device.name, kind=device.kind, kind_name=KIND_WORDS.get(device.kind, device.kind),
+        window=schemas.WindowBrief(id=window.id, number=window.number, name=window.name) if window else None)
 
 
 class Registry:

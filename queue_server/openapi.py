@@ -1,8 +1,10 @@
-"""The OpenAPI 3.1 description of /api/v1, written by hand next to the code it describes.
+"""The OpenAPI 3.1 description of /api/v1: routes by hand, answers' shapes from `schemas.py`.
 
-Everything the description says lives in the tables below: the request bodies (field names,
+The tickets, cases, windows, ratings and the other things the answers carry are generated from
+their declared types (`shape_schemas`, refs under #/components/schemas), so the document says
+what the code builds. The rest lives in the tables below: the request bodies (field names,
 types, which are required and the `max_len` each view passes to `api.common.field()`), the
-shared response shapes, and one row per route (method, path, who may call it, body, answers).
+error and principal shapes, and one row per route (method, path, who may call it, body, answers).
 `tests/security/test_openapi.py` checks the rows against `app.url_map` and the bodies' required
 fields against what the views answer, so a route or a field added to the code and not here
 fails the tests.
@@ -14,6 +16,8 @@ import re
 from typing import Any
 
 from flask import Flask, current_app, jsonify
+
+from . import schemas
 
 API_PREFIX = "/api/v1"
 
@@ -75,53 +79,6 @@ SCHEMAS: dict[str, dict] = {
                 "detail": {"type": "object", "description": "e.g. {field} for field errors"},
             }}},
     },
-    "WindowBrief": _obj(["id", "number", "name"], id=ID, number=INT, name=STR),
-    "Ticket": _obj(
-        ["id", "number", "matter_id", "status"],
-        id=ID, number=STR, matter_id=ID, matter_name=STR, department_id=ID,
-        status={"type": "string", "enum": ["waiting", "called", "serving", "done", "skipped", "unserved"]},
-        status_text=STR, kind=STR,
-        actions={"type": "array", "items": STR, "description": "what a clerk may do with it now (lifecycle.py)"},
-        priority={"type": ["string", "null"]}, priority_label={"type": ["string", "null"]},
-        issued_at=WHEN, called_at=WHEN, closed_at=WHEN, call_count=INT,
-        window={"oneOf": [{"$ref": "#/components/schemas/WindowBrief"}, {"type": "null"}]},
-        target_window_id={"type": ["integer", "null"]},
-        query_code={"type": "string", "description": "the slip's query code: only in the kiosk's issuing "
-                    "answer and when the ticket is read by its query code; never in events, snapshots, "
-                    "window answers or reads by id"},
-        ballot_code={"type": ["string", "null"], "description": "the slip's barcode (16 random digits, "
-                     "scanned in 投箱评议): only in the kiosk's issuing answer; null for tickets issued "
-                     "before ballot codes"},
-        phone={"type": ["string", "null"], "description": "staff and devices of the hall only"},
-        id_number={"type": ["string", "null"], "description": "masked; staff and devices only"}),
-    "Case": _obj(
-        ["id", "number", "ticket_id", "status"],
-        id=ID, number=STR, ticket_id=ID, matter_id=ID, matter_name=STR, kind=STR, department_id=ID,
-        window_id=ID, staff={"type": ["object", "null"]},
-        status={"type": "string", "enum": ["correction", "accepted", "finished", "refused"]},
-        status_text=STR, received_at=WHEN, promised_days={"type": ["integer", "null"]},
-        missing={"type": "array", "items": STR}, reason={"type": ["string", "null"]},
-        delivered_at=WHEN, delivery={"type": ["string", "null"]}, delivery_note={"type": ["string", "null"]},
-        actions={"type": "array", "items": STR, "description": "on the case desk: what may be done now"},
-        light={"type": ["string", "null"], "enum": ["red", "yellow", "green", None]},
-        accepted_at=WHEN, due_at=WHEN, finished_at=WHEN, on_time={"type": ["boolean", "null"]},
-        due_guessed={"type": "boolean", "description": "counted Monday–Friday through a year the working-day "
-                     "calendar lacks; counted again when the server starts with that year added"}),
-    "Window": _obj(["id", "number", "name", "state"], id=ID, number=INT, name=STR,
-                   state={"type": "string", "enum": ["open", "paused", "closed"],
-                          "description": "closed: nobody signed in (未开放, staffing.py)"},
-                   department={"type": ["string", "null"]}, staff={"type": ["object", "null"]},
-                   current={"type": ["object", "null"]}, waiting=INT),
-    "Appointment": _obj(["code"], code=STR, matter_id=ID, slot_start=STR, status=STR),
-    "Rating": _obj(["id", "level", "channel"], id=ID, level={"type": "integer", "minimum": 1, "maximum": 5},
-                   channel=STR, node=STR, case_id=ID, tags={"type": "array", "items": STR}, comment=STR,
-                   voided={"type": "boolean"}, void_reason={"type": ["string", "null"]},
-                   void_kind={"type": ["string", "null"], "enum": ["appeal", "superseded", "duplicate", None],
-                              "description": "why voided: 申诉成立, a default replaced by the citizen's "
-                                             "rating, a duplicate found when 一事一评 came in"}),
-    "Appeal": _obj(["id", "status"], id=ID, status=STR, reason=STR),
-    "FollowUp": _obj(["id", "stage"], id=ID, stage=STR),
-    "SlipBatch": _obj(["id"], id=ID, opened_at=WHEN, closed_at=WHEN),
     "Device": _obj(["id", "name", "kind"], id=ID, name=STR, kind=STR, revoked={"type": "boolean"}),
     "Principal": _obj(["kind", "role", "hall_id"], kind={"type": "string", "enum": ["staff", "device"]},
                       role=STR, name=STR, hall_id=ID, staff_id={"type": ["integer", "null"]},
@@ -476,6 +433,16 @@ def _operation(method, path, roles, summary, body, responses, codes, query) -> d
     return op
 
 
+def shape_schemas() -> dict[str, dict]:
+    """The component schemas of `schemas.DOCUMENTED` and every shape they contain, by name."""
+    out: dict[str, dict] = {}
+    for shape in schemas.DOCUMENTED:
+        generated = schemas.adapter(shape).json_schema(ref_template="#/components/schemas/{model}")
+        out.update(generated.pop("$defs", {}))
+        out[shape.__name__] = generated
+    return out
+
+
 def build_spec(server_url: str = API_PREFIX) -> dict:
     paths: dict[str, dict] = {}
     for method, path, *rest in ROUTES:
@@ -491,7 +458,7 @@ def build_spec(server_url: str = API_PREFIX) -> dict:
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "staff: the token from POST /auth/login; devices: their configured token"}},
-            "schemas": {**copy.deepcopy(SCHEMAS), **copy.deepcopy(BODIES)},
+            "schemas": {**shape_schemas(), **copy.deepcopy(SCHEMAS), **copy.deepcopy(BODIES)},
         },
     }
 

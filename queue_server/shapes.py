@@ -1,4 +1,5 @@
-"""How tickets, cases and windows look in the API, the events and the snapshot (one shape everywhere)."""
+"""Tickets, cases and windows built from the database in their one shape (`schemas.py`) for the
+API, the events and the snapshot; and the waiting counts and 前面还有 N 人 that go with them."""
 from __future__ import annotations
 
 from collections import Counter as Tally
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from . import schemas
 from .clock import iso
 from .identity import mask_phone
 from .lifecycle import CASE_WORDS, TICKET_WORDS, ticket_actions
@@ -49,13 +51,18 @@ def matter_info(session: Session, matter_id: int) -> MatterInfo | None:
     return MatterInfo.of(m) if m is not None else None
 
 
-def window_brief(window: Window | None) -> dict[str, Any] | None:
+def window_brief(window: Window | None) -> schemas.WindowBrief | None:
     if window is None:
         return None
-    return {"id": window.id, "number": window.number, "name": window.name}
+    return schemas.WindowBrief(id=window.id, number=window.number, name=window.name)
 
 
-def window_brief_by_id(session: Session, window_id: int | None) -> dict[str, Any] | None:
+def window_state(window) -> schemas.WindowState:
+    """The window and its state, as every event about a window carries it."""
+    return schemas.WindowState(id=window.id, number=window.number, name=window.name, state=shown_state(window))
+
+
+def window_brief_by_id(session: Session, window_id: int | None) -> schemas.WindowBrief | None:
     if window_id is None:
         return None
     cached = session.info.get("windows")
@@ -64,34 +71,34 @@ def window_brief_by_id(session: Session, window_id: int | None) -> dict[str, Any
     return window_brief(session.get(Window, window_id))
 
 
-def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None = None) -> dict[str, Any]:
+def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None = None) -> schemas.Ticket:
     """The ticket as the hall sees it: events, snapshots, window answers. Without the slip's
     codes: the query code and the ballot code are the citizen's (see `slip_codes`)."""
     matter = matter_info(session, ticket.matter_id)
-    out = {
-        "id": ticket.id,
-        "number": ticket.number,
-        "matter_id": ticket.matter_id,
-        "matter_name": matter.name,
-        "department_id": matter.department_id,
-        "status": ticket.status,
-        "status_text": TICKET_WORDS.get(ticket.status, ticket.status),
-        "actions": ticket_actions(ticket.status, matter.kind, requeued=ticket.requeued),
-        "kind": matter.kind,
-        "priority": ticket.priority,
-        "priority_label": PRIORITY_LABELS.get(ticket.priority or ""),
-        "issued_at": iso(ticket.issued_at),
-        "called_at": iso(ticket.called_at),
-        "closed_at": iso(ticket.closed_at),
-        "call_count": ticket.call_count,
-        "window": window_brief_by_id(session, ticket.window_id),
-        "target_window_id": ticket.target_window_id,
-        "window_ids": serving_window_ids(session, ticket),
-        "requeued": ticket.requeued,
-        "phone": mask_phone(ticket.phone),
-        "id_number": ticket.id_masked,
-        "appointment_code": ticket.appointment_code,
-    }
+    out = schemas.Ticket(
+        id=ticket.id,
+        number=ticket.number,
+        matter_id=ticket.matter_id,
+        matter_name=matter.name,
+        department_id=matter.department_id,
+        status=ticket.status,
+        status_text=TICKET_WORDS.get(ticket.status, ticket.status),
+        actions=ticket_actions(ticket.status, matter.kind, requeued=ticket.requeued),
+        kind=matter.kind,
+        priority=ticket.priority,
+        priority_label=PRIORITY_LABELS.get(ticket.priority or ""),
+        issued_at=iso(ticket.issued_at),
+        called_at=iso(ticket.called_at),
+        closed_at=iso(ticket.closed_at),
+        call_count=ticket.call_count,
+        window=window_brief_by_id(session, ticket.window_id),
+        target_window_id=ticket.target_window_id,
+        window_ids=serving_window_ids(session, ticket),
+        requeued=ticket.requeued,
+        phone=mask_phone(ticket.phone),
+        id_number=ticket.id_masked,
+        appointment_code=ticket.appointment_code,
+    )
     if ticket.priority == "elderly" and getattr(ticket, "age", None) is not None:
         out["age"] = ticket.age   # the clerk sees it (老年人 priority)
     if waiting_ahead is not None:
@@ -106,37 +113,42 @@ def slip_codes(ticket: Ticket) -> dict[str, Any]:
     return {"query_code": ticket.query_code, "ballot_code": ticket.ballot_code}
 
 
-def case_dict(session: Session, case: Case) -> dict[str, Any]:
+def case_dict(session: Session, case: Case) -> schemas.Case:
+    """The one case shape: window answers, the case desk, events and the rating pages (the desk
+    adds its light and actions, a rating device whether it may rate: `schemas.Case`)."""
     staff = session.get(Staff, case.staff_id) if case.staff_id else None
+    window = window_brief_by_id(session, case.window_id)
     on_time = None
     if case.finished_at is not None and case.due_at is not None:
         on_time = case.finished_at <= case.due_at
-    return {
-        "id": case.id,
-        "number": case.number,
-        "ticket_id": case.ticket_id,
-        "matter_id": case.matter_id,
-        "matter_name": matter_info(session, case.matter_id).name,
-        "kind": case.kind,
-        "department_id": case.department_id,
-        "window_id": case.window_id,
-        "window": window_brief_by_id(session, case.window_id),
-        "staff": {"id": staff.id, "name": staff.name, "staff_no": staff.staff_no} if staff else None,
-        "status": case.status,
-        "status_text": CASE_WORDS.get(case.status, case.status),
-        "received_at": iso(case.received_at),
-        "accepted_at": iso(case.accepted_at),
-        "due_at": iso(case.due_at),
-        "due_guessed": case.due_guessed,
-        "finished_at": iso(case.finished_at),
-        "on_time": on_time,
-        "promised_days": case.promised_days,
-        "missing": case.missing or [],
-        "reason": case.reason,
-        "delivered_at": iso(case.delivered_at),
-        "delivery": case.delivery,
-        "delivery_note": case.delivery_note,
-    }
+    return schemas.Case(
+        id=case.id,
+        number=case.number,
+        ticket_id=case.ticket_id,
+        matter_id=case.matter_id,
+        matter_name=matter_info(session, case.matter_id).name,
+        kind=case.kind,
+        department_id=case.department_id,
+        window_id=case.window_id,
+        window=window,
+        window_number=window["number"] if window else None,
+        staff=schemas.StaffBrief(id=staff.id, name=staff.name, staff_no=staff.staff_no) if staff else None,
+        staff_name=staff.name if staff else None,
+        status=case.status,
+        status_text=CASE_WORDS.get(case.status, case.status),
+        received_at=iso(case.received_at),
+        accepted_at=iso(case.accepted_at),
+        due_at=iso(case.due_at),
+        due_guessed=case.due_guessed,
+        finished_at=iso(case.finished_at),
+        on_time=on_time,
+        promised_days=case.promised_days,
+        missing=case.missing or [],
+        reason=case.reason,
+        delivered_at=iso(case.delivered_at),
+        delivery=case.delivery,
+        delivery_note=case.delivery_note,
+    )
 
 
 def serving_window_ids(session: Session, ticket: Ticket) -> list[int]:
@@ -193,7 +205,7 @@ _WAITING = (select(Ticket.matter_id, Ticket.target_window_id, func.count())
             .group_by(Ticket.matter_id, Ticket.target_window_id))
 
 
-def waiting_counts(session: Session, hall_id: int, day: date) -> dict[str, Any]:
+def waiting_counts(session: Session, hall_id: int, day: date) -> schemas.Waiting:
     """Waiting tickets by prefix, matter, department and window: what every screen shows."""
     rows = session.connection().execute(_WAITING, {"hall_id": hall_id, "day": day}).all()
     by_prefix, by_matter, by_department, untargeted, targeted = Tally(), Tally(), Tally(), Tally(), Tally()
@@ -215,8 +227,8 @@ def waiting_counts(session: Session, hall_id: int, day: date) -> dict[str, Any]:
             by_window.update(dict.fromkeys(keys, n))
     for key, n in targeted.items():
         by_window[key] = by_window.get(key, 0) + n
-    return {"total": total, "by_prefix": dict(sorted(by_prefix.items())), "by_matter": dict(by_matter),
-            "by_department": dict(by_department), "by_window": by_window}
+    return schemas.Waiting(total=total, by_prefix=dict(sorted(by_prefix.items())), by_matter=dict(by_matter),
+                           by_department=dict(by_department), by_window=by_window)
 
 
 def windows_by_matter(session: Session, hall_id: int) -> dict[int, list[int]]:
@@ -272,38 +284,31 @@ def load_routes(session: Session, hall_id: int) -> dict[int, list[int]]:
     return out
 
 
-def window_dict(session: Session, window: Window, waiting: int | None = None) -> dict[str, Any]:
+def window_dict(session: Session, window: Window, waiting: int | None = None) -> schemas.Window:
+    """The window as the screens see it. Its current ticket is the whole ticket (the caller page
+    needs no second look-up), with the case it is being served in."""
     current = session.get(Ticket, window.current_ticket_id) if window.current_ticket_id else None
     staff = session.get(Staff, window.staff_id) if window.staff_id else None
     department = session.get(Department, window.department_id) if window.department_id else None
-    out = {
-        "id": window.id, "number": window.number, "name": window.name, "state": shown_state(window),
-        "department": department.name if department else None,
-        "staff": {"name": staff.name, "staff_no": staff.staff_no} if staff else None,
-        "current": None if current is None else {
-            "id": current.id, "number": current.number, "status": current.status,
-            "matter_name": current.matter.name, "issued_at": iso(current.issued_at),
-            "called_at": iso(current.called_at), "call_count": current.call_count,
-            "priority_label": PRIORITY_LABELS.get(current.priority or ""),
-            "age": current.age if current.priority == "elderly" else None,
-            "kind": current.matter.kind, "status_text": TICKET_WORDS.get(current.status, current.status),
-            "actions": ticket_actions(current.status, current.matter.kind, requeued=current.requeued),
-            "case": _case_brief(session, current) if current.status == "serving" else None},
-    }
+    out = schemas.Window(
+        id=window.id, number=window.number, name=window.name, state=shown_state(window),
+        department=department.name if department else None,
+        staff=schemas.StaffBrief(name=staff.name, staff_no=staff.staff_no) if staff else None,
+        current=None if current is None else ticket_dict(session, current) | {"case": _case_of(session, current)})
     if waiting is not None:
         out["waiting"] = waiting
     return out
 
 
-def _case_brief(session: Session, ticket: Ticket) -> dict[str, Any] | None:
-    case = session.scalar(select(Case).where(Case.ticket_id == ticket.id))
-    if case is None:
+def _case_of(session: Session, ticket: Ticket) -> schemas.Case | None:
+    """The case a ticket at the window is being served in (a 即办件 between 受理 and 办结)."""
+    if ticket.status != "serving":
         return None
-    return {"id": case.id, "number": case.number, "kind": case.kind,
-            "accepted_at": iso(case.accepted_at), "due_at": iso(case.due_at)}
+    case = session.scalar(select(Case).where(Case.ticket_id == ticket.id))
+    return case_dict(session, case) if case is not None else None
 
 
-def queue_snapshot(session: Session, hall_id: int, day: date, now) -> dict[str, Any]:
+def queue_snapshot(session: Session, hall_id: int, day: date, now) -> schemas.Snapshot:
     """The whole picture a screen needs, with the `seq` it is consistent with."""
     hall = session.get(Hall, hall_id)
     counts = waiting_counts(session, hall_id, day)
@@ -315,18 +320,18 @@ def queue_snapshot(session: Session, hall_id: int, day: date, now) -> dict[str, 
         .where(Event.hall_id == hall_id, Event.type.in_(("ticket.called", "ticket.recalled")),
                Ticket.day == day)
         .order_by(Event.seq.desc()).limit(12)).all()
-    return {
-        "hall": {"code": hall.code, "name": hall.name},
-        "seq": hall.event_seq,
-        "at": iso(now),
-        "day": day.isoformat(),
-        "waiting": counts,
-        "windows": [{**window_dict(session, w, counts["by_window"].get(str(w.id), 0)), "window_seq": w.event_seq}
-                    for w in windows],
-        "recent_calls": [{"type": t, "at": iso(at), "ticket_number": number, "window_number": wn,
-                          "window_name": wname, "recall": t == "ticket.recalled"}
-                         for t, at, number, wn, wname in recent],
-    }
+    return schemas.Snapshot(
+        hall={"code": hall.code, "name": hall.name},
+        seq=hall.event_seq,
+        at=iso(now),
+        day=day.isoformat(),
+        waiting=counts,
+        windows=[window_dict(session, w, counts["by_window"].get(str(w.id), 0)) | {"window_seq": w.event_seq}
+                 for w in windows],
+        recent_calls=[schemas.RecentCall(type=t, at=iso(at), ticket_number=number, window_number=wn,
+                                         window_name=wname, recall=t == "ticket.recalled")
+                      for t, at, number, wn, wname in recent],
+    )
 
 
 def window_clerks(s: Session, hall_id: int) -> dict[int, tuple[str, str]]:

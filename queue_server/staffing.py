@@ -68,7 +68,8 @@ def session_start(rt: Runtime, token: str | None) -> datetime | None:
 
 
 def _brief(window) -> dict[str, Any]:
-    return {"id": window.id, "number": window.number, "name": window.name, "state": shown_state(window)}
+    from .shapes import window_state
+    return window_state(window)
 
 
 def sign_in(rt: Runtime, hall_id: int, window_id: int, *, staff_id: int | None,

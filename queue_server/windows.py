@@ -22,7 +22,7 @@ from .models import Case, Matter, Staff, Ticket, Window, WindowMatter
 from .numbering import case_number, next_number
 from .runtime import Runtime
 from .staffing import open_window_ids, open_windows_serving, shown_state
-from .shapes import case_dict, matter_info, ticket_dict, waiting_counts, window_brief, windows_by_matter
+from .shapes import case_dict, matter_info, ticket_dict, waiting_counts, window_brief, window_state, windows_by_matter
 from .scoping import in_hall, of_hall
 
 STATE_WORDS = lifecycle.TICKET_WORDS
@@ -114,7 +114,7 @@ def _announce(ch: Change, type: str, window: Row, ticket: Row | Ticket | None, *
         extra["waiting"] = waiting_counts(s, window.hall_id, ch.now.date())
     ch.emit(type, ticket_id=ticket.id if ticket else None, window_id=window.id,
             case_id=extra.get("case", {}).get("id") if "case" in extra else None,
-            window=window_brief(window) | {"state": shown_state(window)}, ticket=body, **extra)
+            window=window_state(window), ticket=body, **extra)
     return body
 
 
@@ -322,7 +322,7 @@ def set_paused(rt: Runtime, hall_id: int, window_id: int, paused: bool, actor: s
             raise conflict("wrong_state", f"{window.number}号窗口已经{'暂停' if paused else '在服务'}")
         window = _set_window(ch, window, state=want)
         _announce(ch, "window.paused" if paused else "window.resumed", window, None, queue_changed=False)
-        return window_brief(window) | {"state": shown_state(window)}
+        return window_state(window)
 
 
 def _receive(ch: Change, rt: Runtime, window: Row, ticket: Row, staff_id: int | None, **fields: Any) -> Case:

@@ -194,9 +194,30 @@ def db_url(tmp_path, sqlite_db) -> str:
 @pytest.fixture
 def app(db_url, clock):
     app = create_app([SMALL_HALL], db_url, secret=b"test-secret", clock=clock)
+    misshapen = check_published_events(app)
     yield app
     services.stop(app)                        # no thread of this app polls after its test
     app.extensions["hall"].engine.dispose()   # its pooled connections hold descriptors until the run ends
+    assert not misshapen, f"events not of their declared shape (queue_server/schemas.py): {misshapen[:3]}"
+
+
+def check_published_events(app) -> list[str]:
+    """Every event the app publishes is checked against its type in schemas.py: so every test
+    that drives the hall also checks the event contract. Returns the list of mismatches."""
+    from pydantic import ValidationError
+
+    from queue_server.schemas import check_event
+    rt = app.extensions["hall"]
+    send, misshapen = rt.publish, []
+
+    def publish(hall_id: int, event: dict) -> None:
+        try:
+            check_event(event)
+        except (KeyError, ValidationError) as exc:
+            misshapen.append(f"{event.get('type')}: {exc}")
+        send(hall_id, event)
+    rt.publish = publish
+    return misshapen
 
 
 @pytest.fixture

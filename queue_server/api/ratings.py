@@ -6,12 +6,11 @@ from urllib.parse import urlsplit
 from flask import g, jsonify, request
 from sqlalchemy import select
 
-from ..lifecycle import CASE_WORDS
 from .. import auth, lookups
 from ..clock import iso
 from ..errors import HallError, bad_request, not_found
 from ..identity import mask_phone
-from ..models import Case, Event, Staff, Ticket, Window
+from ..models import Case, Event, Ticket
 from ..ratings import appeals, followups, slips
 from ..ratings.levels import catalogue
 from ..ratings.links import open_link
@@ -20,6 +19,7 @@ from ..ratings.service import RatingRequest, case_rating_state, check_level, sub
 from ..ratings.settings import rating_settings
 from ..ratings.sms import sender
 from ..ratings.views import appeal_dict, follow_up_dict, rating_dict
+from ..shapes import case_dict
 from ..supervision.audit import mark
 from ..supervision.models import Suspension
 from . import api
@@ -80,27 +80,11 @@ def device_case():
                         .order_by(Case.finished_at.desc(), Case.id.desc()).limit(1)) if p.window_ids else None
         if case is None or (now - case.finished_at).total_seconds() > limit:
             return jsonify({"case": None, "levels": catalogue()["levels"]})
-        staff = s.get(Staff, case.staff_id) if case.staff_id else None
-        window = s.get(Window, case.window_id)
         ticket = s.get(Ticket, case.ticket_id)
         state = case_rating_state(rt, s, case, "device")
-        return jsonify({"case": {"id": case.id, "number": case.number, "matter_name": case.matter.name,
-                                 "ticket_number": ticket.number, "window_number": window.number,
-                                 "staff": {"name": staff.name, "staff_no": staff.staff_no} if staff else None,
-                                 "finished_at": iso(case.finished_at), **state},
+        return jsonify({"case": case_dict(s, case) | {"ticket_number": ticket.number if ticket else None, **state},
                         "seconds_left": max(0, int(limit - (now - case.finished_at).total_seconds())),
                         "levels": catalogue()["levels"]})
-
-
-def _case_brief(s, case: Case) -> dict:
-    window = s.get(Window, case.window_id)
-    staff = s.get(Staff, case.staff_id) if case.staff_id else None
-    return {"id": case.id, "number": case.number, "matter_name": case.matter.name, "kind": case.kind,
-            "status": case.status, "window_number": window.number if window else None,
-            "staff_name": staff.name if staff else None, "accepted_at": iso(case.accepted_at),
-            "due_at": iso(case.due_at), "due_guessed": case.due_guessed, "finished_at": iso(case.finished_at),
-            "status_text": CASE_WORDS.get(case.status, case.status), "missing": case.missing or [],
-            "reason": case.reason, "delivered_at": iso(case.delivered_at), "delivery": case.delivery}
 
 
 @api.get("/ratings/web/<code>")
@@ -122,7 +106,8 @@ def web_state(code: str):
             return jsonify({"case": None, "finished": False, "rated": False, "rating": None})
         suspended = s.scalar(select(Suspension.reason).where(Suspension.case_id == case.id,
                                                              Suspension.ended_at.is_(None)))
-        return jsonify({"case": _case_brief(s, case) | {"suspended": suspended},
+        return jsonify({"case": case_dict(s, case) | {"suspended": suspended is not None,
+                                                      "suspension_reason": suspended},
                         **case_rating_state(rt, s, case, "web")})
 
 
@@ -133,7 +118,7 @@ def link_state(token: str):
     with rt.read() as s:
         invitation = open_link(s, rt.secret, token[:64], rt.clock.now())
         case = s.get(Case, invitation.case_id)
-        return jsonify({"case": _case_brief(s, case), "expires_at": iso(invitation.expires_at),
+        return jsonify({"case": case_dict(s, case), "expires_at": iso(invitation.expires_at),
                         **case_rating_state(rt, s, case, "sms")})
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import schemas
 from ..auth import Principal
 from ..changes import change
 from ..clock import iso
@@ -107,14 +108,14 @@ def show_batch(rt: Runtime, hall_id: int, batch_id: int) -> dict[str, Any]:
         return batch_dict(s, _batch(s, hall_id, batch_id, open_only=False))
 
 
-def batch_dict(s, batch: SlipBatch) -> dict[str, Any]:
+def batch_dict(s, batch: SlipBatch) -> schemas.SlipBatch:
     scans = s.scalars(select(SlipScan).where(SlipScan.batch_id == batch.id).order_by(SlipScan.id)).all()
     rated = [x for x in scans if x.outcome == "rated"]
     counts = Counter(x.level for x in rated)
-    return {
-        "id": batch.id, "opened_by": batch.opened_by, "opened_at": iso(batch.opened_at),
-        "closed_at": iso(batch.closed_at), "rated": len(rated),
-        "counts": [{"level": n, "word": LEVELS[n], "count": counts.get(n, 0)} for n in LEVELS],
-        "refused": [{"code": x.code, "reason": x.outcome, "message": x.message, "at": iso(x.at)}
-                    for x in scans if x.outcome != "rated"],
-    }
+    return schemas.SlipBatch(
+        id=batch.id, opened_by=batch.opened_by, opened_at=iso(batch.opened_at),
+        closed_at=iso(batch.closed_at), rated=len(rated),
+        counts=[schemas.LevelCount(level=n, word=LEVELS[n], count=counts.get(n, 0)) for n in LEVELS],
+        refused=[schemas.SlipRefusal(code=x.code, reason=x.outcome, message=x.message, at=iso(x.at))
+                 for x in scans if x.outcome != "rated"],
+    )

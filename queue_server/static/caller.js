@@ -366,7 +366,6 @@
       if (kase) S.cur.case = kase;
     } else {
       S.cur = { ticket: Object.assign({}, t), case: kase || loadCase(t.id) };
-      if (!t.issued_at) fetchTicket(t.id);
     }
     if (kase) saveCase(t.id, kase);
   }
@@ -380,21 +379,6 @@
       S.last = { ticket: t, how, case: kase || S.cur.case };
       S.cur = null;
     }
-  }
-
-  /** The snapshot has the short form of the current ticket: fetch the rest (issue time, ...). */
-  function fetchTicket(id) {
-    api("GET", "/tickets/" + id).then((data) => {
-      if (S.cur && S.cur.ticket.id === id) {
-        const t = data.ticket;
-        if (rankOf(t) >= rankOf(S.cur.ticket) && (t.status === "called" || t.status === "serving")) {
-          S.cur.ticket = Object.assign({}, S.cur.ticket, t);
-        } else {
-          S.cur.ticket = Object.assign({}, t, { status: S.cur.ticket.status, call_count: S.cur.ticket.call_count });
-        }
-        render();
-      }
-    }).catch((err) => { if (err.status === 401) fail(err); });
   }
 
   function addSkipped(t) {
@@ -445,9 +429,9 @@
     }
     S.win = { id: mine.id, number: mine.number, name: mine.name, state: mine.state,
               department: mine.department, waiting: mine.waiting };
-    const c = mine.current;
+    const c = mine.current;   // the whole ticket, with the case it is served in (schemas.Window)
     if (c && (c.status === "called" || c.status === "serving")) {
-      takeCurrent(c, null);
+      takeCurrent(c, c["case"] || null);
     } else if (S.cur) {
       S.cur = null;
     }

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import schemas
 from ..changes import change
 from ..clock import iso
 from ..deadlines import office_hours
@@ -70,18 +71,19 @@ def _message(s: Session, item: dict, level: str) -> str:
     return f"{what}{'即将超过承诺时限' if level == 'yellow' else '已超过承诺时限'}，期限 {item['due']:%Y-%m-%d %H:%M}"
 
 
-def warning_dict(s: Session, w: SupervisionWarning) -> dict[str, Any]:
+def warning_dict(s: Session, w: SupervisionWarning) -> schemas.Warning:
     case = s.get(Case, w.case_id)
     window = s.get(Window, case.window_id) if case else None
     department = s.get(Department, case.department_id) if case else None
-    return {"id": w.id, "kind": w.kind, "level": w.level, "level_word": LEVEL_WORDS.get(w.level, w.level),
-            "case_id": w.case_id, "case_number": case.number if case else None,
-            "case_status": case.status if case else None,
-            "matter_name": case.matter.name if case else None,
-            "window": {"id": window.id, "number": window.number, "name": window.name} if window else None,
-            "department": department.name if department else None,
-            "follow_up_id": w.follow_up_id, "due_at": iso(w.due_at), "raised_at": iso(w.raised_at),
-            "resolved_at": iso(w.resolved_at), "open": w.resolved_at is None, "message": w.message}
+    return schemas.Warning(
+        id=w.id, kind=w.kind, level=w.level, level_word=LEVEL_WORDS.get(w.level, w.level),
+        case_id=w.case_id, case_number=case.number if case else None,
+        case_status=case.status if case else None,
+        matter_name=case.matter.name if case else None,
+        window=schemas.WindowBrief(id=window.id, number=window.number, name=window.name) if window else None,
+        department=department.name if department else None,
+        follow_up_id=w.follow_up_id, due_at=iso(w.due_at), raised_at=iso(w.raised_at),
+        resolved_at=iso(w.resolved_at), open=w.resolved_at is None, message=w.message)
 
 
 def check_warnings(rt: Runtime, now: datetime | None = None) -> list[dict[str, Any]]:

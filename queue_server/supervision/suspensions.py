@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import lifecycle
+from .. import lifecycle, schemas
 from ..auth import Principal
 from ..cases import locked_case
 from ..changes import change
@@ -24,10 +24,11 @@ from ..scoping import in_hall
 MAX_REASON = 300
 
 
-def suspension_dict(x: Suspension) -> dict[str, Any]:
-    return {"id": x.id, "case_id": x.case_id, "reason": x.reason, "started_at": iso(x.started_at),
-            "started_by": x.started_by, "ended_at": iso(x.ended_at), "ended_by": x.ended_by,
-            "stopped_seconds": x.stopped_seconds, "due_before": iso(x.due_before), "due_after": iso(x.due_after)}
+def suspension_dict(x: Suspension) -> schemas.Suspension:
+    return schemas.Suspension(id=x.id, case_id=x.case_id, reason=x.reason, started_at=iso(x.started_at),
+                              started_by=x.started_by, ended_at=iso(x.ended_at), ended_by=x.ended_by,
+                              stopped_seconds=x.stopped_seconds, due_before=iso(x.due_before),
+                              due_after=iso(x.due_after))
 
 
 def _case(s, hall_id: int, case_id: int, principal: Principal, op: str) -> Case:

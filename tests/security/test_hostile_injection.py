@@ -152,7 +152,8 @@ def test_every_free_text_is_stored_verbatim(h):
     assert {s["stage"]: s["note"] for s in steps if s["stage"] in h.notes} == h.notes
     reasons = [x["reason"] for x in ok(h.call("GET", f"/cases/{h.case_c['id']}/suspensions", sup))["suspensions"]]
     assert reasons == [COMBINED, long_text(300)]
-    assert ok(h.c.get(f"{API}/ratings/web/{h.code_c}"))["case"]["suspended"] == long_text(300)
+    shown = ok(h.c.get(f"{API}/ratings/web/{h.code_c}"))["case"]
+    assert shown["suspended"] is True and shown["suspension_reason"] == long_text(300)
     device = next(d for d in ok(h.call("GET", "/devices", "admin"))["devices"] if d["kind"] == "rater")
     assert (device["name"], device["status"]) == (CONFIG["device"], h.status)
     refused = ok(h.call("GET", f"/slips/batches/{h.batch}", sup))["batch"]["refused"]

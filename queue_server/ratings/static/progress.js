@@ -44,7 +44,7 @@
         if (c.kind !== "即办件") fact(facts, "承诺办结", R.fmt(c.due_at) + (c.due_guessed ? "（暂定，节假日安排公布后重新计算）" : ""));
         if (c.finished_at) fact(facts, "办结时间", R.fmt(c.finished_at));
         if (c.delivered_at) fact(facts, "出件", R.fmt(c.delivered_at) + (c.delivery === "mail" ? " 邮寄送达" : " 窗口领取"));
-        if (c.suspended) fact(facts, "暂停计时", c.suspended);
+        if (c.suspended) fact(facts, "暂停计时", c.suspension_reason);
       }
       document.getElementById("ticket-card").hidden = false;
       const history = document.getElementById("history");

@@ -1,0 +1,601 @@
+"""The shape of every thing the server says: tickets, cases, windows, ratings, and each event.
+
+One declared type per thing. The answers and the events are built by calling these types
+(`shapes.py`, `ratings/views.py`, …), the OpenAPI document's component schemas are generated
+from them (`openapi.py`), and the tests validate every event a hall's day publishes against
+its type (`EVENTS`).
+
+They are TypedDicts, checked and described by pydantic (`TypeAdapter`). Calling a TypedDict
+builds a plain dict, so the hot path pays nothing: a pydantic model built with
+`model_construct` and turned back into a dict with `model_dump` cost 40 µs for a 25-field
+ticket (a dict 3 µs), and an operation sends a ticket, a window and a case. Validation runs
+where it is worth its time: in the tests, on every event of every test app (conftest.py).
+
+`NotRequired` keys are there only in some answers, each saying which; everything else is
+always there (null when it has no value). Extra keys are refused: a key an answer or event
+carries is a key declared here.
+"""
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import ConfigDict, Field, TypeAdapter, WithJsonSchema
+from typing_extensions import NotRequired, TypedDict
+
+When = Annotated[Union[str, None], WithJsonSchema({"type": ["string", "null"], "format": "date-time"})]
+Id = Annotated[int, Field(ge=1)]
+STRICT = ConfigDict(extra="forbid")
+
+
+def said(type_: Any, description: str) -> Any:
+    """A field's type with the sentence the OpenAPI document says about it."""
+    return Annotated[type_, Field(description=description)]
+
+
+class Shape(TypedDict):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+
+
+# --- the hall's furniture --------------------------------------------------------------------
+
+class WindowBrief(Shape):
+    """Which window: in a ticket, a case, a rating, a transfer."""
+    id: Id
+    number: int
+    name: str
+
+
+class WindowState(WindowBrief):
+    """A window and its state: in every event about a window."""
+    state: said(Literal["open", "paused", "closed"], "closed: nobody signed in (未开放, staffing.py)")
+
+
+class StaffBrief(Shape):
+    """The clerk who served (工号 `staff_no`)."""
+    id: NotRequired[Id]   # not in a window's answer: the TV and LED strips name the clerk, not the account
+    name: str
+    staff_no: str | None
+
+
+class HallBrief(Shape):
+    code: str
+    name: str
+
+
+class Named(Shape):
+    id: Id
+    name: str
+
+
+class MatterBrief(Named):
+    code: str
+
+
+class Waiting(Shape):
+    """Waiting tickets by prefix, matter, department and window (shapes.waiting_counts)."""
+    total: int
+    by_prefix: dict[str, int]
+    by_matter: dict[str, int]
+    by_department: dict[str, int]
+    by_window: dict[str, int]
+
+
+# --- tickets and cases -----------------------------------------------------------------------
+
+TicketStatus = Literal["waiting", "called", "serving", "done", "skipped", "unserved"]
+CaseStatus = Literal["correction", "accepted", "finished", "refused"]
+
+
+class Case(Shape):
+    """A case (办件), wherever it is shown: window answers, the case desk, events, rating pages."""
+    id: Id
+    number: str
+    ticket_id: Id | None
+    matter_id: Id
+    matter_name: str
+    kind: str
+    department_id: Id | None
+    window_id: Id | None
+    window: WindowBrief | None
+    window_number: int | None
+    staff: StaffBrief | None
+    staff_name: str | None
+    status: CaseStatus
+    status_text: str
+    received_at: When
+    accepted_at: When
+    due_at: When
+    due_guessed: said(bool, "counted Monday–Friday through a year the working-day calendar lacks; "
+                            "counted again when the server starts with that year added")
+    finished_at: When
+    on_time: bool | None
+    promised_days: int | None
+    missing: list[str]
+    reason: str | None
+    delivered_at: When
+    delivery: str | None
+    delivery_note: str | None
+    # the case desk (and its events), suspensions and the rating pages: the clock stopped (不计时)?
+    suspended: NotRequired[bool]
+    suspension_reason: NotRequired[str | None]   # the progress page (GET /ratings/web/<code>): why
+    # the case desk and its events: 红黄灯, and what may be done with it now (lifecycle.py)
+    light: NotRequired[Literal["red", "yellow", "green"] | None]
+    actions: NotRequired[said(list[str], "on the case desk: what may be done now (lifecycle.py)")]
+    # a rating device's answer (GET /ratings/device): can it be rated there now?
+    ticket_number: NotRequired[str | None]
+    finished: NotRequired[bool]
+    rated: NotRequired[bool]
+    rating: NotRequired[Rating | None]
+
+
+class Ticket(Shape):
+    """A ticket (号票), wherever it is shown: events, snapshots, windows, the kiosk, look-ups."""
+    id: Id
+    number: str
+    matter_id: Id
+    matter_name: str
+    department_id: Id
+    status: TicketStatus
+    status_text: str
+    actions: said(list[str], "what a clerk may do with it now (lifecycle.py)")
+    kind: str
+    priority: str | None
+    priority_label: str | None
+    issued_at: When
+    called_at: When
+    closed_at: When
+    call_count: int
+    window: WindowBrief | None
+    target_window_id: Id | None
+    window_ids: list[int]
+    requeued: bool
+    phone: NotRequired[said(str | None, "masked; staff and devices of the hall only")]
+    id_number: NotRequired[said(str | None, "masked; staff and devices of the hall only")]
+    appointment_code: str | None
+    age: NotRequired[int]              # 老年人 priority with an ID number: the clerk sees it
+    waiting_ahead: NotRequired[int]    # issued and read tickets: 前面还有 N 人
+    # the slip's codes: only in the kiosk's issuing answer and a read by query code (README)
+    query_code: NotRequired[said(str, "the slip's query code: only in the kiosk's issuing answer and when the "
+                                      "ticket is read by its query code; never in events, snapshots, window "
+                                      "answers or reads by id")]
+    ballot_code: NotRequired[said(str | None, "the slip's barcode (16 random digits, scanned in 投箱评议): only "
+                                              "in the kiosk's issuing answer; null for tickets issued before "
+                                              "ballot codes")]
+    case: NotRequired[Case | None]     # a window's current ticket: the case it is being served in
+    hall: NotRequired[HallBrief]       # a ticket read by id or query code: whose hall
+
+
+class Window(Shape):
+    """A window as the screens see it: its state, clerk, current ticket and waiting count."""
+    id: Id
+    number: int
+    name: str
+    state: Literal["open", "paused", "closed"]
+    department: str | None
+    staff: StaffBrief | None
+    current: Ticket | None
+    waiting: NotRequired[int]
+    window_seq: NotRequired[int]   # in a snapshot: the window's event number
+
+
+class RecentCall(Shape):
+    type: Literal["ticket.called", "ticket.recalled"]
+    at: When
+    ticket_number: str
+    window_number: int
+    window_name: str
+    recall: bool
+
+
+class Snapshot(Shape):
+    """What a screen starts from (GET /queue, the `snapshot` on /hall)."""
+    hall: HallBrief
+    seq: int
+    at: When
+    day: str
+    waiting: Waiting
+    windows: list[Window]
+    recent_calls: list[RecentCall]
+    scope: NotRequired[dict[str, Any]]   # a device bound to one window: {window_id, window_seq}
+
+
+# --- ratings ---------------------------------------------------------------------------------
+
+class Rating(Shape):
+    """A rating (好差评), in the lists, the events and the rating pages."""
+    id: Id
+    case_id: Id
+    case_number: str | None
+    ticket_id: Id | None
+    matter: MatterBrief | None
+    window: WindowBrief | None
+    staff: StaffBrief | None
+    department: Named | None
+    channel: str
+    channel_word: str
+    level: Annotated[int, Field(ge=1, le=5)]
+    level_word: str
+    bad: bool
+    node: str
+    node_word: str
+    tags: list[str]
+    comment: str | None
+    rated_at: When
+    is_default: bool
+    voided: bool
+    void_reason: str | None
+    voided_at: When
+    void_kind: said(Literal["appeal", "superseded", "duplicate"] | None,
+                    "why voided: 申诉成立, a default replaced by the citizen's rating, a duplicate found "
+                    "when 一事一评 came in")
+    void_word: str | None
+    follow_up_id: Id | None
+
+
+class RatedBrief(Shape):
+    level: int
+    level_word: str
+    channel: str
+    channel_word: str
+    tags: list[str]
+    comment: str | None
+    rated_at: When
+    matter: MatterBrief | None
+    window: WindowBrief | None
+    staff: StaffBrief | None
+    department: Named | None
+
+
+class FollowUpStep(Shape):
+    stage: str
+    stage_word: str
+    note: str | None
+    actor: str | None
+    at: When
+
+
+class FollowUp(Shape):
+    """A bad rating's 核实 → 整改 → 回访."""
+    id: Id
+    rating_id: Id
+    case_id: Id
+    case_number: str | None
+    department: Named | None
+    stage: str
+    stage_word: str
+    open: bool
+    opened_at: When
+    due_at: When
+    due_guessed: bool
+    closed_at: When
+    overdue: bool
+    fix_rating: str | None
+    rating: RatedBrief | None
+    steps: list[FollowUpStep]
+
+
+class Appeal(Shape):
+    id: Id
+    rating_id: Id
+    reason: str
+    filed_by: str | None
+    filed_at: When
+    status: Literal["pending", "upheld", "rejected"]
+    status_word: str
+    decided_by: str | None
+    decided_at: When
+    decision_note: str | None
+    rating: Rating | None
+
+
+class LevelCount(Shape):
+    level: int
+    word: str
+    count: int
+
+
+class SlipRefusal(Shape):
+    code: str
+    reason: str
+    message: str | None
+    at: When
+
+
+class SlipBatch(Shape):
+    """A batch of 投箱评议 slips and its tally."""
+    id: Id
+    opened_by: str | None
+    opened_at: When
+    closed_at: When
+    rated: int
+    counts: list[LevelCount]
+    refused: list[SlipRefusal]
+
+
+# --- supervision, appointments, devices ------------------------------------------------------
+
+class Suspension(Shape):
+    id: Id
+    case_id: Id
+    reason: str
+    started_at: When
+    started_by: str | None
+    ended_at: When
+    ended_by: str | None
+    stopped_seconds: int | None
+    due_before: When
+    due_after: When
+
+
+class Warning(Shape):
+    """A supervision warning (时限预警): 黄 before the limit, 红 past it."""
+    id: Id
+    kind: str
+    level: Literal["yellow", "red"]
+    level_word: str
+    case_id: Id
+    case_number: str | None
+    case_status: str | None
+    matter_name: str | None
+    window: WindowBrief | None
+    department: str | None
+    follow_up_id: Id | None
+    due_at: When
+    raised_at: When
+    resolved_at: When
+    open: bool
+    message: str
+
+
+class Appointment(Shape):
+    code: str
+    status: str
+    status_label: str
+    matter_id: Id
+    matter_name: str | None
+    id_number: str | None
+    phone: str | None
+    slot_start: When
+    slot_end: When
+    checkin_from: When
+    checkin_until: When
+    ticket: dict[str, Any] | None
+    created_at: When
+    cancelled_at: When
+
+
+class DeviceBrief(Shape):
+    id: Id
+    name: str
+    kind: str
+    kind_name: str
+    window: WindowBrief | None
+
+
+# --- events on /hall -------------------------------------------------------------------------
+# Every event: its `type`, the hall's `seq`, `at`; an event about a window also `window_id` and
+# `window_seq` (changes.py). The rest is the event's own.
+
+class Event(Shape):
+    seq: int
+    at: When
+    window_id: NotRequired[int]
+    window_seq: NotRequired[int]
+
+
+class TicketIssued(Event):
+    type: Literal["ticket.issued"]
+    ticket: Ticket
+    waiting: Waiting
+
+
+class AtWindow(Event):
+    """A window's operation: the window as it is now, and its ticket (none for pause/resume)."""
+    window: WindowState
+    ticket: Ticket | None
+
+
+class TicketCalled(AtWindow):
+    type: Literal["ticket.called"]
+    waiting: Waiting
+
+
+class TicketRecalled(AtWindow):
+    type: Literal["ticket.recalled"]
+
+
+class TicketSkipped(AtWindow):
+    type: Literal["ticket.skipped"]
+
+
+class TicketRequeued(AtWindow):
+    type: Literal["ticket.requeued"]
+    waiting: Waiting
+
+
+class TicketTransferred(AtWindow):
+    type: Literal["ticket.transferred"]
+    waiting: Waiting
+    to_window: NotRequired[WindowBrief]
+    to_matter: NotRequired[Named]
+
+
+class WindowPaused(AtWindow):
+    type: Literal["window.paused"]
+
+
+class WindowResumed(AtWindow):
+    type: Literal["window.resumed"]
+
+
+class WindowOpened(Event):
+    type: Literal["window.opened"]
+    window: WindowState
+    staff_id: Id | None
+
+
+class WindowClosed(Event):
+    type: Literal["window.closed"]
+    window: WindowState
+    reason: str
+    reason_text: str
+
+
+class CaseEvent(Event):
+    """At the window (with its `window` and `ticket`) or at the case desk (`case_window_id`)."""
+    case: Case
+    window: NotRequired[WindowState]
+    ticket: NotRequired[Ticket | None]
+    case_window_id: NotRequired[Id | None]
+
+
+class CaseAccepted(CaseEvent):
+    type: Literal["case.accepted"]
+
+
+class CaseFinished(CaseEvent):
+    type: Literal["case.finished"]
+
+
+class CaseCorrection(CaseEvent):
+    type: Literal["case.correction"]
+
+
+class CaseRefused(CaseEvent):
+    type: Literal["case.refused"]
+
+
+class CaseDelivered(CaseEvent):
+    type: Literal["case.delivered"]
+
+
+class CaseSuspended(Event):
+    type: Literal["case.suspended"]
+    case: Case
+    suspension: Suspension
+
+
+class CaseClockResumed(Event):
+    type: Literal["case.clock_resumed"]
+    case: Case
+    suspension: Suspension
+
+
+class DayClosed(Event):
+    type: Literal["day.closed"]
+    days: list[str]
+    unserved: int
+    closed_serving: int
+    waiting: Waiting
+
+
+class RatingReceived(Event):
+    type: Literal["rating.received"]
+    rating: Rating
+    follow_up: FollowUp | None
+
+
+class RatingDefaulted(Event):
+    type: Literal["rating.defaulted"]
+    count: int
+    level: int
+    case_ids: list[int]
+
+
+class RatingAppealed(Event):
+    type: Literal["rating.appealed"]
+    appeal: Appeal
+
+
+class RatingAppealDecided(Event):
+    type: Literal["rating.appeal_decided"]
+    appeal: Appeal
+
+
+class FollowUpUpdated(Event):
+    type: Literal["follow_up.updated"]
+    follow_up: FollowUp
+
+
+class SupervisionWarning(Event):
+    type: Literal["supervision.warning"]
+    warning: Warning
+
+
+class SlipsTallied(Event):
+    type: Literal["slips.tallied"]
+    batch: SlipBatch
+
+
+class DeviceHealthChanged(Event):
+    device: DeviceBrief
+    alerts: list[dict[str, Any]]
+    opened: list[str]
+    cleared: list[str]
+
+
+class DeviceAlerted(DeviceHealthChanged):
+    type: Literal["device.alert"]
+
+
+class DeviceOk(DeviceHealthChanged):
+    type: Literal["device.ok"]
+
+
+class DeviceRevoked(Event):
+    type: Literal["device.revoked"]
+    device: DeviceBrief
+
+
+class DeviceTokenRotated(Event):
+    type: Literal["device.token_rotated"]
+    device: DeviceBrief
+
+
+class AppointmentBooked(Event):
+    type: Literal["appointment.booked"]
+    appointment: Appointment
+
+
+class AppointmentCancelled(Event):
+    type: Literal["appointment.cancelled"]
+    appointment: Appointment
+
+
+# event name -> its type (each type's `type` says the same name: tests/test_shapes.py)
+EVENTS: dict[str, type] = {
+    "ticket.issued": TicketIssued, "ticket.called": TicketCalled, "ticket.recalled": TicketRecalled,
+    "ticket.skipped": TicketSkipped, "ticket.requeued": TicketRequeued, "ticket.transferred": TicketTransferred,
+    "window.paused": WindowPaused, "window.resumed": WindowResumed, "window.opened": WindowOpened,
+    "window.closed": WindowClosed,
+    "case.accepted": CaseAccepted, "case.finished": CaseFinished, "case.correction": CaseCorrection,
+    "case.refused": CaseRefused, "case.delivered": CaseDelivered, "case.suspended": CaseSuspended,
+    "case.clock_resumed": CaseClockResumed, "day.closed": DayClosed,
+    "rating.received": RatingReceived, "rating.defaulted": RatingDefaulted, "rating.appealed": RatingAppealed,
+    "rating.appeal_decided": RatingAppealDecided, "follow_up.updated": FollowUpUpdated,
+    "supervision.warning": SupervisionWarning, "slips.tallied": SlipsTallied,
+    "device.alert": DeviceAlerted, "device.ok": DeviceOk, "device.revoked": DeviceRevoked,
+    "device.token_rotated": DeviceTokenRotated,
+    "appointment.booked": AppointmentBooked, "appointment.cancelled": AppointmentCancelled,
+}
+
+
+@cache
+def adapter(shape: type) -> TypeAdapter:
+    return TypeAdapter(shape)
+
+
+def check(shape: type, value: Any) -> None:
+    """Raise pydantic's ValidationError unless `value` has exactly this shape."""
+    adapter(shape).validate_python(value, strict=False)
+
+
+def check_event(event: dict) -> None:
+    """An event as published on /hall, against the type its name declares (unknown names fail)."""
+    check(EVENTS[event["type"]], event)
+
+
+# The shapes the OpenAPI document names (components/schemas), generated by openapi.py.
+DOCUMENTED = (WindowBrief, Ticket, Case, Window, Snapshot, Rating, FollowUp, Appeal, SlipBatch,
+              Suspension, Warning, Appointment, DeviceBrief)
