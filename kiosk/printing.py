@@ -110,10 +110,12 @@ class SlipPrinter:
                 "printer": self.status()}
 
     def status(self) -> dict[str, Any]:
-        if self.state in PROBED_STATES:
+        """What was known when asked; a probe this starts answers the next call."""
+        state, message = self.state, self.message
+        if state in PROBED_STATES:
             self._probe_later()
-        return {"state": self.state, "message": self.message or STATE_WORDS.get(self.state, ""),
-                "ok": self.state in ("ok", "paper_near_end"), "pending": self.queue.pending()}
+        return {"state": state, "message": message or STATE_WORDS.get(state, ""),
+                "ok": state in ("ok", "paper_near_end"), "pending": self.queue.pending()}
 
     def _probe_later(self) -> None:
         """A printer that failed or went silent is asked again now and then while idle, so the

@@ -20,6 +20,8 @@ from flask import Flask
 from .devices import Monitor, Registry
 from .supervision.workers import Workers, wanted
 
+_started: "weakref.WeakSet[Flask]" = weakref.WeakSet()   # apps whose jobs may still run
+
 
 def start(app: Flask) -> None:
     rt = app.extensions["hall"]
@@ -32,6 +34,7 @@ def start(app: Flask) -> None:
         app.extensions["hall_workers"] = workers
         running.append(workers)
     app.extensions["hall_services"] = running
+    _started.add(app)
     gone = weakref.ref(app)       # at exit, stop what is still there; never keep an app alive for it
     atexit.register(lambda: (a := gone()) is not None and stop(a))
 
@@ -41,3 +44,9 @@ def stop(app: Flask) -> None:
     running = app.extensions.get("hall_services", [])
     while running:
         running.pop().stop()
+
+
+def stop_all() -> None:
+    """Stop the jobs of every app still alive: before a test run drops the databases they poll."""
+    for app in list(_started):
+        stop(app)

@@ -119,6 +119,7 @@ def _drop_postgres_copies():
     yield
     if not _pg_made:
         return
+    services.stop_all()   # no monitor of a module-scoped app polls a database being dropped
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         for name in reversed(_pg_made):
