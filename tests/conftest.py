@@ -160,31 +160,41 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 3, 10, 9, 0))  # a Tuesday morning
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory) -> Path:
-    """One SQLite file brought to the head revision once per worker process (tmp_path_factory's
-    folder is the worker's own under xdist). Each test's database starts as a copy of it, so the
-    app's `upgrade` finds nothing to do instead of running every migration again. The schema is
-    empty of rows, so the server secret it was made under does not matter."""
-    from queue_server.db import make_engine
-    from queue_server.schema import upgrade
-    path = tmp_path_factory.mktemp("migrated") / "hall.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    engine.dispose()   # the last connection closed checkpoints the WAL into the file itself
-    assert not path.with_name("hall.db-wal").exists()
-    return path
+_sqlite_template: list[Path] = []   # this worker's migrated SQLite file, made on first use
+
+
+def copy_migrated_sqlite(path: Path) -> str:
+    """A copy at `path` of one SQLite file this worker brought to the head revision once, and
+    its URL: the app's (or a served process's) `upgrade` then finds nothing to do instead of
+    running every migration again (0.7 s each). The schema is empty of rows, so the server
+    secret it was made under does not matter. Tests of the migrations start from an empty file."""
+    if not _sqlite_template:
+        import tempfile
+
+        from queue_server.db import make_engine
+        from queue_server.schema import upgrade
+        template = Path(tempfile.mkdtemp(prefix="hall-migrated-")) / "hall.db"
+        engine = make_engine(f"sqlite:///{template}")
+        upgrade(engine)
+        engine.dispose()   # the last connection closed checkpoints the WAL into the file itself
+        assert not template.with_name("hall.db-wal").exists()
+        _sqlite_template.append(template)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_sqlite_template[0], path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_sqlite_template():
+    yield
+    if _sqlite_template:
+        shutil.rmtree(_sqlite_template[0].parent, ignore_errors=True)
 
 
 @pytest.fixture
-def sqlite_db(migrated_sqlite):
-    """sqlite_db(path) -> URL of a migrated database at `path` (a copy of the worker's template).
-    Tests of the migrations themselves start from an empty file instead."""
-    def _copy(path: Path) -> str:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(migrated_sqlite, path)
-        return f"sqlite:///{path}"
-    return _copy
+def sqlite_db():
+    """sqlite_db(path) -> URL of a migrated database at `path` (copy_migrated_sqlite)."""
+    return copy_migrated_sqlite
 
 
 @pytest.fixture

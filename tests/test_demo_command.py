@@ -1,26 +1,16 @@
 """`hall demo` as a person runs it: starts on a port, prints the URLs and accounts, keeps data across restarts."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from client import ok as call
 from live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def call(port, method, path, body=None, token=None):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"} |
-                                             ({"Authorization": f"Bearer {token}"} if token else {}))
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def start(port, data_dir):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import copy_migrated_sqlite
 from display_helpers import ARTIFACTS, HallProcess
 
 
@@ -44,7 +45,9 @@ def hall_process(tmp_path):
     started = []
 
     def _start(**kwargs) -> HallProcess:
-        server = HallProcess(tmp_path / f"hall{len(started)}.db", **kwargs).start()
+        db = tmp_path / f"hall{len(started)}.db"
+        copy_migrated_sqlite(db)
+        server = HallProcess(db, **kwargs).start()
         started.append(server)
         return server
 

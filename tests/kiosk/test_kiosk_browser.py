@@ -17,6 +17,7 @@ from kiosk_fixtures import browser  # noqa: F401  (fixture)
 from kiosk_helpers import (ARTIFACTS, DISPLAY, ENTERPRISE, ID_A, INVOICE, KIOSK, MIGRATION, PASSWORD,
                            SOCIAL_CARD, FakePrinter, Server, rules_hall)
 from client import call
+from conftest import copy_migrated_sqlite
 from live import wait_for
 from queue_server.app import create_app
 from queue_server.clock import FrozenClock
@@ -68,7 +69,7 @@ def printer():
 
 def _hall_app(tmp_path, clock, printer, *, staffed: bool = True):
     """`staffed`: each window's clerk signed in on it (staffing.py), as on a working morning."""
-    app = create_app([rules_hall()], f"sqlite:///{tmp_path / 'hall.db'}", secret=b"kiosk", clock=clock)
+    app = create_app([rules_hall()], copy_migrated_sqlite(tmp_path / "hall.db"), secret=b"kiosk", clock=clock)
     app.config.update(KIOSK_TOKEN=KIOSK, KIOSK_PRINTER=printer.url)
     if staffed:
         from queue_server.staffing import sign_in_assigned

@@ -15,9 +15,7 @@ from live import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def call(port, method, path, body=None, token=None, timeout=30):
-    """client.call on this machine's port; a process that is not there raises OSError."""
-    return client.call(f"http://127.0.0.1:{port}{path}", method, body, token, timeout=timeout)
+call = client.local   # a process that is not there raises OSError
 
 
 def require_redis() -> None:

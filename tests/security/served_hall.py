@@ -38,9 +38,7 @@ def hall_config(tmp_path: Path, server: str = "") -> Path:
     return path
 
 
-def call(port, method, path, body=None, token=None, headers=None, timeout=30, host="127.0.0.1"):
-    """client.call on a port, with any extra headers."""
-    return client.call(f"http://{host}:{port}{path}", method, body, token, headers=headers, timeout=timeout)
+call = client.local   # (status, JSON) from a served hall's port
 
 
 def run_hall(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -54,6 +52,9 @@ def served(tmp_path: Path, config: Path, *extra: str, env: dict | None = None):
     """`hall serve` on a free port until the block ends; yields (port, log path)."""
     port = free_port()
     log_path = tmp_path / f"serve-{port}.log"
+    template = sys.modules.get("conftest")   # under pytest: start from the worker's migrated copy
+    if template is not None and "--database-url" not in extra and not (tmp_path / "data" / "hall.db").exists():
+        template.copy_migrated_sqlite(tmp_path / "data" / "hall.db")
     proc = subprocess.Popen(
         [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(config), "--port", str(port),
          "--data-dir", str(tmp_path / "data"), "--ignore-hours", *extra],

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import socketio
 
-from conftest import REDIS_URL, fresh_postgres_url, service_missing
+from conftest import REDIS_URL, migrated_postgres_url, service_missing
 from served_hall import Flood, call, flood, hall_config, need_nginx, proxied, raise_open_files, run_hall, served
 
 pytest.importorskip("aiohttp")
@@ -75,7 +75,7 @@ def test_sockets_apart_from_the_api_behind_nginx(tmp_path):
     need_nginx()
     _require_redis()
     raise_open_files(4096)
-    database = fresh_postgres_url()
+    database = migrated_postgres_url()
     channel = f"split-{uuid.uuid4().hex[:8]}"
     shared = ("--database-url", database, "--message-queue", REDIS_URL, "--channel", channel)
     config = hall_config(tmp_path, 'trusted_proxies = ["127.0.0.1"]')
