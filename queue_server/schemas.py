@@ -1,7 +1,7 @@
 """The shape of every thing the server says: tickets, cases, windows, ratings, and each event.
 
 One declared type per thing. The answers and the events are built by calling these types
-(`shapes.py`, `ratings/views.py`, …), the OpenAPI document's component schemas are generated
+(`shapes.py`, `ratings/shapes.py`, …), the OpenAPI document's component schemas are generated
 from them (`openapi.py`), and the tests validate every event a hall's day publishes against
 its type (`EVENTS`).
 

@@ -15,6 +15,7 @@ T = TypeVar("T")
 
 # What a missing row of each kind is called, for programs and for people.
 NOT_FOUND: dict[str, tuple[str, str]] = {
+    "Ticket": ("unknown_ticket", "没有找到这张号票"),
     "Case": ("unknown_case", "没有这个办件"),
     "Window": ("unknown_window", "没有这个窗口"),
     "Matter": ("unknown_matter", "没有这个事项，请重新选择"),
@@ -26,15 +27,17 @@ NOT_FOUND: dict[str, tuple[str, str]] = {
 }
 
 
-def of_hall(row: T | None, hall_id: int, kind: type, *, active: bool = False) -> T:
-    """`row` if it is this hall's (and active, when asked); else the kind's 404."""
+def of_hall(row: T | None, hall_id: int, kind: type, *, active: bool = False, message: str = "") -> T:
+    """`row` if it is this hall's (and active, when asked); else the kind's 404 (in the caller's
+    words when given, e.g. a transfer's target)."""
     if row is None or row.hall_id != hall_id or (active and not row.active):
-        code, message = NOT_FOUND[kind.__name__]
-        raise not_found(code, message)
+        code, words = NOT_FOUND[kind.__name__]
+        raise not_found(code, message or words)
     return row
 
 
-def in_hall(s: Session, kind: type[T], row_id: int, hall_id: int, *, active: bool = False) -> T:
+def in_hall(s: Session, kind: type[T], row_id: int, hall_id: int, *, active: bool = False,
+            message: str = "") -> T:
     """The row of `kind` with this id in this hall, or the kind's 404."""
-    return of_hall(s.get(kind, row_id), hall_id, kind, active=active)
+    return of_hall(s.get(kind, row_id), hall_id, kind, active=active, message=message)
 

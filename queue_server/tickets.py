@@ -17,7 +17,7 @@ from .numbering import next_number, ticket_number
 from .runtime import Runtime
 from .staffing import open_window_ids
 from .shapes import matter_info, slip_codes, ticket_dict, waiting_ahead, waiting_counts
-from .scoping import of_hall
+from .scoping import in_hall, of_hall
 
 PRIORITIES = ("elderly", "disabled", "military", "pregnant", "appointment")
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed by citizens
@@ -143,13 +143,11 @@ def find_ticket(rt: Runtime, ref: str, hall_id: int | None) -> tuple[Ticket, dic
     with rt.read() as s:
         by_id = ref.isascii() and ref.isdigit() and len(ref) <= 18 and hall_id is not None
         if by_id:
-            ticket = s.get(Ticket, int(ref))
-            if ticket is not None and ticket.hall_id != hall_id:
-                ticket = None
-        else:
+            ticket = in_hall(s, Ticket, int(ref), hall_id)
+        else:   # the slip's code names one ticket in any hall
             ticket = s.scalar(select(Ticket).where(Ticket.query_code == ref.upper()))
-        if ticket is None:
-            raise not_found("unknown_ticket", "没有找到这张号票")
+            if ticket is None:
+                raise not_found("unknown_ticket", "没有找到这张号票")
         body = ticket_dict(s, ticket, waiting_ahead=waiting_ahead(s, ticket) if ticket.status == "waiting" else 0)
         if not by_id:
             body["query_code"] = ticket.query_code

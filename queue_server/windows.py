@@ -202,9 +202,7 @@ def requeue(rt: Runtime, hall_id: int, window_id: int, ticket_id: int, actor: st
     with change(rt, hall_id, actor) as ch:
         s = ch.session
         window = lock_window(ch, window_id)
-        ticket = s.get(Ticket, ticket_id)
-        if ticket is None or ticket.hall_id != hall_id:
-            raise not_found("unknown_ticket", "没有找到这张号票")
+        ticket = in_hall(s, Ticket, ticket_id, hall_id)
         if ticket.status != "skipped":
             raise conflict("wrong_state", f"{ticket.number}号{STATE_WORDS.get(ticket.status, ticket.status)}，只有已过号的号可以重新排队")
         if ticket.requeued:
@@ -236,18 +234,14 @@ def transfer(rt: Runtime, hall_id: int, window_id: int, *, to_window: int | None
         window = lock_window(ch, window_id)
         called = _current(ch, window, "called")   # no ticket to move is said before a wrong target
         if to_window is not None:
-            target = s.get(Window, to_window)
-            if target is None or target.hall_id != hall_id or not target.active:
-                raise not_found("unknown_window", "要转到的窗口不存在")
+            target = in_hall(s, Window, to_window, hall_id, active=True, message="要转到的窗口不存在")
             if target.id == window.id:
                 raise bad_request("invalid_transfer", "不能转到本窗口")
             _check_window_target(s, target, called)
             moved = {"target_window_id": target.id}
             to = {"to_window": window_brief(target)}
         else:
-            matter = s.get(Matter, to_matter)
-            if matter is None or matter.hall_id != hall_id or not matter.active:
-                raise not_found("unknown_matter", "要转到的事项不存在")
+            matter = in_hall(s, Matter, to_matter, hall_id, active=True, message="要转到的事项不存在")
             _check_matter_target(s, hall_id, matter, called)
             moved = {"matter_id": matter.id, "target_window_id": None}
             to = {"to_matter": {"id": matter.id, "name": matter.name}}

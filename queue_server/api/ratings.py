@@ -15,10 +15,11 @@ from ..ratings import appeals, followups, slips
 from ..ratings.levels import catalogue
 from ..ratings.links import open_link
 from ..ratings.models import Appeal, FollowUp, Rating, SmsMessage
+from ..scoping import in_hall
 from ..ratings.service import RatingRequest, case_rating_state, check_level, submit_rating
 from ..ratings.settings import rating_settings
 from ..ratings.sms import sender
-from ..ratings.views import appeal_dict, follow_up_dict, rating_dict
+from ..ratings.shapes import appeal_dict, follow_up_dict, rating_dict
 from ..shapes import case_dict
 from ..supervision.audit import mark
 from ..supervision.models import Suspension
@@ -199,10 +200,9 @@ def list_follow_ups():
 def show_follow_up(follow_up_id: int):
     rt = runtime()
     with rt.read() as s:
-        f = s.get(FollowUp, follow_up_id)
+        f = in_hall(s, FollowUp, follow_up_id, g.principal.hall_id)
         departments = followups.clerk_departments(s, g.principal)
-        if f is None or f.hall_id != g.principal.hall_id or (departments is not None
-                                                              and f.department_id not in departments):
+        if departments is not None and f.department_id not in departments:   # as if not there
             raise not_found("unknown_follow_up", "没有这条差评整改记录")
         return jsonify({"follow_up": follow_up_dict(s, f, rt.clock.now())})
 

@@ -12,7 +12,7 @@ from ..changes import change
 from ..errors import bad_request, conflict, forbidden
 from ..runtime import Runtime
 from .models import Appeal, FollowUp, FollowUpStep, Rating
-from .views import appeal_dict
+from .shapes import appeal_dict
 from ..scoping import in_hall, of_hall
 
 MAX_REASON = 1000

@@ -17,7 +17,7 @@ from ..runtime import Runtime
 from .levels import FIX_RATINGS
 from .models import FollowUp, FollowUpStep, Rating
 from .settings import rating_settings
-from .views import STAGE_WORDS, follow_up_dict
+from .shapes import STAGE_WORDS, follow_up_dict
 from ..scoping import of_hall
 
 # The step a follow-up waits for → the step after it.

@@ -28,7 +28,7 @@ from .levels import CHANNELS, LEVELS, NODES, SUBMITTED_CHANNELS, TAGS, is_bad
 from .links import open_link
 from .models import Rating, SmsInvitation
 from .settings import rating_settings
-from .views import follow_up_dict, rating_dict
+from .shapes import follow_up_dict, rating_dict
 from ..scoping import in_hall
 
 MAX_COMMENT = 500

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..models import Hall
 from ..ratings.levels import BAD
 from ..ratings.models import FollowUp, Rating
-from ..ratings.views import rating_dict, STAGE_WORDS
+from ..ratings.shapes import rating_dict, STAGE_WORDS
 from .models import SupervisionWarning
 from .stats import bounds, period_stats
 

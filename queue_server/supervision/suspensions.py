@@ -13,13 +13,13 @@ from ..cases import locked_case
 from ..changes import change
 from ..clock import iso
 from ..deadlines import count_due, office_hours
-from ..errors import bad_request, conflict, forbidden, not_found
+from ..errors import bad_request, conflict, forbidden
 from ..models import Case
 from ..runtime import Runtime
 from ..shapes import case_dict
 from .models import Suspension
 from .worktime import add_working_seconds, working_seconds
-from ..scoping import in_hall
+from ..scoping import in_hall, of_hall
 
 MAX_REASON = 300
 
@@ -35,9 +35,7 @@ def _case(s, hall_id: int, case_id: int, principal: Principal, op: str) -> Case:
     """The case, locked, if this principal works it (the case desk's rule) and `op` is allowed now."""
     if principal.role not in ("clerk", "supervisor", "admin"):
         raise forbidden("forbidden_role", "当前账号无权暂停计时")
-    case = locked_case(s, principal, case_id)
-    if case.hall_id != hall_id:
-        raise not_found("unknown_case", "没有这个办件")
+    case = of_hall(locked_case(s, principal, case_id), hall_id, Case)
     lifecycle.require(lifecycle.CASE, case.status, op, f"办件 {case.number}",
                       code="case_finished" if case.status == "finished" else "wrong_state")
     return case
