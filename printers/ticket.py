@@ -4,12 +4,13 @@ slip again from the database (`hall slip`, queue_server/slips.py), so both say t
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from .slip import Slip
 
 
-def ticket_slip(ticket: dict[str, Any], catalogue: dict[str, Any], *, reprint: bool = False) -> Slip:
+def ticket_slip(ticket: Mapping[str, Any], catalogue: Mapping[str, Any], *, reprint: bool = False) -> Slip:
     """The slip of a ticket as the server returned it, with the hall's catalogue for the rest."""
     hall = catalogue["hall"]
     matter = next(m for m in catalogue["matters"] if m["id"] == ticket["matter_id"])

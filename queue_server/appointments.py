@@ -142,7 +142,7 @@ def _booked_in_slot(s: Session, hall_id: int, matter_id: int, start: datetime) -
 
 
 def book(rt: Runtime, hall_id: int, *, matter_id: int, id_number: str, slot_start: str,
-         phone: str | None = None, actor: str = "") -> dict[str, Any]:
+         phone: str | None = None, actor: str = "") -> schemas.Appointment:
     """Book one place in a slot; the matter row is locked so two bookings never overfill a slot."""
     id_clean = clean_id_number(id_number)
     phone = clean_phone(phone) if phone else None
@@ -191,12 +191,12 @@ def _find(s: Session, hall_id: int, code: str, lock: bool = False) -> Appointmen
     return a
 
 
-def show(rt: Runtime, hall_id: int, code: str) -> dict[str, Any]:
+def show(rt: Runtime, hall_id: int, code: str) -> schemas.Appointment:
     with rt.read() as s:
         return appointment_dict(s, _find(s, hall_id, code))
 
 
-def cancel(rt: Runtime, hall_id: int, code: str, actor: str = "") -> dict[str, Any]:
+def cancel(rt: Runtime, hall_id: int, code: str, actor: str = "") -> schemas.Appointment:
     with change(rt, hall_id, actor) as ch:
         s = ch.session
         a = _find(s, hall_id, code, lock=True)

@@ -116,6 +116,12 @@ def device_brief(s: Session, device: Device) -> schemas.DeviceBrief:
         window=schemas.WindowBrief(id=window.id, number=window.number, name=window.name) if window else None)
 
 
+def _alert_list(alerts: dict[str, Any]) -> list[schemas.DeviceAlert]:
+    """Stored alerts (code -> {message, since}) as the list the API and the events give."""
+    return [schemas.DeviceAlert(code=code, message=a.get("message", ""), since=a.get("since"))
+            for code, a in sorted(alerts.items())]
+
+
 class Registry:
     def __init__(self, rt: Runtime, quiet_after: float = QUIET_AFTER, write_every: float = WRITE_EVERY):
         self.rt = rt
@@ -175,7 +181,7 @@ class Registry:
         cleared = sorted(set(old) - set(wanted))
         brief = device_brief(ch.session, device)
         ch.emit("device.alert" if opened else "device.ok", window_id=device.window_id, device=brief,
-                alerts=[{"code": c, **a} for c, a in sorted(wanted.items())], opened=opened, cleared=cleared)
+                alerts=_alert_list(wanted), opened=opened, cleared=cleared)
         self._remember(device.id, bool(wanted))
 
     def _remember(self, device_id: int, alerting: bool) -> None:
@@ -220,7 +226,7 @@ class Registry:
             return 1
 
     # ---------------------------------------------------------------- the admin's view
-    def listing(self, hall_id: int) -> list[dict[str, Any]]:
+    def listing(self, hall_id: int) -> list[schemas.DeviceListed]:
         now = self.rt.clock.now()
         out = []
         with self.rt.read() as s:
@@ -229,25 +235,26 @@ class Registry:
                 seen = self.last_seen(device)
                 h = health.get(device.id)
                 status = self._status.get(device.id, h.status if h else {})
+                state: schemas.DeviceState
                 if device.revoked:
                     state = "revoked"
                 elif seen is None:
                     state = "never"
                 else:
                     state = "online" if (now - seen).total_seconds() <= self.quiet_after else "offline"
-                out.append({**device_brief(s, device), "state": state, "online": state == "online",
-                            "revoked": device.revoked, "last_seen_at": iso(seen),
-                            "seconds_since_seen": None if seen is None else int((now - seen).total_seconds()),
-                            "status": status,
-                            "alerts": [{"code": c, **a} for c, a in sorted(((h.alerts if h else None) or {}).items())]})
+                out.append(schemas.DeviceListed(
+                    **device_brief(s, device), revoked=device.revoked, state=state, online=state == "online",
+                    last_seen_at=iso(seen),
+                    seconds_since_seen=None if seen is None else int((now - seen).total_seconds()),
+                    status=status, alerts=_alert_list((h.alerts if h else None) or {})))
         return out
 
-    def revoke(self, hall_id: int, device_id: int, actor: str) -> dict[str, Any]:
+    def revoke(self, hall_id: int, device_id: int, actor: str) -> schemas.Device:
         with change(self.rt, hall_id, actor) as ch:
             s = ch.session
             device = _locked_device(s, hall_id, device_id)
             if device.revoked:
-                return device_brief(s, device) | {"revoked": True}
+                return schemas.Device(**device_brief(s, device), revoked=True)
             device.revoked = True
             health = s.get(DeviceHealth, device.id)
             if health is not None:
@@ -259,9 +266,9 @@ class Registry:
                 table.pop(device_id, None)
             self._alerting.discard(device_id)
         self._forget_tokens(device_id)
-        return brief | {"revoked": True}
+        return schemas.Device(**brief, revoked=True)
 
-    def rotate(self, hall_id: int, device_id: int, actor: str) -> tuple[dict[str, Any], str]:
+    def rotate(self, hall_id: int, device_id: int, actor: str) -> tuple[schemas.Device, str]:
         """A new token for a device: (its brief, the token). The old token stops working at once in
         this process and within auth.PRINCIPAL_TTL in the others; the new one is returned only here."""
         token = secrets.token_urlsafe(32)
@@ -282,7 +289,7 @@ class Registry:
             brief = device_brief(s, device)
             ch.emit("device.token_rotated", window_id=device.window_id, device=brief)
         self._forget_tokens(device_id)
-        return brief | {"revoked": False}, token
+        return schemas.Device(**brief, revoked=False), token
 
     def _forget_tokens(self, device_id: int) -> None:
         """Drop the device from auth's short-lived token cache (this process)."""

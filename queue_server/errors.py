@@ -1,6 +1,8 @@
 """Errors that reach people and programs: a stable code for programs, a Chinese message for people."""
 from __future__ import annotations
 
+from . import schemas
+
 
 class HallError(Exception):
     """A refusal the hall can explain. `status` is the HTTP status the API answers with."""
@@ -13,11 +15,11 @@ class HallError(Exception):
         if status is not None:
             self.status = status
 
-    def to_dict(self) -> dict:
-        body: dict[str, object] = {"code": self.code, "message": self.message}
+    def to_dict(self) -> "schemas.Error":
+        body = schemas.ErrorBody(code=self.code, message=self.message)
         if self.detail:
             body["detail"] = self.detail
-        return {"error": body}
+        return schemas.Error(error=body)
 
 
 def bad_request(code: str, message: str, **detail) -> HallError:

@@ -31,14 +31,15 @@ def paired_backend(app: Flask) -> KioskBackend:
     rt = app.extensions["hall"]
     credential = request.cookies.get(COOKIE) or bearer_token()
     principal = authenticate(rt, credential)
-    if principal is None or principal.kind != "device" or principal.role != "kiosk":
+    device_id = principal.device_id if principal is not None and principal.role == "kiosk" else None
+    if credential is None or device_id is None:
         raise Refused(401, "kiosk_not_paired", "本机尚未配对：请输入管理员在“设备管理”页生成的配对码")
     cfg = app.config
-    found = backend_for(app, principal.device_id, lambda: KioskBackend(
+    found = backend_for(app, device_id, lambda: KioskBackend(
         token=credential, transport=_in_process(app),
         printer_url=setting(cfg, "KIOSK_PRINTER", "HALL_KIOSK_PRINTER"),
         printer_profile=setting(cfg, "KIOSK_PRINTER_PROFILE", "HALL_KIOSK_PRINTER_PROFILE"),
-        local_printer=_device_printer(rt, principal.device_id)))
+        local_printer=_device_printer(rt, device_id)))
     found.token = credential   # any live credential of the device will do; the latest one asking
     return found
 

@@ -67,26 +67,6 @@ ERROR_CODES = [
     "cross_origin",
 ]
 
-SCHEMAS: dict[str, dict] = {
-    "Error": {
-        "type": "object", "required": ["error"], "additionalProperties": False,
-        "properties": {"error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string", "examples": ERROR_CODES,
-                         "description": "A stable code for programs; the list in `examples` is not closed."},
-                "message": {"type": "string", "minLength": 1, "description": "中文说明, for people"},
-                "detail": {"type": "object", "description": "e.g. {field} for field errors"},
-            }}},
-    },
-    "Device": _obj(["id", "name", "kind"], id=ID, name=STR, kind=STR, revoked={"type": "boolean"}),
-    "Principal": _obj(["kind", "role", "hall_id"], kind={"type": "string", "enum": ["staff", "device"]},
-                      role=STR, name=STR, hall_id=ID, staff_id={"type": ["integer", "null"]},
-                      device_id={"type": ["integer", "null"]}, window_ids={"type": "array", "items": INT},
-                      printer={"type": ["string", "null"]},
-                      expires_in={"type": ["integer", "null"], "description": "staff: seconds the token still lives"}),
-}
-
 # --- request bodies: what each view reads with field() ------------------------------------------
 
 PRIORITIES = ["elderly", "disabled", "military", "pregnant", "appointment"]
@@ -345,7 +325,7 @@ ROUTES: list[tuple] = [
     ("post", "/devices/heartbeat", ANY_TOKEN, "设备心跳 (device tokens only)", "Heartbeat", {200: OBJ},
      ["devices_only", "invalid_status"], {}),
     ("get", "/devices", SUP, "devices and their state", None,
-     {200: _obj(["devices", "quiet_after"], devices={"type": "array", "items": _ref("Device")}, quiet_after={})}, [], {}),
+     {200: _obj(["devices", "quiet_after"], devices={"type": "array", "items": _ref("DeviceListed")}, quiet_after={})}, [], {}),
     ("post", "/devices/{device_id}/revoke", ("admin",), "吊销设备令牌", None, {200: _wrap("device", _ref("Device"))}, ["unknown_device"], {}),
     ("post", "/devices/{device_id}/token", ("admin",),
      "更换设备令牌: the new token is in this answer only; the old one stops working", None,
@@ -440,6 +420,7 @@ def shape_schemas() -> dict[str, dict]:
         generated = schemas.adapter(shape).json_schema(ref_template="#/components/schemas/{model}")
         out.update(generated.pop("$defs", {}))
         out[shape.__name__] = generated
+    out["ErrorBody"]["properties"]["code"]["examples"] = ERROR_CODES
     return out
 
 
@@ -458,7 +439,7 @@ def build_spec(server_url: str = API_PREFIX) -> dict:
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "staff: the token from POST /auth/login; devices: their configured token"}},
-            "schemas": {**shape_schemas(), **copy.deepcopy(SCHEMAS), **copy.deepcopy(BODIES)},
+            "schemas": {**shape_schemas(), **copy.deepcopy(BODIES)},
         },
     }
 

@@ -26,15 +26,25 @@ from typing_extensions import NotRequired, TypedDict
 When = Annotated[Union[str, None], WithJsonSchema({"type": ["string", "null"], "format": "date-time"})]
 Id = Annotated[int, Field(ge=1)]
 STRICT = ConfigDict(extra="forbid")
+# Words a column holds as a plain string; a builder says which with typing.cast.
+AppealStatus = Literal["pending", "upheld", "rejected"]
+WarningLevel = Literal["yellow", "red"]
+DeviceState = Literal["online", "offline", "never", "revoked"]
+VoidKind = Literal["appeal", "superseded", "duplicate"]
 
 
-def said(type_: Any, description: str) -> Any:
-    """A field's type with the sentence the OpenAPI document says about it."""
-    return Annotated[type_, Field(description=description)]
+def said(description: str) -> Any:
+    """The sentence the OpenAPI document says about a field: `Annotated[type, said("…")]`."""
+    return Field(description=description)
 
 
 class Shape(TypedDict):
-    __pydantic_config__ = STRICT  # type: ignore[misc]
+    pass
+
+
+# Set outside the class body so a type checker does not take it for a key; pydantic finds it
+# on the base of every shape.
+Shape.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
 
 
 # --- the hall's furniture --------------------------------------------------------------------
@@ -48,7 +58,7 @@ class WindowBrief(Shape):
 
 class WindowState(WindowBrief):
     """A window and its state: in every event about a window."""
-    state: said(Literal["open", "paused", "closed"], "closed: nobody signed in (未开放, staffing.py)")
+    state: Annotated[Literal["open", "paused", "closed"], said("closed: nobody signed in (未开放, staffing.py)")]
 
 
 class StaffBrief(Shape):
@@ -106,8 +116,8 @@ class Case(Shape):
     received_at: When
     accepted_at: When
     due_at: When
-    due_guessed: said(bool, "counted Monday–Friday through a year the working-day calendar lacks; "
-                            "counted again when the server starts with that year added")
+    due_guessed: Annotated[bool, said("counted Monday–Friday through a year the working-day calendar lacks; "
+                            "counted again when the server starts with that year added")]
     finished_at: When
     on_time: bool | None
     promised_days: int | None
@@ -121,12 +131,18 @@ class Case(Shape):
     suspension_reason: NotRequired[str | None]   # the progress page (GET /ratings/web/<code>): why
     # the case desk and its events: 红黄灯, and what may be done with it now (lifecycle.py)
     light: NotRequired[Literal["red", "yellow", "green"] | None]
-    actions: NotRequired[said(list[str], "on the case desk: what may be done now (lifecycle.py)")]
+    actions: NotRequired[Annotated[list[str], said("on the case desk: what may be done now (lifecycle.py)")]]
     # a rating device's answer (GET /ratings/device): can it be rated there now?
     ticket_number: NotRequired[str | None]
     finished: NotRequired[bool]
     rated: NotRequired[bool]
     rating: NotRequired[Rating | None]
+
+
+class SlipCodes(Shape):
+    """What only the slip carries (shapes.slip_codes): added to a ticket where README says."""
+    query_code: str
+    ballot_code: str | None
 
 
 class Ticket(Shape):
@@ -138,7 +154,7 @@ class Ticket(Shape):
     department_id: Id
     status: TicketStatus
     status_text: str
-    actions: said(list[str], "what a clerk may do with it now (lifecycle.py)")
+    actions: Annotated[list[str], said("what a clerk may do with it now (lifecycle.py)")]
     kind: str
     priority: str | None
     priority_label: str | None
@@ -150,18 +166,18 @@ class Ticket(Shape):
     target_window_id: Id | None
     window_ids: list[int]
     requeued: bool
-    phone: NotRequired[said(str | None, "masked; staff and devices of the hall only")]
-    id_number: NotRequired[said(str | None, "masked; staff and devices of the hall only")]
+    phone: NotRequired[Annotated[str | None, said("masked; staff and devices of the hall only")]]
+    id_number: NotRequired[Annotated[str | None, said("masked; staff and devices of the hall only")]]
     appointment_code: str | None
     age: NotRequired[int]              # 老年人 priority with an ID number: the clerk sees it
     waiting_ahead: NotRequired[int]    # issued and read tickets: 前面还有 N 人
     # the slip's codes: only in the kiosk's issuing answer and a read by query code (README)
-    query_code: NotRequired[said(str, "the slip's query code: only in the kiosk's issuing answer and when the "
+    query_code: NotRequired[Annotated[str, said("the slip's query code: only in the kiosk's issuing answer and when the "
                                       "ticket is read by its query code; never in events, snapshots, window "
-                                      "answers or reads by id")]
-    ballot_code: NotRequired[said(str | None, "the slip's barcode (16 random digits, scanned in 投箱评议): only "
+                                      "answers or reads by id")]]
+    ballot_code: NotRequired[Annotated[str | None, said("the slip's barcode (16 random digits, scanned in 投箱评议): only "
                                               "in the kiosk's issuing answer; null for tickets issued before "
-                                              "ballot codes")]
+                                              "ballot codes")]]
     case: NotRequired[Case | None]     # a window's current ticket: the case it is being served in
     hall: NotRequired[HallBrief]       # a ticket read by id or query code: whose hall
 
@@ -202,16 +218,20 @@ class Snapshot(Shape):
 
 # --- ratings ---------------------------------------------------------------------------------
 
-class Rating(Shape):
+class RatedWhere(Shape):
+    """Whose service a rating is about."""
+    matter: MatterBrief | None
+    window: WindowBrief | None
+    staff: StaffBrief | None
+    department: Named | None
+
+
+class Rating(RatedWhere):
     """A rating (好差评), in the lists, the events and the rating pages."""
     id: Id
     case_id: Id
     case_number: str | None
     ticket_id: Id | None
-    matter: MatterBrief | None
-    window: WindowBrief | None
-    staff: StaffBrief | None
-    department: Named | None
     channel: str
     channel_word: str
     level: Annotated[int, Field(ge=1, le=5)]
@@ -226,14 +246,13 @@ class Rating(Shape):
     voided: bool
     void_reason: str | None
     voided_at: When
-    void_kind: said(Literal["appeal", "superseded", "duplicate"] | None,
-                    "why voided: 申诉成立, a default replaced by the citizen's rating, a duplicate found "
-                    "when 一事一评 came in")
+    void_kind: Annotated[VoidKind | None, said("why voided: 申诉成立, a default replaced by the citizen's rating, a duplicate found "
+                    "when 一事一评 came in")]
     void_word: str | None
     follow_up_id: Id | None
 
 
-class RatedBrief(Shape):
+class RatedBrief(RatedWhere):
     level: int
     level_word: str
     channel: str
@@ -241,10 +260,6 @@ class RatedBrief(Shape):
     tags: list[str]
     comment: str | None
     rated_at: When
-    matter: MatterBrief | None
-    window: WindowBrief | None
-    staff: StaffBrief | None
-    department: Named | None
 
 
 class FollowUpStep(Shape):
@@ -281,7 +296,7 @@ class Appeal(Shape):
     reason: str
     filed_by: str | None
     filed_at: When
-    status: Literal["pending", "upheld", "rejected"]
+    status: AppealStatus
     status_word: str
     decided_by: str | None
     decided_at: When
@@ -332,7 +347,7 @@ class Warning(Shape):
     """A supervision warning (时限预警): 黄 before the limit, 红 past it."""
     id: Id
     kind: str
-    level: Literal["yellow", "red"]
+    level: WarningLevel
     level_word: str
     case_id: Id
     case_number: str | None
@@ -371,6 +386,53 @@ class DeviceBrief(Shape):
     kind: str
     kind_name: str
     window: WindowBrief | None
+
+
+class Device(DeviceBrief):
+    """A device as the admin's revoke and new-token answers give it."""
+    revoked: bool
+
+
+class DeviceAlert(Shape):
+    code: Annotated[str, said("quiet (no heartbeat), or status:<part> for a part the device reported unwell")]
+    message: str
+    since: When
+
+
+class DeviceListed(Device):
+    """A device in the admin's list (devices.Registry.listing)."""
+    state: Annotated[DeviceState, said("never: no heartbeat since the server started")]
+    online: bool
+    last_seen_at: When
+    seconds_since_seen: int | None
+    status: Annotated[dict[str, Any], said("what the device last reported in its heartbeat")]
+    alerts: list[DeviceAlert]
+
+
+# --- who is calling, and a refusal -----------------------------------------------------------
+
+class Principal(Shape):
+    """GET /me: the staff member or device a token stands for."""
+    kind: Literal["staff", "device"]
+    role: str
+    name: str
+    hall_id: Id
+    staff_id: int | None
+    device_id: int | None
+    window_ids: list[int]
+    expires_in: NotRequired[Annotated[int | None, said("staff only: seconds the token still lives")]]
+    printer: NotRequired[Annotated[str | None, said("devices only: the printer the hall config gives a kiosk")]]
+
+
+class ErrorBody(Shape):
+    code: Annotated[str, said("A stable code for programs (openapi.ERROR_CODES lists them; the list is not closed)")]
+    message: Annotated[str, Field(min_length=1), said("中文说明, for people")]
+    detail: NotRequired[Annotated[dict[str, Any], said("e.g. {field} for field errors")]]
+
+
+class Error(Shape):
+    """Every refusal: a 4xx (503 when the database is down) with this body; never a 500 for bad input."""
+    error: ErrorBody
 
 
 # --- events on /hall -------------------------------------------------------------------------
@@ -530,7 +592,7 @@ class SlipsTallied(Event):
 
 class DeviceHealthChanged(Event):
     device: DeviceBrief
-    alerts: list[dict[str, Any]]
+    alerts: list[DeviceAlert]
     opened: list[str]
     cleared: list[str]
 
@@ -598,4 +660,4 @@ def check_event(event: dict) -> None:
 
 # The shapes the OpenAPI document names (components/schemas), generated by openapi.py.
 DOCUMENTED = (WindowBrief, Ticket, Case, Window, Snapshot, Rating, FollowUp, Appeal, SlipBatch,
-              Suspension, Warning, Appointment, DeviceBrief)
+              Suspension, Warning, Appointment, DeviceBrief, Device, DeviceListed, Principal, Error)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -106,11 +105,11 @@ def ticket_dict(session: Session, ticket: Ticket, *, waiting_ahead: int | None =
     return out
 
 
-def slip_codes(ticket: Ticket) -> dict[str, Any]:
+def slip_codes(ticket: Ticket) -> schemas.SlipCodes:
     """What only the slip carries: the query code (progress page, web rating) and the ballot code
     (the barcode counted in 投箱评议). Given to the kiosk that prints the slip, in its issuing
     answer, and to whoever already holds the query code; never to displays, devices or windows."""
-    return {"query_code": ticket.query_code, "ballot_code": ticket.ballot_code}
+    return schemas.SlipCodes(query_code=ticket.query_code, ballot_code=ticket.ballot_code)
 
 
 def case_dict(session: Session, case: Case) -> schemas.Case:

@@ -18,6 +18,7 @@ from printers.profile import profile_for
 from printers.queue import JobState, print_once
 from printers.ticket import ticket_slip
 
+from . import schemas
 from .errors import bad_request, not_found
 from .models import Hall, Matter, Ticket, Window
 from .public_url import public_url
@@ -85,7 +86,7 @@ def find_ticket(s, rt, ref: str) -> Ticket:
     return ticket
 
 
-def slip_of(rt, ref: str) -> tuple[dict, dict]:
+def slip_of(rt, ref: str) -> tuple[schemas.Ticket, dict[str, Any]]:
     """The ticket and the catalogue entries its slip needs, in the API's shapes (the kiosk gets
     the same from `POST /tickets` and `GET /matters`)."""
     with rt.read() as s:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, update
 
+from . import schemas
 from .auth import token_hash
 from .changes import change
 from .errors import conflict
@@ -67,7 +68,7 @@ def session_start(rt: Runtime, token: str | None) -> datetime | None:
         return None if row is None or row.revoked else row.created_at
 
 
-def _brief(window) -> dict[str, Any]:
+def _brief(window) -> schemas.WindowState:
     from .shapes import window_state
     return window_state(window)
 
@@ -93,7 +94,7 @@ def sign_in(rt: Runtime, hall_id: int, window_id: int, *, staff_id: int | None,
 
 
 def sign_out(rt: Runtime, hall_id: int, window_id: int, *, reason: str = "signed_out", actor: str = "",
-             force: bool = False) -> dict[str, Any]:
+             force: bool = False) -> schemas.WindowState:
     """The window closes. 签退 waits for the citizen at the window to be dealt with; a logout or
     an expired login closes it anyway (`force`), leaving the ticket as it is for the next clerk."""
     from .windows import lock_window

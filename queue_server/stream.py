@@ -27,6 +27,7 @@ from flask_socketio import Namespace, SocketIO, emit, join_room
 from socketio.packet import Packet
 from sqlalchemy import select
 
+from . import schemas
 from .auth import Principal, authenticate, token_hash
 from .models import AuthToken, Device, Staff, Window
 from .ratelimit import SlidingWindow
@@ -77,7 +78,7 @@ class HallStream(Namespace):
         self._sweeper_guard = threading.Lock()
         self.snapshot_rate = SlidingWindow(60)    # snapshot requests per connection (sid)
 
-    def _snapshot(self, hall_id: int, window_id: int | None = None) -> dict:
+    def _snapshot(self, hall_id: int, window_id: int | None = None) -> schemas.Snapshot:
         with self.rt.read() as s:
             now = self.rt.clock.now()
             snap = queue_snapshot(s, hall_id, now.date(), now)

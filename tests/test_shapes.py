@@ -145,3 +145,33 @@ def test_the_openapi_schemas_are_generated_from_the_shapes():
     assert set(ticket["properties"]) == set(schemas.Ticket.__annotations__)
     assert ticket["properties"]["case"]["anyOf"][0] == {"$ref": "#/components/schemas/Case"}
     assert ticket["additionalProperties"] is False
+
+
+def test_who_devices_and_refusals_have_the_declared_shapes(hall):
+    """/me, the admin's device list and answers, and every refusal: built from their types."""
+    me = ok(hall.c.get("/api/v1/me", headers=hall.headers("clerk01")))
+    schemas.check(schemas.Principal, me)
+    assert me["kind"] == "staff" and me["expires_in"] > 0
+    kiosk = ok(hall.c.get("/api/v1/me", headers=hall.headers("test-kiosk")))
+    schemas.check(schemas.Principal, kiosk)
+    assert kiosk["kind"] == "device" and "expires_in" not in kiosk
+
+    ok(hall.c.post("/api/v1/devices/heartbeat", json={"status": {"printer": "paper_out"}},
+                   headers=hall.headers("test-kiosk")))
+    devices = ok(hall.c.get("/api/v1/devices", headers=hall.headers("admin")))["devices"]
+    for device in devices:
+        schemas.check(schemas.DeviceListed, device)
+    alerted = next(d for d in devices if d["kind"] == "kiosk")
+    assert alerted["state"] == "online" and [a["code"] for a in alerted["alerts"]] == ["status:printer"]
+    led = next(d for d in devices if d["kind"] == "led")
+    revoked = ok(hall.c.post(f"/api/v1/devices/{led['id']}/revoke", headers=hall.headers("admin")))["device"]
+    schemas.check(schemas.Device, revoked)
+    assert revoked["revoked"] is True
+
+    for refused in (hall.c.get("/api/v1/me"),                                      # no token
+                    hall.c.post("/api/v1/tickets", json={}, headers=hall.headers("test-kiosk")),
+                    hall.c.post("/api/v1/devices/999999/revoke", headers=hall.headers("admin"))):
+        assert 400 <= refused.status_code < 500
+        schemas.check(schemas.Error, refused.get_json())
+    with pytest.raises(ValidationError):
+        schemas.check(schemas.Error, {"error": {"code": "x", "message": ""}})   # a refusal says why

@@ -1,6 +1,6 @@
 from flask import g, jsonify, request
 
-from .. import auth as staff_auth, staffing
+from .. import auth as staff_auth, schemas, staffing
 from ..errors import unauthorized
 from ..models import Device
 from ..stream import current_stream
@@ -45,8 +45,8 @@ def refresh():
 @staff_auth.require()
 def me():
     p = g.principal
-    body = {"kind": p.kind, "role": p.role, "name": p.name, "hall_id": p.hall_id,
-            "staff_id": p.staff_id, "device_id": p.device_id, "window_ids": sorted(p.window_ids)}
+    body = schemas.Principal(kind=p.kind, role=p.role, name=p.name, hall_id=p.hall_id, staff_id=p.staff_id,
+                             device_id=p.device_id, window_ids=sorted(p.window_ids))
     if p.kind == "staff":
         body["expires_in"] = staff_auth.seconds_left(runtime(), staff_auth.bearer_token())
     if p.kind == "device":

@@ -3,7 +3,6 @@ rates the fix (满意/基本满意/不满意). The deadline is counted in workin
 差评 on the eve of National Day is due after the holiday (行政许可法 §82 style counting)."""
 from __future__ import annotations
 
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..changes import change
 from ..deadlines import count_due
+from .. import schemas
 from ..errors import bad_request, conflict, forbidden
 from ..models import Window
 from ..runtime import Runtime
@@ -69,7 +69,7 @@ def _may_act(s: Session, principal: Principal, follow_up: FollowUp) -> None:
 
 
 def advance(rt: Runtime, hall_id: int, follow_up_id: int, step: str, note: str, principal: Principal,
-            fix_rating: str | None = None, origin: str | None = None) -> dict[str, Any]:
+            fix_rating: str | None = None, origin: str | None = None) -> schemas.FollowUp:
     """Record one step; steps go in order verify → fix → callback (which closes it)."""
     if step not in NEXT_STAGE:
         raise bad_request("invalid_step", "步骤应为 verify（核实）、fix（整改）或 callback（回访）")

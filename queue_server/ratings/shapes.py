@@ -1,7 +1,7 @@
 """How ratings, follow-ups and appeals look in the API, the events and the pages."""
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from .. import schemas
 
@@ -19,7 +19,7 @@ STEP_WORDS = {"opened": "立案", "verify": "核实", "fix": "整改", "callback
 APPEAL_WORDS = {"pending": "待复核", "upheld": "申诉成立", "rejected": "申诉不成立"}
 
 
-def _names(session: Session, row) -> dict[str, Any]:
+def _names(session: Session, row) -> schemas.RatedWhere:
     matter = session.get(Matter, row.matter_id)
     window = session.get(Window, row.window_id)
     staff = session.get(Staff, row.staff_id) if row.staff_id else None
@@ -43,7 +43,7 @@ def rating_dict(session: Session, r: Rating) -> schemas.Rating:
         node=r.node, node_word=NODES.get(r.node, r.node), tags=list(r.tags or []),
         comment=r.comment, rated_at=iso(r.rated_at), is_default=r.is_default,
         voided=r.voided, void_reason=r.void_reason, voided_at=iso(r.voided_at),
-        void_kind=r.void_kind, void_word=VOID_KINDS.get(r.void_kind or "") if r.voided else None,
+        void_kind=cast(schemas.VoidKind | None, r.void_kind), void_word=VOID_KINDS.get(r.void_kind or "") if r.voided else None,
         follow_up_id=follow_up,
     )
 
@@ -78,7 +78,7 @@ def appeal_dict(session: Session, a: Appeal) -> schemas.Appeal:
     rating = session.get(Rating, a.rating_id)
     return schemas.Appeal(
         id=a.id, rating_id=a.rating_id, reason=a.reason, filed_by=a.filed_by,
-        filed_at=iso(a.filed_at), status=a.status, status_word=APPEAL_WORDS.get(a.status, a.status),
+        filed_at=iso(a.filed_at), status=cast(schemas.AppealStatus, a.status), status_word=APPEAL_WORDS.get(a.status, a.status),
         decided_by=a.decided_by, decided_at=iso(a.decided_at), decision_note=a.decision_note,
         rating=rating_dict(session, rating) if rating else None,
     )

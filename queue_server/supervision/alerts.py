@@ -11,7 +11,7 @@ it with their FrozenClock.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -76,7 +76,7 @@ def warning_dict(s: Session, w: SupervisionWarning) -> schemas.Warning:
     window = s.get(Window, case.window_id) if case else None
     department = s.get(Department, case.department_id) if case else None
     return schemas.Warning(
-        id=w.id, kind=w.kind, level=w.level, level_word=LEVEL_WORDS.get(w.level, w.level),
+        id=w.id, kind=w.kind, level=cast(schemas.WarningLevel, w.level), level_word=LEVEL_WORDS.get(w.level, w.level),
         case_id=w.case_id, case_number=case.number if case else None,
         case_status=case.status if case else None,
         matter_name=case.matter.name if case else None,
@@ -86,10 +86,10 @@ def warning_dict(s: Session, w: SupervisionWarning) -> schemas.Warning:
         resolved_at=iso(w.resolved_at), open=w.resolved_at is None, message=w.message)
 
 
-def check_warnings(rt: Runtime, now: datetime | None = None) -> list[dict[str, Any]]:
+def check_warnings(rt: Runtime, now: datetime | None = None) -> list[schemas.Warning]:
     """Raise the warnings that are due now; returns the new ones."""
     now = now or rt.clock.now()
-    raised: list[dict[str, Any]] = []
+    raised: list[schemas.Warning] = []
     for hall_id in list(rt.halls):
         _resolve(rt, hall_id, now)
         with rt.read() as s:
@@ -114,7 +114,7 @@ def check_warnings(rt: Runtime, now: datetime | None = None) -> list[dict[str, A
 
 
 def _raise(rt: Runtime, hall_id: int, now: datetime, subject: str, kind: str, case_id: int,
-           follow_up_id: int | None, level: str, due: datetime, message: str) -> dict[str, Any]:
+           follow_up_id: int | None, level: str, due: datetime, message: str) -> schemas.Warning:
     with change(rt, hall_id, "system:电子监察") as ch:
         s = ch.session
         w = SupervisionWarning(hall_id=hall_id, subject=subject, kind=kind, case_id=case_id,
