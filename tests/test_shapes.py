@@ -175,3 +175,31 @@ def test_who_devices_and_refusals_have_the_declared_shapes(hall):
         schemas.check(schemas.Error, refused.get_json())
     with pytest.raises(ValidationError):
         schemas.check(schemas.Error, {"error": {"code": "x", "message": ""}})   # a refusal says why
+
+
+def test_the_supervisors_lists_have_the_declared_shapes(hall, clock):
+    """The drill-down's case lines, the warnings and a case's suspensions, from their types."""
+    ok(hall.issue("XK00102001"), 201)
+    ok(hall.op(1, "call-next"))
+    finished = hall.serve(1)
+    ok(hall.issue("XK00101001"), 201)   # a 承诺件 left open, with its warnings due later
+    ok(hall.op(1, "call-next"))
+    open_case = ok(hall.op(1, "accept"))["case"]
+    ok(hall.case_op(open_case["id"], "suspend", {"reason": "需要补充鉴定材料"}, who=SUP))
+    lines = ok(hall.c.get("/api/v1/supervision/cases?from=2026-03-01&to=2026-03-31",
+                          headers=hall.headers(SUP)))["cases"]
+    assert {line["number"] for line in lines} == {finished["number"], open_case["number"]}
+    for line in lines:
+        schemas.check(schemas.CaseLine, line)
+    suspended = ok(hall.c.get(f"/api/v1/cases/{open_case['id']}/suspensions", headers=hall.headers(SUP)))
+    assert len(suspended["suspensions"]) == 1
+    schemas.check(schemas.Suspension, suspended["suspensions"][0])
+    clock.advance(hours=1)
+    ok(hall.case_op(open_case["id"], "resume-clock", who=SUP))
+    clock.advance(days=30)
+    check_warnings(hall.c.application.extensions["hall"], clock.now())
+    hall.tokens.clear()                                   # a month on: the supervisor logs in again
+    warnings = ok(hall.c.get("/api/v1/supervision/warnings", headers=hall.headers(SUP)))["warnings"]
+    assert warnings
+    for warning in warnings:
+        schemas.check(schemas.Warning, warning)

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import schemas
 from ..clock import iso
 from ..models import Case, Department, Matter, Staff, Ticket, Window
 from ..ratings.levels import BAD, CHANNELS, GOOD, LEVELS, SATISFIED, level_word
@@ -196,7 +197,7 @@ DRILL_FILTERS = {"late": "超期办结", "bad": "有差评", "immediate": "即�
 
 
 def drill_cases(s: Session, hall_id: int, start: date, end: date, by: str | None = None, key: int | None = None,
-                only: str = "all", limit: int = 500) -> list[dict[str, Any]]:
+                only: str = "all", limit: int = 500) -> list[schemas.CaseLine]:
     """The cases behind a figure: accepted or finished in the period, with their ratings."""
     lo, hi = bounds(start, end)
     q = select(Case).where(Case.hall_id == hall_id,
@@ -228,19 +229,19 @@ def drill_cases(s: Session, hall_id: int, start: date, end: date, by: str | None
         t = tickets.get(c.ticket_id)
         w = windows.get(c.window_id)
         p = staff.get(c.staff_id) if c.staff_id else None
-        out.append({
-            "id": c.id, "number": c.number, "ticket_number": t.number if t else None, "kind": c.kind,
-            "matter_name": c.matter.name, "department": departments.get(c.department_id),
-            "window_number": w.number if w else None, "staff_name": p.name if p else None,
-            "status": c.status, "issued_at": iso(t.issued_at) if t else None,
-            "called_at": iso(t.called_at) if t else None, "accepted_at": iso(c.accepted_at),
-            "due_at": iso(c.due_at), "due_guessed": c.due_guessed, "finished_at": iso(c.finished_at),
-            "on_time": None if c.finished_at is None or c.due_at is None else c.finished_at <= c.due_at,
-            "wait_seconds": (t.called_at - t.issued_at).total_seconds() if t and t.called_at else None,
-            "service_seconds": (c.finished_at - (t.called_at if t and t.called_at else c.accepted_at)).total_seconds()
+        out.append(schemas.CaseLine(
+            id=c.id, number=c.number, ticket_number=t.number if t else None, kind=c.kind,
+            matter_name=c.matter.name, department=departments.get(c.department_id),
+            window_number=w.number if w else None, staff_name=p.name if p else None,
+            status=c.status, issued_at=iso(t.issued_at) if t else None,
+            called_at=iso(t.called_at) if t else None, accepted_at=iso(c.accepted_at),
+            due_at=iso(c.due_at), due_guessed=c.due_guessed, finished_at=iso(c.finished_at),
+            on_time=None if c.finished_at is None or c.due_at is None else c.finished_at <= c.due_at,
+            wait_seconds=(t.called_at - t.issued_at).total_seconds() if t and t.called_at else None,
+            service_seconds=(c.finished_at - (t.called_at if t and t.called_at else c.accepted_at)).total_seconds()
             if c.finished_at else None,
-            "ratings": [{"id": r.id, "channel": r.channel, "channel_word": CHANNELS.get(r.channel, r.channel),
-                         "level": r.level, "level_word": level_word(r.level), "is_default": r.is_default,
-                         "voided": r.voided, "node": r.node} for r in ratings.get(c.id, [])],
-        })
+            ratings=[schemas.CaseLineRating(
+                id=r.id, channel=r.channel, channel_word=CHANNELS.get(r.channel, r.channel), level=r.level,
+                level_word=level_word(r.level), is_default=r.is_default, voided=r.voided, node=r.node)
+                for r in ratings.get(c.id, [])]))
     return out
