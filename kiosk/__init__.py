@@ -23,7 +23,7 @@ def create_kiosk_app(server_url: str, token: str, printer: str | None = None,
     app = Flask(__name__)
     app.config.update(KIOSK_SERVER_URL=server_url, KIOSK_TOKEN=token, KIOSK_PRINTER=printer,
                       KIOSK_PRINTER_PROFILE=printer_profile, JSON_AS_ASCII=False)
-    app.json.ensure_ascii = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider has it
     app.register_blueprint(kit)   # the page frame and scripts every page shares
     app.register_blueprint(blueprint, url_prefix="/kiosk")
     install_web_security(app)   # the same CSP and cross-site refusal as the hall server's pages

@@ -44,14 +44,14 @@ def backend() -> KioskBackend:
     host = _host()
     if host is not None:
         return host.backend()
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app, not its proxy
     found = app.extensions.get("kiosk")
     if found is not None:
         return found
     with _create:
         if "kiosk" not in app.extensions:
             cfg = app.config
-            token = setting(cfg, "KIOSK_TOKEN", "HALL_KIOSK_TOKEN", DEMO_TOKEN)
+            token = setting(cfg, "KIOSK_TOKEN", "HALL_KIOSK_TOKEN") or DEMO_TOKEN
             app.extensions["kiosk"] = KioskBackend(
                 token=token, server_url=setting(cfg, "KIOSK_SERVER_URL", "HALL_KIOSK_SERVER"),
                 printer_url=setting(cfg, "KIOSK_PRINTER", "HALL_KIOSK_PRINTER"),
@@ -78,11 +78,6 @@ def backends(app) -> list[KioskBackend]:
 def close_all(app) -> None:
     for b in backends(app):
         b.close()
-
-
-def _base() -> str | None:
-    """Where a kiosk on its own machine finds the server: its --server, never the request's Host."""
-    return None
 
 
 def _error(status: int, code: str, message: str):
@@ -115,17 +110,17 @@ def index():
 
 @blueprint.get("/api/catalogue")
 def catalogue():
-    return jsonify(backend().catalogue(_base()))
+    return jsonify(backend().catalogue())
 
 
 @blueprint.get("/api/availability")
 def availability():
-    return jsonify(backend().availability(_base()))
+    return jsonify(backend().availability())
 
 
 @blueprint.get("/api/status")
 def status():
-    response = jsonify(backend().status(_base()))
+    response = jsonify(backend().status())
     host = _host()
     if host is not None:
         host.on_status(response)
@@ -169,7 +164,7 @@ def take_ticket():
     form = {"matter_id": matter_id, "priority": priority, "id_number": _id_number(body),
             "phone": _text(body, "phone", r"1[3-9]\d{9}", "手机号码应为11位，以1开头"),
             "request_id": _request_id(body)}
-    result = backend().take_ticket(form, _base())
+    result = backend().take_ticket(form)
     return jsonify(result), 201 if result["created"] else 200
 
 
@@ -180,23 +175,23 @@ def check_in():
     id_number = _id_number(body)
     if not code and not id_number:
         raise Refused(400, "missing_code", "请输入预约码或身份证号码")
-    result = backend().check_in({"code": code, "id_number": id_number, "request_id": _request_id(body)}, _base())
+    result = backend().check_in({"code": code, "id_number": id_number, "request_id": _request_id(body)})
     return jsonify(result), 201 if result["created"] else 200
 
 
 @blueprint.get("/api/print/<int:ticket_id>")
 def print_state(ticket_id: int):
-    return jsonify(backend().printer(_base()).job(ticket_id))
+    return jsonify(backend().printer().job(ticket_id))
 
 
 @blueprint.post("/api/reprint/<int:ticket_id>")
 def reprint(ticket_id: int):
-    return jsonify(backend().reprint(ticket_id, _base()))
+    return jsonify(backend().reprint(ticket_id))
 
 
 @blueprint.get("/slip/<int:ticket_id>.png")
 def slip_png(ticket_id: int):
-    png = backend().printer(_base()).png(ticket_id)
+    png = backend().printer().png(ticket_id)
     if png is None:
         return _error(404, "unknown_slip", "没有这张告知单")
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})

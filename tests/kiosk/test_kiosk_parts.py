@@ -152,3 +152,31 @@ def test_unknown_printer_state_clears_by_itself(monkeypatch):
     finally:
         printer.close()
         fake.close()
+
+
+def test_a_printer_that_changes_state_tells_the_server_at_once(monkeypatch):
+    """Paper runs out at the next slip: the kiosk's backend sends a heartbeat with the new state
+    from its own thread (not the printing thread), so the admin's device page turns red now."""
+    import kiosk.printing
+    from kiosk.backend import KioskBackend
+    from live import wait_for
+
+    monkeypatch.setattr(kiosk.printing, "PROBE_EVERY", 0.2)
+    fake = FakePrinter()
+    sent: list[tuple[str, str, dict | None]] = []
+
+    def server(method, path, body, token):
+        sent.append((method, path, body))
+        return 200, {"kind": "device", "role": "kiosk"} if path == "/api/v1/me" else {}
+
+    backend = KioskBackend(token="test-kiosk", transport=server, printer_url=fake.url)
+    try:
+        backend.status()                                      # asks the printer: unknown → ok
+        wait_for(lambda: ("POST", "/api/v1/devices/heartbeat", {"status": {"printer": "ok"}}) in sent)
+        fake.paper = "out"
+        backend.printer().queue.submit("ticket-1", b"\x1b@A001\n\x1dV\x01")
+        wait_for(lambda: backend.printer().status()["state"] == "paper_out")
+        wait_for(lambda: ("POST", "/api/v1/devices/heartbeat", {"status": {"printer": "paper_out"}}) in sent)
+    finally:
+        backend.close()
+        fake.close()
