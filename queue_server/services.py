@@ -3,7 +3,8 @@
 `start(app)` runs from `create_app`, after the blueprints are registered and before the app is
 returned: the device monitor (heartbeats and 离线 alerts) always, and the supervision workers
 (warnings, defaults, day close, unstaffed windows, the SMS sender) on the real clock unless
-`HALL_WORKERS=0` (supervision/workers.py says why). `stop(app)` ends them all; it runs at
+`HALL_WORKERS=0` (supervision/workers.py says why), and the in-server kiosk's print queues
+when they exist. `stop(app)` ends them all; it runs at
 process exit (gunicorn's worker exit included) and from tests when their app is done, so no
 thread goes on polling a database whose app is gone.
 
@@ -33,10 +34,26 @@ def start(app: Flask) -> None:
         workers = Workers(rt).start()
         app.extensions["hall_workers"] = workers
         running.append(workers)
+    if "kiosk" in app.blueprints:
+        running.append(_KioskPrinters(app))
     app.extensions["hall_services"] = running
     _started.add(app)
     gone = weakref.ref(app)       # at exit, stop what is still there; never keep an app alive for it
     atexit.register(lambda: (a := gone()) is not None and stop(a))
+
+
+class _KioskPrinters:
+    """The in-server kiosk's backends, one per paired kiosk device, each with a print queue
+    (a thread); made on a kiosk's first request, closed with the app."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = weakref.ref(app)
+
+    def stop(self) -> None:
+        app = self._app()
+        if app is not None:
+            from kiosk.views import close_all
+            close_all(app)
 
 
 def stop(app: Flask) -> None:
