@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from werkzeug.security import generate_password_hash
+from queue_server.passwords import hash_password
 
 PASSWORD = "bench1234"
 
@@ -60,7 +60,7 @@ def _q(text: str) -> str:
 
 def write_bench_hall(path: Path, windows: int, *, displays: int = 10, kiosks: int = 10) -> BenchHall:
     """Write the hall TOML at `path` and return what a bench needs to speak to it."""
-    password_hash = generate_password_hash(PASSWORD, method="scrypt")  # one salt for all: a bench
+    password_hash = hash_password(PASSWORD)  # one salt for all: a bench
     hall = BenchHall(path=path, windows=windows,
                      kiosks=[f"bench-kiosk-{i:02d}" for i in range(1, kiosks + 1)],
                      displays=[f"bench-display-{i:02d}" for i in range(1, displays + 1)],

@@ -1,6 +1,6 @@
 """Who is asking: staff (clerk, supervisor, admin) by login token, devices by their configured token.
 
-Tokens are random and only their SHA-256 is stored. Passwords are scrypt hashes (werkzeug).
+Tokens are random and only their SHA-256 is stored. Password hashes: passwords.py (Argon2id).
 A staff token lives SESSION_HOURS; the pages trade it for a new one (`refresh`) while someone
 works, so a clerk is never logged out mid-call and an unattended page still expires. A chain of
 refreshes reaches back to one password login at most MAX_LOGIN_HOURS, so a stolen token cannot
@@ -16,12 +16,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache, wraps
+from functools import wraps
 
 from flask import current_app, g, request
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import passwords
 from .errors import forbidden, unauthorized, HallError
 from .models import AuthToken, Device, Hall, Staff, StaffWindow, Window
 from .runtime import Runtime
@@ -157,11 +157,10 @@ class LoginGuard:
             self.failures.pop(username_key, None)
 
 
-@cache
-def _dummy_hash() -> str:
-    """A hash made like `hall hash-password` makes them (scrypt, werkzeug's cost), of a random
-    password: checking a password against it takes as long as against a real one."""
-    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+def _dummy_hash(rt: Runtime) -> str:
+    """A hash of the kind most of the halls' people have, of a random password: checking a
+    password against it takes as long as against a real one."""
+    return passwords.dummy_like(p.password_hash for cfg in rt.halls.values() for p in cfg.staff)
 
 
 def login(rt: Runtime, username: str, password: str, hall_code: str | None = None,
@@ -178,8 +177,8 @@ def login(rt: Runtime, username: str, password: str, hall_code: str | None = Non
         person = people[0] if people else None
         # The slow hash check runs outside any write transaction, for a name nobody has too
         # (against a hash of nothing): the answer's time does not tell who works here.
-        stored = person.password_hash if person is not None else _dummy_hash()
-        if not check_password_hash(stored, password) or person is None:
+        stored = person.password_hash if person is not None else _dummy_hash(rt)
+        if not passwords.check_password(stored, password) or person is None:
             rt.login_guard.failed(*keys)
             raise unauthorized("用户名或密码不正确")
         rt.login_guard.succeeded(keys[0])

@@ -123,8 +123,13 @@ def cmd_serve(args) -> int:
     configs = [load_hall_config(path) for path in args.config]  # a wrong file stops here, exit 2
     WorkCalendar.load(configs[0].calendar)
     secret = secret_from_dir(data_dir)
-    from .production import check_serve
+    from .production import check_serve, older_hashes
     check_serve(configs, secret, demo=args.demo)   # exit 2 with the reasons (main)
+    older = older_hashes(configs)
+    if older:
+        print("提示：以下人员的密码哈希是旧式的（仍可登录），请用 hall hash-password 重新生成 / "
+              "older password hashes (still valid), re-hash with `hall hash-password`:\n  " + "\n  ".join(older),
+              file=sys.stderr)
 
     if args.role != "all" and not args.message_queue:
         print(f"--role {args.role} 需要 --message-queue：接口进程和实时连接进程之间靠它传递事件 / "
@@ -168,12 +173,12 @@ def cmd_due_date(args) -> int:
 
 
 def cmd_hash_password(args) -> int:
-    from werkzeug.security import generate_password_hash
+    from .passwords import hash_password
     password = args.password or getpass.getpass("密码 password: ")
     if len(password) < 8:
         print("密码至少 8 位", file=sys.stderr)
         return 2
-    print(generate_password_hash(password, method="scrypt"))
+    print(hash_password(password))
     return 0
 
 

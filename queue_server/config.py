@@ -14,6 +14,8 @@ from pathlib import Path
 
 from printers.connectors import connect
 
+from . import passwords
+
 KINDS = ("即办件", "承诺件", "联办件", "上报件")
 ROLES = ("clerk", "supervisor", "admin")
 DEVICE_KINDS = ("kiosk", "display", "led", "rater")
@@ -267,23 +269,6 @@ def _int_limit(key: str) -> int:
     return 3650 if key.endswith("_days") else 86_400 if key.endswith("_seconds") else _INT_MAX
 
 
-_HASH = re.compile(r"(?:scrypt:(\d+):(\d+):(\d+)|pbkdf2:(?:sha256|sha512):(\d+))\$[^$]+\$[0-9a-f]+")
-
-
-def _hash_problem(value: str) -> str | None:
-    """Why a password hash cannot be checked at login (None: it can): a mangled or hand-made
-    hash would turn every login of that person into a server error, or a very slow one."""
-    match = _HASH.fullmatch(value)
-    if match is None:
-        return "应为 hall hash-password 生成的完整哈希（如 scrypt:32768:8:1$盐$十六进制），不能写明文密码"
-    n, r, p, rounds = (int(x) if x else None for x in match.groups())
-    if n is not None and not (n & (n - 1) == 0 and 2**10 <= n <= 2**20 and 1 <= r <= 16 and 1 <= p <= 16):
-        return f"scrypt 参数不合理：N={n}（应为 2 的幂，1024–1048576）、r={r}、p={p}（1–16）"
-    if rounds is not None and not 1_000 <= rounds <= 10_000_000:
-        return f"pbkdf2 迭代次数不合理：{rounds}（应为 1000–10000000）"
-    return None
-
-
 DEFAULT_CALENDAR = Path(__file__).resolve().parent.parent / "config" / "calendar" / "cn.toml"
 
 
@@ -430,7 +415,7 @@ def _check(r: _Reader, data: dict, path: Path) -> HallConfig:
         staff = Staff(**r.take("staff", i, item, _STAFF, {"username", "name", "role", "password_hash"}))
         if staff.role not in ROLES:
             r.fail("staff", i, "role", f"角色应为 {' / '.join(ROLES)}，实际是 “{staff.role}”")
-        problem = _hash_problem(staff.password_hash)
+        problem = passwords.problem(staff.password_hash)
         if problem:
             r.fail("staff", i, "password_hash", problem)
         for number in staff.windows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import passwords
 from .config import HallConfig, load_hall_config
 
 MIN_SECRET = 32
@@ -42,6 +43,13 @@ def demo_leftovers(configs: list[HallConfig], demo: HallConfig | None = None) ->
             if device.token_sha256 in demo_tokens:
                 found.append(f"{cfg.source}: 设备 {device.name} 使用演示令牌 / demo device token")
     return found
+
+
+def older_hashes(configs: list[HallConfig]) -> list[str]:
+    """The people whose password hash is of an older kind than `hall hash-password` makes now
+    (passwords.py): they still log in; a login with such a hash takes longer."""
+    return [f"{cfg.source}: {person.username} ({passwords.kind(person.password_hash)})"
+            for cfg in configs for person in cfg.staff if not passwords.is_current(person.password_hash)]
 
 
 def check_serve(configs: list[HallConfig], secret: bytes, *, demo: bool) -> None:

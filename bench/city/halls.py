@@ -19,9 +19,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from werkzeug.security import generate_password_hash
-
 from queue_server.config import HallConfig
+from queue_server.passwords import hash_password
 
 from .matters import PROFILES, matters_for, window_seconds
 
@@ -191,7 +190,7 @@ def write_city(halls: int, out_dir: Path, sizes: dict[str, int] | None = None) -
     """Write one TOML per hall into `out_dir`; the password is hashed once for every clerk."""
     out_dir.mkdir(parents=True, exist_ok=True)
     catalogue = demo_catalogue()
-    password_hash = generate_password_hash(PASSWORD, method="scrypt")
+    password_hash = hash_password(PASSWORD)
     plans = layout(halls, sizes)
     for plan in plans:
         plan.path = out_dir / f"{plan.code}.toml"

@@ -157,7 +157,7 @@ def cost_tables(r: DayResult) -> str:
     out.append(table(["process", "CPU s start-up", "CPU s logins", "CPU s day", "CPU ms / ticket",
                       "RSS MiB after start", "peak RSS MiB logins", "peak RSS MiB day", "RSS MiB end"], rows))
     out.append(f"\nDatabase after the day: {pg['db_bytes'] / 2**20:,.1f} MiB (tables, indexes, TOAST). "
-               "Peak RSS of the logins is scrypt's 32 MiB per concurrent password check; the day's peak "
+               "Peak RSS of the logins is the password check's memory (Argon2id: 19 MiB) per concurrent check; the day's peak "
                "is measured from a reset after them (/proc/PID/clear_refs).")
     return "\n".join(out)
 

@@ -304,7 +304,7 @@ def run_day(halls: int, tickets: int, processes: int = 2, tick: float = 10.0, cl
         cpu_setup = [cpu_seconds(s.pid) for s in servers]
         peak_setup = [memory_kb(s.pid).get("VmHWM", 0) for s in servers]
         for s in servers:
-            reset_peak(s.pid)  # the day's peak, without the logins' scrypt buffers
+            reset_peak(s.pid)  # the day's peak, without the logins' password-hash buffers
         sampler.sample()
         pg_backends0, pg_all0 = sampler.total(), postgres_cpu_total()
         requests0 = wire.requests()

@@ -15,6 +15,9 @@ from queue_server.config import ConfigError, load_hall_config
 
 TEXT = SMALL_HALL.read_text(encoding="utf-8")
 HASH = re.search(r'password_hash = "([^"]+)"', TEXT)[1]
+# An older kind of hash (werkzeug's scrypt, which `hall hash-password` made before Argon2id): still valid.
+OLD_HASH = ("scrypt:32768:8:1$Z8bsmruNNh6FpgL2$543755d0144d43b9cdd534b5e450b723c2b30e291b899f0364466eee7e37db08"
+            "ef9ba67e495ea28a14e43ae2338c95841862911cb788328e2440cc893574d098")
 RATER_HASH = "b33e5ae68d6605667ee6aba64cc41e6c666910981e80638a48a610f9343baee6"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LAST = "LAST:"
@@ -99,8 +102,11 @@ CASES = [
      "明文"),
     ("password hash cut short", f'password_hash = "{HASH}"', f'password_hash = "{HASH[:30]}"',
      f'password_hash = "{HASH[:30]}"', "完整哈希"),
-    ("password hash with a bad scrypt N", f'password_hash = "{HASH}"',
-     f'password_hash = "{HASH.replace("scrypt:32768", "scrypt:30000")}"', 'password_hash = "scrypt:30000', "scrypt 参数"),
+    ("password hash with too little memory", f'password_hash = "{HASH}"',
+     f'password_hash = "{HASH.replace("m=19456", "m=64")}"', 'password_hash = "$argon2id$v=19$m=64,', "argon2id 参数"),
+    ("older password hash with a bad scrypt N", f'password_hash = "{HASH}"',
+     f'password_hash = "{OLD_HASH.replace("scrypt:32768", "scrypt:30000")}"', 'password_hash = "scrypt:30000',
+     "scrypt 参数"),
     ("password hash of another kind", f'password_hash = "{HASH}"',
      'password_hash = "md5$abc$0123456789abcdef0123456789abcdef"', 'password_hash = "md5$', "完整哈希"),
     # [[devices]]
