@@ -89,3 +89,29 @@ def test_one_dialect_es2017_classic_scripts():
     old = re.compile(r"^\s*var\s|\bvar\s+\w+\s*=|XMLHttpRequest|\$\.(ajax|get|post)\(|^\s*(import|export)\s", re.M)
     found = [str(p.relative_to(ROOT)) for p in scripts if old.search(p.read_text(encoding="utf-8"))]
     assert found == []
+
+
+def test_the_halls_time_of_day_comes_from_the_kits_clock():
+    """Hours, minutes and weekdays are the hall's (UTC+8, the server's clock: clock.js), never the
+    browser machine's zone: a kiosk or TV set to UTC showed 04:04 beside the caller's 12:04."""
+    local = re.compile(r"\.get(Hours|Minutes|Seconds|Day)\(\)")
+    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()[:100]}" for p in PAGE_SCRIPTS
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if local.search(line)]
+    assert found == []
+    assert "getUTCHours" in (KIT / "clock.js").read_text(encoding="utf-8")
+
+
+def test_the_kit_clock_says_the_halls_time_in_a_browser_set_to_utc(chromium, app):
+    """In a browser whose zone is UTC, a server time of 2026-03-10 01:30 +08:00 reads as
+    Tuesday 01:30 on every page's clock, and the day is the 10th, not the 9th."""
+    from live import LiveServer
+    with LiveServer(app) as server:
+        context = chromium.new_context(timezone_id="UTC")
+        page = context.new_page()
+        page.goto(server.url + "/")
+        got = page.evaluate("""() => {
+            const c = new HallClock(); c.sync("2026-03-10T01:30:00+08:00");
+            const p = c.parts(); return [p.day, p.short, p.hm, new Date().getTimezoneOffset()];
+        }""")
+        context.close()
+    assert got[:3] == ["2026-03-10", "3月10日 周二", "01:30"] and got[3] == 0

@@ -1,5 +1,5 @@
 /* What the hall's screens (TV, rating tablet) share beyond the kit's api.js and stream.js: the
- * device token from the address, the device heartbeat and the hall clock. */
+ * device token from the address and the device heartbeat (the hall clock: the kit's clock.js). */
 (() => {
   "use strict";
 
@@ -22,26 +22,6 @@
     return info;
   }
 
-  /** The hall's time (China Standard Time) from the server's clock, whatever the device's zone. */
-  class HallClock {
-    constructor() { this.offset = 0; }
-
-    sync(iso) {
-      const t = iso ? Date.parse(iso) : NaN;
-      if (!isNaN(t)) this.offset = t - Date.now();
-    }
-
-    parts() {
-      const d = new Date(Date.now() + this.offset + 8 * 3600 * 1000);
-      const pad = (n) => String(n).padStart(2, "0");
-      return {
-        date: d.getUTCFullYear() + "年" + (d.getUTCMonth() + 1) + "月" + d.getUTCDate() + "日",
-        weekday: "星期" + "日一二三四五六".charAt(d.getUTCDay()),
-        time: pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()),
-      };
-    }
-  }
-
   /** The device token: from `#token=…` (never sent to the server, so never in a log) or the older
    *  `?token=…` once, then kept in this browser's storage and taken out of the address bar
    *  (history.replaceState), so it is not in the history, a bookmark or a screenshot. */
@@ -60,5 +40,5 @@
     try { return window.localStorage.getItem(key) || ""; } catch (e) { return ""; }
   }
 
-  window.HallDevice = { startHeartbeat, Clock: HallClock, tokenFromUrl };
+  window.HallDevice = { startHeartbeat, tokenFromUrl };
 })();

@@ -15,7 +15,7 @@
 
   const $ = (id) => document.getElementById(id);
   const token = HallDevice.tokenFromUrl();
-  const clock = new HallDevice.Clock();
+  const clock = new HallClock();
   const S = { windowId: null, window: null, staff: null, department: null, hall: null, view: "idle",
             caseInfo: null, level: null, tags: [], sending: false, connected: false, tagsByLevel: {} };
   const posts = [];

@@ -23,7 +23,7 @@
 
   const $ = (id) => document.getElementById(id);
   const token = HallDevice.tokenFromUrl();
-  const clock = new HallDevice.Clock();
+  const clock = new HallClock();
 
   const S = {
     hall: null, windows: {}, order: [], waiting: { total: 0, by_prefix: {} },

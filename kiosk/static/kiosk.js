@@ -15,7 +15,7 @@
   const WARN_SECONDS = 10;
   const STATUS_EVERY = 3000;
   const BAD_PRINTER = ["paper_out", "cover_open", "offline"];
-  const WEEKDAYS = "日一二三四五六";
+  const hallClock = new HallClock();   // the hall's time (UTC+8), whatever this machine's zone
 
   const TEXT = {
     zh: {
@@ -308,6 +308,7 @@
   async function pollStatus() {
     try {
       const r = await api("GET", "api/status");
+      if (r.data.at) hallClock.sync(r.data.at * 1000);   // the kiosk backend's clock (epoch seconds)
       state.printer = r.data.printer;
       if (r.data.server) {
         if (!state.serverUp) { state.serverUp = true; setPaused(false); if (!state.catalogue) loadCatalogue(); else refreshAvailability(); }
@@ -651,8 +652,7 @@
   function slotWords(appointment) {
     if (!appointment) return "";
     const s = new Date(appointment.slot_start), e = new Date(appointment.slot_end);
-    const hm = (d) => d.getHours() + ":" + String(d.getMinutes()).padStart(2, "0");
-    return hm(s) + "–" + hm(e);
+    return HallClock.parts(s.getTime()).hm + "–" + HallClock.parts(e.getTime()).hm;
   }
   function showTicket(result) {
     const tk = result.ticket;
@@ -800,9 +800,8 @@
     $("#message-ok").addEventListener("click", hideMessage);
   }
   function clock() {
-    const d = new Date();
-    $("#clock").textContent = `${d.getMonth() + 1}月${d.getDate()}日 周${WEEKDAYS[d.getDay()]} ` +
-      `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+    const p = hallClock.parts();
+    $("#clock").textContent = p.short + " " + p.hm;
   }
 
   history.replaceState({ kiosk: "start" }, "");

@@ -14,7 +14,6 @@
   // What a ticket may do next and its words come with it from the server (lifecycle.py):
   // `actions` and `status_text`; these words are only for a ticket shown before they arrive.
   const STATUS_WORDS = { waiting: "等候中", called: "已叫号", serving: "办理中", done: "办理完毕", skipped: "已过号" };
-  const WEEKDAYS = ["日", "一", "二", "三", "四", "五", "六"];
   const KEYS = { F1: "call", F2: "recall", F3: "skip", F4: "accept", F6: "finish", F7: "transfer", F8: "pause",
                F9: "correct", F10: "refuse" };
   const ACTION_WORDS = { call: "叫号", recall: "重呼", skip: "过号", accept: "受理", finish: "办结",
@@ -44,9 +43,9 @@
     everConnected: false,
     busy: false,            // an operation is on its way: no double submits
     pending: null,          // an action pressed meanwhile, run when the first one is done
-    offset: 0,              // server clock - browser clock (ms)
     catalogue: null
   };
+  const clock = new HallClock();   // the hall's time, synced from each snapshot
   let stream = null;            // the hall stream while a window is open
   let openedAt = Date.now();    // when the stream was asked for (a slow first connect is said so)
   let pollTimer = null, messageTimer = null;
@@ -91,16 +90,15 @@
   }
 
   // ---------------------------------------------------------------- time
-  function now() { return Date.now() + S.offset; }
+  // The hall's time (UTC+8, the server's clock): the kit's clock.js.
+  function now() { return clock.now(); }
   function parseTime(iso) { return iso ? new Date(iso).getTime() : null; }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  // The hall's local time is China Standard Time (UTC+8) whatever the browser's zone.
-  function cst(ms) { const d = new Date(ms + 8 * 3600 * 1000); return d; }
-  function hm(ms) { const d = cst(ms); return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()); }
-  function hms(ms) { const d = cst(ms); return hm(ms) + ":" + pad(d.getUTCSeconds()); }
+  function hm(ms) { return HallClock.parts(ms).hm; }
+  function hms(ms) { return HallClock.parts(ms).time; }
   function dateWords(ms) {
-    const d = cst(ms);
-    return d.getUTCFullYear() + "年" + (d.getUTCMonth() + 1) + "月" + d.getUTCDate() + "日（周" + WEEKDAYS[d.getUTCDay()] + "）";
+    const p = HallClock.parts(ms);
+    return p.date + "（" + p.weekday.replace("星期", "周") + "）";
   }
   function dueWords(k) {
     if (!k || !k.due_at) return "—";
@@ -417,7 +415,7 @@
   }
 
   function applySnapshot(snap) {
-    if (snap.at) S.offset = parseTime(snap.at) - Date.now();
+    if (snap.at) clock.sync(snap.at);
     S.hall = snap.hall || S.hall;
     setDay(snap.day);
     S.waiting = snap.waiting || S.waiting;

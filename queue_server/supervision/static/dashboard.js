@@ -24,7 +24,7 @@
     "supervision.warning": "时限预警", "case.suspended": "暂停计时", "case.clock_resumed": "恢复计时", "slips.tallied": "投箱评议汇总",
   };
   let me = null;
-  let today = day(new Date());
+  let today = new HallClock().parts().day;   // the hall's date (UTC+8); the live figures' `at` then
   let lastStats = null;
   let drillKey = null;
 
