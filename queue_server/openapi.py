@@ -303,11 +303,11 @@ ROUTES: list[tuple] = [
      {"state": _s(200)}),
     ("post", "/supervision/check", ("admin",), "run the time-limit check now", None,
      {200: _wrap("raised", {})}, [], {}),
-    ("get", "/supervision/live", SUP, "今日实时", None, {200: OBJ}, [], {}),
+    ("get", "/supervision/live", SUP, "今日实时", None, {200: _ref("Live")}, [], {}),
     *[("get", f"/supervision/{name}", SUP, words, None, {200: shape},
        ["invalid_period", "invalid_group"] + extra, query)
       for name, words, shape, extra, query in [
-          ("stats", "统计", OBJ, [], {"from": {"type": "string", "format": "date"},
+          ("stats", "统计", _ref("Stats"), [], {"from": {"type": "string", "format": "date"},
                                       "to": {"type": "string", "format": "date"},
                                       "by": {"type": "string", "enum": ["department", "window", "staff", "matter"]}}),
           ("cases", "drill-down", _wrap("cases", {"type": "array", "items": _ref("CaseLine")}), ["invalid_filter", "invalid_key"],

@@ -178,7 +178,8 @@ def test_who_devices_and_refusals_have_the_declared_shapes(hall):
 
 
 def test_the_supervisors_lists_have_the_declared_shapes(hall, clock):
-    """The drill-down's case lines, the warnings and a case's suspensions, from their types."""
+    """Today live, the period's figures (for the hall and by group), the drill-down's case lines,
+    the warnings and a case's suspensions, from their types."""
     ok(hall.issue("XK00102001"), 201)
     ok(hall.op(1, "call-next"))
     finished = hall.serve(1)
@@ -186,6 +187,12 @@ def test_the_supervisors_lists_have_the_declared_shapes(hall, clock):
     ok(hall.op(1, "call-next"))
     open_case = ok(hall.op(1, "accept"))["case"]
     ok(hall.case_op(open_case["id"], "suspend", {"reason": "需要补充鉴定材料"}, who=SUP))
+    schemas.check(schemas.Live, ok(hall.c.get("/api/v1/supervision/live", headers=hall.headers(SUP))))
+    for by in ("", "&by=window", "&by=staff"):
+        stats = ok(hall.c.get(f"/api/v1/supervision/stats?from=2026-03-01&to=2026-03-31{by}",
+                              headers=hall.headers(SUP)))
+        schemas.check(schemas.Stats, stats)
+    assert stats["totals"]["accepted"] == 2 and stats["groups"][0]["accepted"] == 2
     lines = ok(hall.c.get("/api/v1/supervision/cases?from=2026-03-01&to=2026-03-31",
                           headers=hall.headers(SUP)))["cases"]
     assert {line["number"] for line in lines} == {finished["number"], open_case["number"]}

@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import schemas
 from ..clock import iso
 from ..models import Case, Ticket, Window
 from ..staffing import shown_state
 from .models import SupervisionWarning
 
 
-def today(s: Session, hall_id: int, now: datetime) -> dict[str, Any]:
+def today(s: Session, hall_id: int, now: datetime) -> schemas.Live:
     day = now.date()
     waiting = s.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.hall_id == hall_id, Ticket.day == day, Ticket.status == "waiting")) or 0
@@ -37,19 +37,19 @@ def today(s: Session, hall_id: int, now: datetime) -> dict[str, Any]:
     rows = []
     for w in windows:
         t = current.get(w.current_ticket_id)
-        rows.append({"id": w.id, "number": w.number, "name": w.name, "state": shown_state(w),
-                     "ticket": t.number if t else None, "ticket_status": t.status if t else None,
-                     "since": iso(t.called_at) if t else None})
-    return {
-        "at": iso(now), "waiting": waiting, "issued": issued, "finished": finished, "accepted": accepted,
+        rows.append(schemas.LiveWindow(id=w.id, number=w.number, name=w.name, state=shown_state(w),
+                                       ticket=t.number if t else None, ticket_status=t.status if t else None,
+                                       since=iso(t.called_at) if t else None))
+    return schemas.Live(
+        at=iso(now), waiting=waiting, issued=issued, finished=finished, accepted=accepted,
         # the day's visits by how they ended; 未办理: still waiting or called when the day closed
-        "skipped": by_status.get("skipped", 0), "unserved": by_status.get("unserved", 0),
-        "serving": sum(1 for r in rows if r["ticket_status"] == "serving"),
-        "called": sum(1 for r in rows if r["ticket_status"] == "called"),
-        "paused": [r["number"] for r in rows if r["state"] == "paused"],
-        "closed": [r["number"] for r in rows if r["state"] == "closed"],   # nobody signed in (未开放)
-        "longest_wait": None if oldest is None else {
-            "ticket": oldest[0], "issued_at": iso(oldest[1]), "seconds": int((now - oldest[1]).total_seconds())},
-        "warnings": {"yellow": warnings.get("yellow", 0), "red": warnings.get("red", 0)},
-        "windows": rows,
-    }
+        skipped=by_status.get("skipped", 0), unserved=by_status.get("unserved", 0),
+        serving=sum(1 for r in rows if r["ticket_status"] == "serving"),
+        called=sum(1 for r in rows if r["ticket_status"] == "called"),
+        paused=[r["number"] for r in rows if r["state"] == "paused"],
+        closed=[r["number"] for r in rows if r["state"] == "closed"],   # nobody signed in (未开放)
+        longest_wait=None if oldest is None else schemas.LongestWait(
+            ticket=oldest[0], issued_at=iso(oldest[1]), seconds=int((now - oldest[1]).total_seconds())),
+        warnings=schemas.WarningCounts(yellow=warnings.get("yellow", 0), red=warnings.get("red", 0)),
+        windows=rows,
+    )

@@ -26,7 +26,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -111,7 +111,7 @@ def _case_key(case: Case, by: str):
             "matter": case.matter_id}[by]
 
 
-def figures(rows: Rows) -> dict[str, Any]:
+def figures(rows: Rows) -> schemas.Figures:
     accepted = len(rows.accepted)
     immediate = sum(1 for c in rows.accepted if c.kind == "即办件")
     finished = len(rows.finished)
@@ -126,22 +126,22 @@ def figures(rows: Rows) -> dict[str, Any]:
     channels = {c: sum(1 for r in rows.ratings if r.channel == c and not r.voided) for c in CHANNELS}
     waits = [w for _, w in rows.waits]
     services = [v for _, v in rows.services]
-    return {
-        "accepted": accepted, "immediate": immediate, "immediate_rate": rate(immediate, accepted),
-        "finished": finished, "on_time": on_time, "late": finished - on_time,
-        "on_time_rate": rate(on_time, finished),
-        "ratings": len(real), "levels": {str(n): levels[n] for n in LEVELS},
-        "good": good, "bad": bad, "satisfied": satisfied,
-        "satisfaction_rate": rate(satisfied, len(real)), "good_rate": rate(good, len(real)),
-        "bad_rate": rate(bad, len(real)),
-        "defaults": len(defaults), "good_rate_with_defaults": rate(good + default_good, len(real) + len(defaults)),
-        "rated_cases": len({r.case_id for r in real}),
-        "voided": sum(1 for r in rows.ratings if r.voided),
-        "voided_by": {k: sum(1 for r in rows.ratings if r.voided and _void_kind(r) == k) for k in VOID_KINDS},
-        "channels": channels,
-        "waited": len(waits), "wait_avg": mean(waits), "wait_p90": p90(waits),
-        "served": len(services), "service_avg": mean(services), "service_p90": p90(services),
-    }
+    return schemas.Figures(
+        accepted=accepted, immediate=immediate, immediate_rate=rate(immediate, accepted),
+        finished=finished, on_time=on_time, late=finished - on_time,
+        on_time_rate=rate(on_time, finished),
+        ratings=len(real), levels={str(n): levels[n] for n in LEVELS},
+        good=good, bad=bad, satisfied=satisfied,
+        satisfaction_rate=rate(satisfied, len(real)), good_rate=rate(good, len(real)),
+        bad_rate=rate(bad, len(real)),
+        defaults=len(defaults), good_rate_with_defaults=rate(good + default_good, len(real) + len(defaults)),
+        rated_cases=len({r.case_id for r in real}),
+        voided=sum(1 for r in rows.ratings if r.voided),
+        voided_by={k: sum(1 for r in rows.ratings if r.voided and _void_kind(r) == k) for k in VOID_KINDS},
+        channels=channels,
+        waited=len(waits), wait_avg=mean(waits), wait_p90=p90(waits),
+        served=len(services), service_avg=mean(services), service_p90=p90(services),
+    )
 
 
 def _void_kind(r: Rating) -> str:
@@ -175,21 +175,23 @@ def names(s: Session, hall_id: int, by: str) -> dict[Any, str]:
     return dict(s.execute(select(Matter.id, Matter.name).where(Matter.hall_id == hall_id)).all())
 
 
-def period_stats(s: Session, hall_id: int, start: date, end: date, by: str | None = None) -> dict[str, Any]:
+def period_stats(s: Session, hall_id: int, start: date, end: date, by: str | None = None) -> schemas.Stats:
     rows = load(s, hall_id, start, end)
-    out = {"from": start.isoformat(), "to": end.isoformat(), "totals": figures(rows),
-           "formulas": [{"name": n, "formula": f} for n, f in FORMULAS],
-           "channel_words": CHANNELS, "level_words": {str(n): w for n, w in LEVELS.items()},
-           "void_words": VOID_KINDS}
+    out = schemas.Stats({
+        "from": start.isoformat(), "to": end.isoformat(), "totals": figures(rows),
+        "formulas": [schemas.Formula(name=n, formula=f) for n, f in FORMULAS],
+        "channel_words": CHANNELS, "level_words": {str(n): w for n, w in LEVELS.items()},
+        "void_words": VOID_KINDS})
     if by:
         labels = names(s, hall_id, by)
-        groups = [{"key": key, "name": labels.get(key, "（未指定）" if key is None else str(key)), **figures(part)}
+        groups = [schemas.StatsGroup(key=key, name=labels.get(key, "（未指定）" if key is None else str(key)),
+                                     **figures(part))
                   for key, part in split(rows, by).items()]
         groups.sort(key=lambda g: (g["key"] is None, str(g["name"])))
         if by == "window":
             numbers = dict(s.execute(select(Window.id, Window.number).where(Window.hall_id == hall_id)).all())
             groups.sort(key=lambda g: numbers.get(g["key"], 10**6))
-        out["by"], out["by_word"], out["groups"] = by, GROUPS[by], groups
+        out["by"], out["by_word"], out["groups"] = cast(Any, by), GROUPS[by], groups
     return out
 
 
