@@ -53,7 +53,7 @@ def _post(url: str, body: dict, token: str | None = None) -> dict:
 
 def serve(db: Path, port: int):
     from queue_server.app import create_app
-    app = create_app([DEMO], f"sqlite:///{db}", secret=b"bench", clock=_MorningClock())
+    app = create_app([DEMO], f"sqlite:///{db}", secret=b"bench", clock=_MorningClock())  # type: ignore[arg-type]  # has now(), as a Clock
     threading.Thread(target=app.extensions["socketio"].run, args=(app,), daemon=True,
                      kwargs=dict(host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False,
                                  log_output=False)).start()

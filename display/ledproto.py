@@ -27,7 +27,7 @@ controller understands: `encode(text, **opts) -> bytes`. Pick one per device (`-
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields as dataclass_fields
 
 SOF = b"\xaa\x55"
 EOF = 0x0D
@@ -114,5 +114,5 @@ def make_protocol(name: str, **opts):
         cls = PROTOCOLS[name]
     except KeyError:
         raise ValueError(f"unknown LED protocol {name!r}; choose from {', '.join(PROTOCOLS)}") from None
-    fields = cls.__dataclass_fields__
+    fields = {f.name for f in dataclass_fields(cls)}
     return cls(**{k: v for k, v in opts.items() if k in fields and v is not None})

@@ -32,7 +32,7 @@ def common_characters() -> set[str]:
 
 
 def hall_characters(paths: list[Path]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for path in paths:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         for item in data.get("matters", []) + data.get("departments", []):

@@ -287,7 +287,7 @@ class _Decoder:
         img = Image.frombytes("1", (row_bytes * 8, h), bits.translate(INVERT))
         sx, sy = (2 if m % 48 in (1, 3) else 1), (2 if m % 48 in (2, 3) else 1)
         if (sx, sy) != (1, 1):
-            img = img.resize((img.width * sx, img.height * sy), Image.NEAREST)
+            img = img.resize((img.width * sx, img.height * sy), Image.Resampling.NEAREST)
         self.ops.append(Raster(img, self.style.align))
 
     def gs_paren(self) -> None:

@@ -55,7 +55,7 @@ def test_slip(profile: PrinterProfile) -> bytes:
     return b"".join(head) + build_slip(SAMPLE, profile)
 
 
-test_slip.__test__ = False  # not a pytest test, despite the name
+test_slip.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite the name
 
 
 def print_test(url: str, profile: str | None = None, *, timeout: float = 15.0,

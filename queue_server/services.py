@@ -39,7 +39,12 @@ def start(app: Flask) -> None:
     app.extensions["hall_services"] = running
     _started.add(app)
     gone = weakref.ref(app)       # at exit, stop what is still there; never keep an app alive for it
-    atexit.register(lambda: (a := gone()) is not None and stop(a))
+
+    def at_exit() -> None:
+        still = gone()
+        if still is not None:
+            stop(still)
+    atexit.register(at_exit)
 
 
 class _KioskPrinters:

@@ -15,7 +15,7 @@ Every opening and closing is one change announcing `window.opened` or `window.cl
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, func, select, update
 
@@ -29,7 +29,7 @@ from .runtime import Runtime
 CLOSE_REASONS = {"signed_out": "签退", "logout": "退出登录", "session_expired": "登录已失效", "idle": "长时间无操作"}
 DEFAULT_IDLE_MINUTES = 30
 
-def shown_state(window: Any) -> str:
+def shown_state(window: Any) -> Literal["open", "paused", "closed"]:
     """open | paused | closed, as screens show a window (the `state` column keeps only the pause)."""
     if window.signed_in_at is None:
         return "closed"

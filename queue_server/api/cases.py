@@ -97,7 +97,7 @@ def _notice(rt, case_id: int) -> tuple[CorrectionNotice, Case]:
         hall = s.get(Hall, the_case.hall_id)
         department = s.get(Department, the_case.department_id)
         notice = CorrectionNotice(
-            hall_name=hall.name, case_number=the_case.number, matter_name=matter.name,
+            hall_name=hall.name, case_number=the_case.number, matter_name=matter.name if matter else "",
             department_name=department.name if department else "",
             window=f"{window.number}号窗口 {window.name}" if window else "",
             clerk=(f"{staff.name} 工号{staff.staff_no}" if staff.staff_no else staff.name) if staff else "",

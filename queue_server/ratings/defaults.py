@@ -32,6 +32,7 @@ def apply_defaults(rt: Runtime, now: datetime | None = None) -> int:
                                                      Case.finished_at <= cutoff, ~rated)
                                   .order_by(Case.id).limit(BATCH)).all()
                 for case in cases:
+                    assert case.finished_at is not None   # the query's Case.finished_at <= cutoff
                     s.add(Rating(hall_id=hall_id, case_id=case.id, ticket_id=case.ticket_id,
                                  matter_id=case.matter_id, window_id=case.window_id, staff_id=case.staff_id,
                                  department_id=case.department_id, channel="default",

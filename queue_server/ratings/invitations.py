@@ -5,7 +5,7 @@ background worker) finds finished cases with a phone and no invitation and invit
 from __future__ import annotations
 
 import logging
-import threading
+from typing import Protocol
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
@@ -19,7 +19,13 @@ log = logging.getLogger("hall.sms")
 CATCH_UP = timedelta(days=1)
 
 
-def on_event(rt: Runtime, wake: threading.Event | None = None):
+class Wakes(Protocol):
+    """What on_event wakes after an invitation: the SMS sender's event, or whatever sets it."""
+
+    def set(self) -> None: ...
+
+
+def on_event(rt: Runtime, wake: Wakes | None = None):
     def handle(hall_id: int, event: dict) -> None:
         if event.get("type") != "case.finished":
             return

@@ -29,7 +29,7 @@ REFUSALS = {"unknown_code": "无法识别的条码（不是本大厅的号票）
             "case_not_finished": "该号票没有办结的办件，不能评议"}
 
 
-def open_batch(rt: Runtime, principal: Principal, origin: str | None = None) -> dict[str, Any]:
+def open_batch(rt: Runtime, principal: Principal, origin: str | None = None) -> schemas.SlipBatch:
     with change(rt, principal.hall_id, principal.actor, origin) as ch:
         batch = SlipBatch(hall_id=principal.hall_id, opened_by=principal.actor, opened_at=ch.now)
         ch.session.add(batch)
@@ -71,11 +71,12 @@ def scan(rt: Runtime, principal: Principal, batch_id: int, code: str, level: int
         with rt.read() as s:
             _batch(s, hall_id, batch_id)
             ticket, case = _lookup(s, hall_id, code)
+            case_id = case.id
             found = {"ticket": {"id": ticket.id, "number": ticket.number, "matter_name": ticket.matter.name},
                      "case": {"id": case.id, "number": case.number}}
         if level is None:
             return {"ok": True, **found}
-        rating = submit_rating(rt, RatingRequest(level=level, channel="slip", case_id=found["case"]["id"],
+        rating = submit_rating(rt, RatingRequest(level=level, channel="slip", case_id=case_id,
                                                  slip_batch_id=batch_id), principal, origin)
         _record(rt, hall_id, batch_id, code, level, "rated", "", rating["id"])
         return {"ok": True, **found, "rating": rating}
@@ -93,7 +94,7 @@ def _record(rt: Runtime, hall_id: int, batch_id: int, code: str, level: int | No
         s.commit()
 
 
-def close_batch(rt: Runtime, principal: Principal, batch_id: int, origin: str | None = None) -> dict[str, Any]:
+def close_batch(rt: Runtime, principal: Principal, batch_id: int, origin: str | None = None) -> schemas.SlipBatch:
     with change(rt, principal.hall_id, principal.actor, origin) as ch:
         batch = _batch(ch.session, principal.hall_id, batch_id)
         batch.closed_at = ch.now
@@ -103,7 +104,7 @@ def close_batch(rt: Runtime, principal: Principal, batch_id: int, origin: str | 
         return body
 
 
-def show_batch(rt: Runtime, hall_id: int, batch_id: int) -> dict[str, Any]:
+def show_batch(rt: Runtime, hall_id: int, batch_id: int) -> schemas.SlipBatch:
     with rt.read() as s:
         return batch_dict(s, _batch(s, hall_id, batch_id, open_only=False))
 

@@ -48,9 +48,12 @@ class AppendOnly(RuntimeError):
     pass
 
 
+_guarded: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
 def guard_engine(engine: Engine) -> None:
     """Refuse any UPDATE or DELETE of audit rows issued through this engine."""
-    if getattr(engine, "_audit_guarded", False):
+    if engine in _guarded:
         return
 
     @event.listens_for(engine, "before_cursor_execute", retval=False)
@@ -58,7 +61,7 @@ def guard_engine(engine: Engine) -> None:
         if _FORBIDDEN.match(statement):
             raise AppendOnly(f"{TABLE} is append-only: {statement.split()[0]} refused")
 
-    engine._audit_guarded = True
+    _guarded.add(engine)
 
 
 def record(rt: Runtime, *, hall_id: int | None, actor: str, action: str, target: str = "",

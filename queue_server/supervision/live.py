@@ -36,7 +36,7 @@ def today(s: Session, hall_id: int, now: datetime) -> schemas.Live:
         Case.hall_id == hall_id, Case.finished_at >= datetime.combine(day, datetime.min.time()))) or 0
     rows = []
     for w in windows:
-        t = current.get(w.current_ticket_id)
+        t = current.get(w.current_ticket_id) if w.current_ticket_id else None
         rows.append(schemas.LiveWindow(id=w.id, number=w.number, name=w.name, state=shown_state(w),
                                        ticket=t.number if t else None, ticket_status=t.status if t else None,
                                        since=iso(t.called_at) if t else None))
