@@ -62,4 +62,4 @@ def redact(text: str) -> str:
     """Free text from elsewhere (a gateway's error, an echoed answer) may carry a number we sent:
     mask every ID and mobile number in it before it is logged or stored."""
     text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(1).upper()), text)
-    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(1)), text)
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(1)) or "", text)

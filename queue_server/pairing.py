@@ -109,6 +109,8 @@ def pair(rt: Runtime, *, code: str | None, device_id: int | None, client: str) -
             row.code_sha256 = None
         else:
             device = s.get(Device, device_id)
+            if device is None:   # the token's device was taken out of the config meanwhile
+                raise HallError("invalid_pairing_code", "配对码不正确或已过期，请向管理员重新获取", 403)
             row = DevicePairing(hall_id=device.hall_id, device_id=device.id, created_at=now, created_by="device:token",
                                 expires_at=now, revoked=False)
             s.add(row)

@@ -169,7 +169,7 @@ def _service_minutes(s: Session, hall_id: int, day: date) -> tuple[dict[int, flo
                             Case.finished_at < start + timedelta(days=1))).all()
     per: dict[int, list[float]] = {}
     for matter_id, finished, called in rows:
-        if called is not None and finished >= called:
+        if called is not None and finished is not None and finished >= called:
             per.setdefault(matter_id, []).append((finished - called).total_seconds() / 60)
     everything = [m for values in per.values() for m in values]
     overall = sum(everything) / len(everything) if len(everything) >= MIN_SAMPLES else DEFAULT_SERVICE_MINUTES
