@@ -23,7 +23,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 TIME_COST, MEMORY_KIB, LANES = 2, 19 * 1024, 1   # OWASP Password Storage Cheat Sheet, Argon2id minimum
-_ARGON2 = re.compile(r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}")
+_ARGON2_KIND = re.compile(r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)")
+_ARGON2 = re.compile(_ARGON2_KIND.pattern + r"\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}")
+CURRENT_KIND = f"$argon2id$v=19$m={MEMORY_KIB},t={TIME_COST},p={LANES}"
 _WERKZEUG = re.compile(r"(?:scrypt:(\d+):(\d+):(\d+)|pbkdf2:(?:sha256|sha512):(\d+))\$[^$]+\$[0-9a-f]+")
 
 
@@ -34,9 +36,9 @@ def hash_password(password: str) -> str:
 def check_password(stored: str, password: str) -> bool:
     """Whether `password` is the one `stored` was made from; a hash of no known kind is False."""
     if stored.startswith("$argon2"):
-        try:
-            return _hasher(*_argon2_params(stored)).verify(stored, password)
-        except (VerificationError, InvalidHashError, ValueError):
+        try:   # the hash carries its own parameters: any hasher checks it
+            return _hasher(TIME_COST, MEMORY_KIB, LANES).verify(stored, password)
+        except (VerificationError, InvalidHashError):
             return False
     return check_password_hash(stored, password)
 
@@ -48,13 +50,13 @@ def kind(stored: str) -> str:
 
 
 def is_current(stored: str) -> bool:
-    return kind(stored) == f"$argon2id$v=19$m={MEMORY_KIB},t={TIME_COST},p={LANES}"
+    return kind(stored) == CURRENT_KIND
 
 
 def dummy_like(hashes: Iterable[str]) -> str:
     """A hash of a random password, of the kind most of `hashes` are (current Argon2id if none)."""
     counts = Counter(kind(h) for h in hashes)
-    return _dummy(counts.most_common(1)[0][0] if counts else kind(hash_password("")))
+    return _dummy(counts.most_common(1)[0][0] if counts else CURRENT_KIND)
 
 
 def problem(stored: str) -> str | None:
@@ -77,14 +79,6 @@ def problem(stored: str) -> str | None:
     return None
 
 
-def _argon2_params(stored: str) -> tuple[int, int, int]:
-    match = _ARGON2.fullmatch(stored)
-    if match is None:
-        raise ValueError("not an argon2id hash")
-    m, t, p = (int(x) for x in match.groups())
-    return t, m, p
-
-
 @cache
 def _hasher(time_cost: int, memory_kib: int, lanes: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=lanes, type=Type.ID)
@@ -93,7 +87,8 @@ def _hasher(time_cost: int, memory_kib: int, lanes: int) -> PasswordHasher:
 @cache
 def _dummy(of_kind: str) -> str:
     password = secrets.token_urlsafe(16)
-    if of_kind.startswith("$argon2id$"):
-        m, t, p = (int(x) for x in re.findall(r"\d+", of_kind.split("$")[3]))
+    argon2 = _ARGON2_KIND.fullmatch(of_kind)
+    if argon2 is not None:
+        m, t, p = (int(x) for x in argon2.groups())
         return _hasher(t, m, p).hash(password)
     return generate_password_hash(password, method=of_kind)

@@ -37,14 +37,7 @@ def start(app: Flask) -> None:
     if "kiosk" in app.blueprints:
         running.append(_KioskPrinters(app))
     app.extensions["hall_services"] = running
-    _started.add(app)
-    gone = weakref.ref(app)       # at exit, stop what is still there; never keep an app alive for it
-
-    def at_exit() -> None:
-        still = gone()
-        if still is not None:
-            stop(still)
-    atexit.register(at_exit)
+    _started.add(app)           # held weakly: stop_all, at exit or from tests, stops what is still there
 
 
 class _KioskPrinters:
@@ -69,6 +62,10 @@ def stop(app: Flask) -> None:
 
 
 def stop_all() -> None:
-    """Stop the jobs of every app still alive: before a test run drops the databases they poll."""
+    """Stop the jobs of every app still alive: at process exit, and before a test run drops the
+    databases they poll."""
     for app in list(_started):
         stop(app)
+
+
+atexit.register(stop_all)

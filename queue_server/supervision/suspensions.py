@@ -19,7 +19,7 @@ from ..runtime import Runtime
 from ..shapes import case_dict
 from .models import Suspension
 from .worktime import add_working_seconds, working_seconds
-from ..scoping import in_hall, of_hall
+from ..scoping import in_hall
 
 MAX_REASON = 300
 
@@ -31,11 +31,12 @@ def suspension_dict(x: Suspension) -> schemas.Suspension:
                               due_after=iso(x.due_after))
 
 
-def _case(s, hall_id: int, case_id: int, principal: Principal, op: str) -> Case:
-    """The case, locked, if this principal works it (the case desk's rule) and `op` is allowed now."""
+def _case(s, case_id: int, principal: Principal, op: str) -> Case:
+    """The case, locked, if this principal works it (the case desk's rule: its hall, its
+    department) and `op` is allowed now."""
     if principal.role not in ("clerk", "supervisor", "admin"):
         raise forbidden("forbidden_role", "当前账号无权暂停计时")
-    case = of_hall(locked_case(s, principal, case_id), hall_id, Case)
+    case = locked_case(s, principal, case_id)
     lifecycle.require(lifecycle.CASE, case.status, op, f"办件 {case.number}",
                       code="case_finished" if case.status == "finished" else "wrong_state")
     return case
@@ -54,7 +55,7 @@ def suspend(rt: Runtime, hall_id: int, case_id: int, reason: str, principal: Pri
         raise bad_request("field_too_long", f"原因最多 {MAX_REASON} 个字")
     with change(rt, hall_id, principal.actor, origin) as ch:
         s = ch.session
-        case = _case(s, hall_id, case_id, principal, "suspend")
+        case = _case(s, case_id, principal, "suspend")
         if _open(s, case.id) is not None:
             raise conflict("already_suspended", f"办件 {case.number} 已在暂停计时中")
         x = Suspension(hall_id=hall_id, case_id=case.id, reason=reason, started_at=ch.now,
@@ -70,7 +71,7 @@ def resume(rt: Runtime, hall_id: int, case_id: int, principal: Principal,
            origin: str | None = None) -> dict[str, Any]:
     with change(rt, hall_id, principal.actor, origin) as ch:
         s = ch.session
-        case = _case(s, hall_id, case_id, principal, "resume_clock")
+        case = _case(s, case_id, principal, "resume_clock")
         x = _open(s, case.id)
         if x is None:
             raise conflict("not_suspended", f"办件 {case.number} 没有在暂停计时")
