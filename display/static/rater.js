@@ -192,7 +192,7 @@
     HallApi.call("GET", "/ratings/device", { token }).then((r) => {
       const c = r && r.case;
       if (!c || c.rated || S.view !== "idle") return;
-      const age = Date.now() + clock.offset - Date.parse(c.finished_at);
+      const age = clock.now() - Date.parse(c.finished_at);
       if (age >= 0 && age < RATE_TIMEOUT_MS) {
         if (c.staff) { S.staff = c.staff; renderClerk(); }
         startRating(c, RATE_TIMEOUT_MS - age);

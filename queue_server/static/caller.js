@@ -730,7 +730,7 @@
       if (due && k.due_guessed) {   // counted Mon–Fri through a year the calendar lacks yet
         const note = document.createElement("small");
         note.className = "due-note";
-        note.textContent = "暂定：" + cst(due).getUTCFullYear() + "年节假日安排尚未录入，录入后重新计算";
+        note.textContent = "暂定：" + HallClock.parts(due).day.slice(0, 4) + "年节假日安排尚未录入，录入后重新计算";
         $("case-due").appendChild(note);
       }
     }

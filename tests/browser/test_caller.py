@@ -167,6 +167,21 @@ def test_a_due_date_in_a_year_the_calendar_lacks_says_provisional(page, tmp_path
     page.screenshot(path=ARTIFACTS / "caller" / "1366x768-provisional-due.png")
 
 
+def test_a_serving_case_due_in_a_year_the_calendar_lacks_says_provisional(page, tmp_path):
+    """New Year's Eve after the deadline time: a 即办件 accepted now is due the next working day,
+    in 2027, whose holidays are not in the calendar yet. The case panel says so while the
+    citizen is still at the window (and the page raises no script error: the page fixture)."""
+    hall = serve_live(tmp_path, FrozenClock(datetime(2026, 12, 31, 17, 45)))
+    open_window(page, hall)
+    ticket = hall.issue("XK00102001")    # 个体工商户登记, a 即办件 at window 1
+    expect(page.locator("#waiting-mine")).to_have_text("1")
+    page.keyboard.press("F1")
+    expect(page.locator("#ticket-number")).to_have_text(ticket["number"])
+    page.keyboard.press("F4")
+    expect(page.locator("#case-due")).to_contain_text("2027年1月1日（周五） 17:30")
+    expect(page.locator("#case-due .due-note")).to_have_text("暂定：2027年节假日安排尚未录入，录入后重新计算")
+
+
 def test_skip_then_requeue(page, live_hall):
     open_window(page, live_hall)
     first = live_hall.issue(ENTERPRISE)
